@@ -1,0 +1,58 @@
+/* pass.h - the pass manager.
+ *
+ * A pass is a named function that rewrites a Graph in place.  The pipeline
+ * for each mode is a plain list of pass names (passes/pipeline.c); the
+ * manager runs them in order, runs the verifier after each (a failure there
+ * is an internal error naming the pass), and can print the graph after any
+ * pass or after all of them (`dlc ir --after PASS`, `--print-after-all`).
+ */
+#ifndef DLC_PASSES_PASS_H
+#define DLC_PASSES_PASS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../ir/ir.h"
+
+/* Options every pass may read. */
+typedef struct PassOptions {
+    bool no_fuse;        /* skip fusion (for comparing fused/unfused builds) */
+    bool no_optimizer;   /* train mode without the update rules (gradcheck) */
+    int64_t max_batch;   /* batch the memory plan is made for; 0: the model's */
+} PassOptions;
+
+typedef void (*PassFn)(Graph *g, const PassOptions *o);
+
+typedef struct Pass {
+    const char *name;    /* as given to --after */
+    const char *help;    /* one line for `dlc ir --help` */
+    PassFn run;
+    bool train_only;     /* skipped in infer mode */
+} Pass;
+
+/* All passes in pipeline order; *n receives the count. */
+const Pass *pass_list(int *n);
+const Pass *pass_lookup(const char *name);
+
+typedef enum { DUMP_TEXT, DUMP_DOT } DumpFormat;
+
+/* What to print while running the pipeline. */
+typedef struct DumpRequest {
+    const char *after;   /* print after this pass and stop; NULL: run all */
+    bool print_all;      /* print after every pass */
+    DumpFormat format;
+    FILE *out;           /* NULL: print nothing */
+} DumpRequest;
+
+/* Runs the pipeline for g->mode.  Returns false (after a user error message)
+ * if `after` names no pass of this mode. */
+bool pass_run_pipeline(Graph *g, const PassOptions *o, const DumpRequest *d);
+
+/* Individual passes (one file each under passes/). */
+void pass_shapes(Graph *g, const PassOptions *o);
+void pass_autodiff(Graph *g, const PassOptions *o);
+void pass_optimizer(Graph *g, const PassOptions *o);
+void pass_dce(Graph *g, const PassOptions *o);
+void pass_plan(Graph *g, const PassOptions *o);
+
+#endif

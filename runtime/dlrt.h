@@ -1,0 +1,113 @@
+/* dlrt.h - the dlc runtime: what generated training/inference programs link.
+ *
+ * The runtime knows nothing of the compiler.  Generated code describes the
+ * model it implements with a dlrt_model (sizes, persistent tensors, entry
+ * points) and hands it to dlrt_main(), which implements the program's
+ * command line: train / eval / predict, data loading (IDX, gzip'd or not;
+ * .npy), shuffling and batching, the progress line, the CSV history and
+ * checkpoints (safetensors, written atomically).
+ *
+ * Generated code also calls the helpers below (initializers, dropout masks,
+ * the arena) from its kernels.  All functions are thread-compatible; none
+ * allocates inside a training step.
+ */
+#ifndef DLRT_H
+#define DLRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DLRT_MAX_RANK 8
+
+typedef enum { DLRT_F32 = 0, DLRT_F64, DLRT_I32, DLRT_U8 } dlrt_dtype;
+
+/* A persistent tensor of the model (a parameter or an optimizer slot). */
+typedef struct dlrt_tensor {
+    const char *name;              /* checkpoint name, e.g. "dense_1.kernel" */
+    dlrt_dtype dtype;
+    int rank;
+    int64_t dims[DLRT_MAX_RANK];   /* static: persistent tensors have no N */
+    void *data;                    /* set by the model's setup() */
+} dlrt_tensor;
+
+/* The description of a compiled model, filled in by generated code. */
+typedef struct dlrt_model {
+    const char *name;              /* model name */
+    /* ---- data ---- */
+    int in_rank;                   /* per-sample input dims (without N) */
+    int64_t in_dims[DLRT_MAX_RANK];
+    int64_t in_size;               /* elements per sample of the input (f32) */
+    int64_t out_size;              /* elements per sample of the first output (f32) */
+    dlrt_dtype label_dtype;        /* DLRT_I32 (class indices) or DLRT_F32 */
+    int64_t label_size;            /* elements per sample of the label (1 for i32) */
+    int64_t max_batch;             /* largest n the entry points accept */
+    /* ---- training defaults from the train block ---- */
+    int64_t batch_size;
+    int64_t epochs;
+    uint64_t seed;
+    double learning_rate;          /* < 0: the model has no learning rate */
+    const char *optimizer;         /* for messages; NULL in inference builds */
+    /* ---- metrics, in the order train_step/eval_step report them ---- */
+    int nmetrics;
+    const char *const *metric_names;
+    /* ---- persistent tensors: tensors[0..nparams) are the parameters,
+       tensors[nparams..nparams+nstate) optimizer state (step counter,
+       slots).  Checkpoints hold all of them; eval/predict need only the
+       parameters. ---- */
+    int nparams, nstate;
+    dlrt_tensor *tensors;
+    /* ---- entry points ---- */
+    /* Allocates the planned arena and points the tensors into it.
+       Returns 0, or -1 if memory could not be had. */
+    int (*setup)(void);
+    void (*teardown)(void);
+    /* Fills the parameters from their initializers and zeroes the state. */
+    void (*init_params)(uint64_t seed);
+    /* One optimization step on a batch of n <= max_batch samples.
+       x: n*in_size floats; y: n*label_size labels of label_dtype;
+       rng_key: keys the dropout masks of this step.
+       Writes the batch's mean loss and its metrics (nmetrics floats). */
+    void (*train_step)(const float *x, const void *y, int64_t n, uint64_t rng_key,
+                       float *loss, float *metrics);
+    /* Loss and metrics without updating anything (no dropout). */
+    void (*eval_step)(const float *x, const void *y, int64_t n, float *loss, float *metrics);
+    /* Inference: out receives n*out_size floats. */
+    void (*predict)(const float *x, float *out, int64_t n);
+    /* Changes the learning rate hyperparameter (NULL if none). */
+    void (*set_learning_rate)(double lr);
+} dlrt_model;
+
+/* The generated program's main: parses argv and runs the command.
+ * Returns the process exit status (0 ok, 1 bad input, 2 bad usage). */
+int dlrt_main(const dlrt_model *m, int argc, char **argv);
+
+/* ---- helpers called by generated code ---- */
+
+/* Aligned (64-byte) zeroed allocation for the arena; NULL on failure. */
+void *dlrt_arena_alloc(size_t bytes);
+void dlrt_arena_free(void *p);
+
+/* Counter-based random numbers: the i-th draw of stream `key` is a pure
+ * function of (key, i), so work can be split across threads and runs are
+ * reproducible.  dlrt_key(a, b) mixes two numbers into a key. */
+uint64_t dlrt_key(uint64_t a, uint64_t b);
+double dlrt_uniform01(uint64_t key, uint64_t i); /* in [0, 1) */
+
+/* Initializers over n floats, drawn from stream `key`. */
+void dlrt_init_constant(float *p, int64_t n, float value);
+void dlrt_init_uniform(float *p, int64_t n, float low, float high, uint64_t key);
+void dlrt_init_normal(float *p, int64_t n, float mean, float stddev, uint64_t key);
+/* Normal truncated at two standard deviations (redrawn), as Keras does. */
+void dlrt_init_truncated_normal(float *p, int64_t n, float mean, float stddev, uint64_t key);
+
+/* Dropout mask over n floats: 0 with probability rate, else 1/(1-rate). */
+void dlrt_dropout_mask(float *mask, int64_t n, float rate, uint64_t key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,28 @@
+# Tests are registered by glob, never one stanza each.
+#
+#  tests/unit/test_*.c   Check unit tests: one executable per file.
+#  tests/lit/**/*.{nn,ir,test}
+#                        LLVM-style tests: RUN lines inside the file run
+#                        through tests/lit.sh (%dlc, %s, %t, FileCheck).
+
+file(GLOB unit_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${unit_tests})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_compile_options(${name} PRIVATE ${DLC_WARN} -Wno-gnu-zero-variadic-macro-arguments)
+  target_link_libraries(${name} PRIVATE dlc_codegen dlc_passes dlc_frontend dlc_ir dlrt PkgConfig::CHECK Threads::Threads)
+  target_compile_definitions(${name} PRIVATE
+    DLC_SOURCE_DIR="${CMAKE_SOURCE_DIR}" DLC_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  add_test(NAME unit/${name} COMMAND ${name})
+  set_tests_properties(unit/${name} PROPERTIES LABELS unit ENVIRONMENT "CK_DEFAULT_TIMEOUT=120")
+endforeach()
+
+file(GLOB_RECURSE lit_tests CONFIGURE_DEPENDS
+  ${CMAKE_SOURCE_DIR}/tests/lit/*.nn ${CMAKE_SOURCE_DIR}/tests/lit/*.ir ${CMAKE_SOURCE_DIR}/tests/lit/*.test)
+foreach(t ${lit_tests})
+  file(RELATIVE_PATH rel ${CMAKE_SOURCE_DIR}/tests/lit ${t})
+  add_test(NAME lit/${rel}
+    COMMAND bash ${CMAKE_SOURCE_DIR}/tests/lit.sh ${t}
+            $<TARGET_FILE:dlc> ${FILECHECK} ${CMAKE_BINARY_DIR}/lit-tmp)
+  set_tests_properties(lit/${rel} PROPERTIES LABELS lit)
+endforeach()
