@@ -1,0 +1,8 @@
+/* commands.h - the dlc subcommands.  Each takes argv with argv[0] set to
+ * the command's name and returns the process exit status (args.h). */
+#ifndef DLC_DRIVER_COMMANDS_H
+#define DLC_DRIVER_COMMANDS_H
+
+int dlc_cmd_ir(int argc, char **argv);
+
+#endif

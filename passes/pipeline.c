@@ -1,0 +1,74 @@
+/* pipeline.c - the pass manager: the pipeline as a plain list of passes.
+ *
+ * The list below is the whole compiler pipeline, in order.  Each entry names
+ * a pass; pass_run_pipeline() runs the passes of the graph's mode one after
+ * another, runs the verifier after each one (a failure there is dlc's bug,
+ * reported as an internal error naming the pass), and prints the graph after
+ * the pass the user asked for (`dlc ir --after PASS`) or after every pass
+ * (`--print-after-all`), as in QBE's main.c or LLVM's -print-after-all.
+ */
+#include <string.h>
+
+#include "pass.h"
+
+static const Pass passes[] = {
+    {"shapes",    "infer and check every node's type", pass_shapes, false},
+    {"autodiff",  "append the backward graph (reverse-mode gradients)", pass_autodiff, true},
+    {"optimizer", "append the optimizer's update rules as IR", pass_optimizer, true},
+    {"dce",       "remove nodes no output, loss, metric or update needs", pass_dce, false},
+    {"plan",      "schedule and place every tensor in one arena", pass_plan, false},
+};
+
+const Pass *pass_list(int *n)
+{
+    *n = (int)(sizeof passes / sizeof passes[0]);
+    return passes;
+}
+
+const Pass *pass_lookup(const char *name)
+{
+    int n;
+    const Pass *p = pass_list(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(p[i].name, name) == 0) return &p[i];
+    return NULL;
+}
+
+/* Prints g in the requested format, preceded by a banner when printing
+ * after every pass. */
+static void dump(const Graph *g, const DumpRequest *d, const char *after, bool banner)
+{
+    if (!d || !d->out) return;
+    if (banner && d->format == DUMP_TEXT) fprintf(d->out, "# *** IR after %s ***\n", after);
+    if (d->format == DUMP_DOT) ir_print_dot(d->out, g);
+    else ir_print_text(d->out, g);
+}
+
+bool pass_run_pipeline(Graph *g, const PassOptions *o, const DumpRequest *d)
+{
+    int n;
+    const Pass *p = pass_list(&n);
+    const char *stop = d ? d->after : NULL;
+    if (stop) {
+        const Pass *q = pass_lookup(stop);
+        if (!q) {
+            dlc_error(SRCLOC_NONE, "unknown pass '%s' (see `dlc ir --help` for the list)", stop);
+        }
+        if (q->train_only && g->mode != MODE_TRAIN)
+            dlc_error(SRCLOC_NONE, "pass '%s' runs only in train mode (use --mode train)", stop);
+    }
+    const char *err = ir_verify(g);
+    if (err) DLC_ICE("the frontend produced an invalid graph: %s", err);
+    for (int i = 0; i < n; i++) {
+        if (p[i].train_only && g->mode != MODE_TRAIN) continue;
+        p[i].run(g, o);
+        err = ir_verify(g);
+        if (err) DLC_ICE("verifier failed after pass '%s': %s", p[i].name, err);
+        if (d && d->print_all) dump(g, d, p[i].name, true);
+        if (stop && strcmp(stop, p[i].name) == 0) {
+            if (!d->print_all) dump(g, d, p[i].name, false);
+            return true;
+        }
+    }
+    return true;
+}
