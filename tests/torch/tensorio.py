@@ -31,7 +31,7 @@ def write_safetensors(path, tensors, metadata=None):
     blobs = []
     offset = 0
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name])
+        a = np.asarray(tensors[name])  # (ascontiguousarray would make a scalar 1-d)
         key = np.dtype(a.dtype).newbyteorder("<") if a.dtype.itemsize > 1 else np.dtype(a.dtype)
         if key not in _ST_NAMES:
             raise ValueError("tensor %s: unsupported dtype %s" % (name, a.dtype))
