@@ -1,0 +1,147 @@
+/* verify.c - the graph verifier, run between passes.
+ *
+ * One walk over the nodes in order, with a table from id to position:
+ *  - ids are unique and below next_id; each node appears once;
+ *  - every operand is a live node of this graph placed earlier (topological
+ *    order, no dangling or dead operands);
+ *  - operand count and attributes agree with the op table (names from the
+ *    schema, right kinds, required ones present, no duplicates);
+ *  - the node's type is exactly what its shape rule computes now;
+ *  - leaves other than const have unique names, other nodes none;
+ *  - outputs, metrics, loss and gradients point into the graph, the loss is
+ *    a float scalar, gradients are typed like their params; assign targets
+ *    are params or states.
+ * The first problem found is returned as a message (arena-allocated).
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "ir.h"
+#include "shape.h"
+
+/* Position of node n in g, or -1 if it is not (live) in the graph. */
+static int pos_of(const Graph *g, const int *pos, const Node *n) {
+    if (!n || n->id < 0 || n->id >= g->next_id) return -1;
+    int p = pos[n->id];
+    return p >= 0 && g->nodes[p] == n ? p : -1;
+}
+
+/* "%5 (add)" or "%dense_1.kernel" for messages. */
+static const char *desc(Graph *g, const Node *n) {
+    if (n->name) return arena_printf(g->arena, "%%%s", n->name);
+    return arena_printf(g->arena, "node #%d (%s)", n->id, op_info(n->op)->name);
+}
+
+static const char *check_attrs(Graph *g, const Node *n) {
+    const OpInfo *info = op_info(n->op);
+    for (int i = 0; i < n->nattrs; i++) {
+        const Attr *a = &n->attrs[i];
+        const AttrSpec *s = a->name ? op_attr_spec(n->op, a->name) : NULL;
+        if (!s) return arena_printf(g->arena, "%s has attribute '%s', not in the schema of %s", desc(g, n),
+                                    a->name ? a->name : "(null)", info->name);
+        if (s->kind != a->kind) return arena_printf(g->arena, "%s: attribute '%s' has the wrong kind", desc(g, n), a->name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(n->attrs[j].name, a->name) == 0)
+                return arena_printf(g->arena, "%s: attribute '%s' appears twice", desc(g, n), a->name);
+        if (a->kind == AK_INTS && a->nints > 0 && !a->ints)
+            return arena_printf(g->arena, "%s: attribute '%s' is a malformed list", desc(g, n), a->name);
+        if (a->kind == AK_STR && !a->s)
+            return arena_printf(g->arena, "%s: attribute '%s' is a null string", desc(g, n), a->name);
+    }
+    for (int s = 0; s < info->nspecs; s++)
+        if (info->specs[s].required && !node_has_attr(n, info->specs[s].name))
+            return arena_printf(g->arena, "%s lacks the required attribute '%s'", desc(g, n), info->specs[s].name);
+    return NULL;
+}
+
+/* Checks the node at position p; pos[] maps every id to its position. */
+static const char *check_node(Graph *g, const int *pos, int p, const Node *n) {
+    const OpInfo *info = op_info(n->op);
+    if (n->nin < info->min_in || (info->max_in >= 0 && n->nin > info->max_in))
+        return arena_printf(g->arena, "%s has %d operands", desc(g, n), n->nin);
+    for (int k = 0; k < n->nin; k++) {
+        const Node *in = n->in[k];
+        int q = pos_of(g, pos, in);
+        if (q < 0) return arena_printf(g->arena, "operand %d of %s is not in the graph", k, desc(g, n));
+        if (q >= p)
+            return arena_printf(g->arena, "operand %d of %s (%s) does not come before it", k, desc(g, n),
+                                desc(g, in));
+        if (in->dead && !n->dead)
+            return arena_printf(g->arena, "%s uses %s, which is marked dead", desc(g, n), desc(g, in));
+    }
+    bool named_leaf = info->kind == OK_LEAF && n->op != OP_CONST;
+    if (named_leaf && (!n->name || !n->name[0])) return arena_printf(g->arena, "a %s leaf has no name", info->name);
+    if (!named_leaf && n->name) return arena_printf(g->arena, "%s has a name but is not a named leaf", desc(g, n));
+    const char *err = check_attrs(g, n);
+    if (err) return err;
+    if (n->op == OP_ASSIGN && n->in[0]->op != OP_PARAM && n->in[0]->op != OP_STATE)
+        return arena_printf(g->arena, "%s assigns to %s, which is not a param or state", desc(g, n),
+                            desc(g, n->in[0]));
+    Node copy = *n;
+    err = ir_shape_infer(g, &copy);
+    if (err) return arena_printf(g->arena, "%s: %s", desc(g, n), err);
+    if (!tt_equal(&copy.type, &n->type))
+        return arena_printf(g->arena, "%s has type %s but its shape rule gives %s", desc(g, n),
+                            shape_fmt(g, &n->type), shape_fmt(g, &copy.type));
+    if (n->fuse_group < 0) return arena_printf(g->arena, "%s has a negative fusion group", desc(g, n));
+    return NULL;
+}
+
+static const char *check_ref(Graph *g, const int *pos, const Node *n, const char *what) {
+    if (pos_of(g, pos, n) < 0) return arena_printf(g->arena, "%s does not point into the graph", what);
+    if (n->dead) return arena_printf(g->arena, "%s points to a dead node", what);
+    return NULL;
+}
+
+const char *ir_verify(Graph *g) {
+    if (g->nnodes < 0 || g->nnodes > g->cap || (g->nnodes && !g->nodes)) return "the node list is corrupt";
+    int *pos = ARENA_NEW_N(g->arena, int, g->next_id > 0 ? g->next_id : 1);
+    for (int i = 0; i < g->next_id; i++) pos[i] = -1;
+    /* First pass: ids and positions, so operands placed later are told
+     * apart from operands not in the graph at all. */
+    for (int p = 0; p < g->nnodes; p++) {
+        Node *n = g->nodes[p];
+        if (!n) return arena_printf(g->arena, "node %d of the list is null", p);
+        if ((unsigned)n->op >= OP_COUNT) return arena_printf(g->arena, "node #%d has an invalid op", n->id);
+        if (n->id < 0 || n->id >= g->next_id)
+            return arena_printf(g->arena, "%s has id %d outside [0, %d)", desc(g, n), n->id, g->next_id);
+        if (pos[n->id] >= 0) return arena_printf(g->arena, "id %d is used twice", n->id);
+        pos[n->id] = p;
+    }
+    for (int p = 0; p < g->nnodes; p++) {
+        Node *n = g->nodes[p];
+        const char *err = check_node(g, pos, p, n);
+        if (err) return err;
+        if (n->name) {
+            for (int q = 0; q < p; q++) {
+                const Node *m = g->nodes[q];
+                if (m->name && strcmp(m->name, n->name) == 0)
+                    return arena_printf(g->arena, "the name %%%s is defined twice", n->name);
+            }
+        }
+    }
+    const char *err;
+    for (int i = 0; i < g->noutputs; i++)
+        if ((err = check_ref(g, pos, g->outputs[i].node,
+                             arena_printf(g->arena, "output '%s'", g->outputs[i].name ? g->outputs[i].name : "?"))))
+            return err;
+    for (int i = 0; i < g->nmetrics; i++)
+        if ((err = check_ref(g, pos, g->metrics[i].node,
+                             arena_printf(g->arena, "metric '%s'", g->metrics[i].name ? g->metrics[i].name : "?"))))
+            return err;
+    if (g->loss) {
+        if ((err = check_ref(g, pos, g->loss, "the loss"))) return err;
+        if (g->loss->type.rank != 0 || !dtype_is_float(g->loss->type.dtype))
+            return arena_printf(g->arena, "the loss has type %s, not a float scalar", shape_fmt(g, &g->loss->type));
+    }
+    for (int i = 0; i < g->ngrads; i++) {
+        const Node *p = g->grad_params ? g->grad_params[i] : NULL, *d = g->grads ? g->grads[i] : NULL;
+        if ((err = check_ref(g, pos, p, arena_printf(g->arena, "gradient %d's parameter", i)))) return err;
+        if (p->op != OP_PARAM) return arena_printf(g->arena, "gradient %d is taken with respect to a non-param", i);
+        if ((err = check_ref(g, pos, d, arena_printf(g->arena, "the gradient of %%%s", p->name)))) return err;
+        if (!tt_equal(&p->type, &d->type))
+            return arena_printf(g->arena, "the gradient of %%%s has type %s, not %s", p->name,
+                                shape_fmt(g, &d->type), shape_fmt(g, &p->type));
+    }
+    return NULL;
+}
