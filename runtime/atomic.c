@@ -1,0 +1,95 @@
+/* atomic.c - atomic replacement of a file: write a temporary file in the
+ * same folder (mkstemp), fflush + fsync it, rename it over the destination
+ * (atomic within one file system), then fsync the folder so the rename
+ * itself is durable.  Any failure removes the temporary file and leaves an
+ * existing destination as it was. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rt_atomic.h"
+
+int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
+{
+    memset(a, 0, sizeof *a);
+    a->path = path;
+    size_t len = strlen(path);
+    a->tmp = malloc(len + 16);
+    if (!a->tmp) return dlrt_errf(e, "cannot write %s: out of memory", path);
+    memcpy(a->tmp, path, len);
+    memcpy(a->tmp + len, ".tmp-XXXXXX", 12);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(a->tmp);
+        a->tmp = NULL;
+        return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
+    }
+    /* mkstemp makes the file 0600; a checkpoint is an ordinary file */
+    (void)fchmod(fd, 0644);
+    a->f = fdopen(fd, "wb");
+    if (!a->f) {
+        int err = errno;
+        close(fd);
+        unlink(a->tmp);
+        free(a->tmp);
+        a->tmp = NULL;
+        return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
+    }
+    return 0;
+}
+
+void dlrt_atomic_abort(dlrt_atomic *a)
+{
+    if (a->f) fclose(a->f);
+    if (a->tmp) {
+        unlink(a->tmp);
+        free(a->tmp);
+    }
+    a->f = NULL;
+    a->tmp = NULL;
+}
+
+/* Best effort: makes the rename durable by syncing the containing folder. */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n == 0) n = 1; /* "/file" */
+        if (n >= sizeof dir) return;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e)
+{
+    int err = 0;
+    if (ferror(a->f) || fflush(a->f) != 0) err = errno ? errno : EIO;
+    if (!err && fsync(fileno(a->f)) != 0) err = errno;
+    int closed = fclose(a->f);
+    a->f = NULL;
+    if (!err && closed != 0) err = errno ? errno : EIO;
+    if (!err && rename(a->tmp, a->path) != 0) err = errno;
+    if (err) {
+        dlrt_atomic_abort(a);
+        return dlrt_errf(e, "cannot write %s: %s", a->path, strerror(err));
+    }
+    free(a->tmp);
+    a->tmp = NULL;
+    sync_parent(a->path);
+    return 0;
+}

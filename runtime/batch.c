@@ -1,0 +1,43 @@
+/* batch.c - shuffling and batch assembly.
+ *
+ * The shuffle is Fisher-Yates driven by the counter RNG: swap i with a
+ * uniform j in [0, i] drawn as draw i of the stream keyed by (seed, epoch),
+ * for i = n-1 down to 1.  The order of an epoch is thus a pure function of
+ * (seed, epoch, n): a resumed run shuffles its remaining epochs exactly as
+ * the uninterrupted run would have.  The shuffle stream is derived with a
+ * constant tag so it never coincides with a step's dropout stream
+ * dlrt_key(seed, step).
+ *
+ * A batch is gathered into buffers allocated once for the largest batch:
+ * one memcpy per sample, nothing allocated per batch.
+ */
+#include <string.h>
+
+#include "rt_data.h"
+#include "rt_rng.h"
+
+#define SHUFFLE_TAG 0x53485546464C45ull /* "SHUFFLE" */
+
+void dlrt_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t epoch)
+{
+    uint64_t key = dlrt_key(dlrt_key(seed, SHUFFLE_TAG), epoch);
+    for (int64_t i = 0; i < n; i++) idx[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)dlrt_below(key, (uint64_t)i, (uint64_t)i + 1);
+        int64_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+void dlrt_gather(const dlrt_dataset *ds, const int64_t *idx, int64_t count, float *x, void *y)
+{
+    size_t xs = sizeof(float) * (size_t)ds->in_size, ys = 4 * (size_t)ds->label_size;
+    const char *ysrc = ds->y;
+    char *ydst = y;
+    for (int64_t k = 0; k < count; k++) {
+        int64_t s = idx[k];
+        memcpy(x + k * ds->in_size, ds->x + s * ds->in_size, xs);
+        memcpy(ydst + (size_t)k * ys, ysrc + (size_t)s * ys, ys);
+    }
+}

@@ -1,0 +1,112 @@
+/* dataset.c - assembling a training/test split from IDX files.
+ *
+ * Images (u8, [n, ...]) become f32 in [0, 1] (divided by 255, as PyTorch's
+ * ToTensor and Keras tutorials do), once at load, so batching is a memcpy.
+ * Labels (u8, [n]) become what the model's label input takes: i32 class
+ * indices (label_size 1), f32 values (label_size 1), or f32 one-hot rows
+ * (label_size K > 1, each label checked to be < K).  The two files must
+ * agree on the sample count and the image size must equal the model's
+ * input size; each mismatch is a message naming the files.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rt_data.h"
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int dlrt_find_data_file(const char *dir, const char *base, char *out, size_t cap, dlrt_err *e)
+{
+    snprintf(out, cap, "%s/%s.gz", dir, base);
+    if (is_file(out)) return 0;
+    snprintf(out, cap, "%s/%s", dir, base);
+    if (is_file(out)) return 0;
+    return dlrt_errf(e, "cannot find %s/%s or %s/%s.gz (use --data DIR to name the dataset folder)", dir, base,
+                     dir, base);
+}
+
+int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const char *images_name,
+                          const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e)
+{
+    memset(ds, 0, sizeof *ds);
+    int64_t n = images->dims[0];
+    if (labels->dims[0] != n)
+        return dlrt_errf(e, "%s has %lld samples but %s has %lld", images_name, (long long)n, labels_name,
+                         (long long)labels->dims[0]);
+    int64_t per = images->numel / n;
+    if (per != m->in_size)
+        return dlrt_errf(e, "%s holds samples of %lld values but model '%s' takes inputs of %lld", images_name,
+                         (long long)per, m->name, (long long)m->in_size);
+    if (labels->rank != 1)
+        return dlrt_errf(e, "%s: labels must be a 1-D IDX array, this one has rank %d", labels_name,
+                         labels->rank);
+    if (m->label_dtype != DLRT_I32 && m->label_dtype != DLRT_F32)
+        return dlrt_errf(e, "model '%s' takes labels of a type the IDX reader cannot produce", m->name);
+    if (m->label_dtype == DLRT_I32 && m->label_size != 1)
+        return dlrt_errf(e, "model '%s' takes %lld integer labels per sample; %s has one", m->name,
+                         (long long)m->label_size, labels_name);
+    ds->n = n;
+    ds->in_size = per;
+    ds->label_size = m->label_size;
+    ds->label_dtype = m->label_dtype;
+    ds->x = malloc(sizeof(float) * (size_t)images->numel);
+    ds->y = calloc((size_t)(n * m->label_size), 4);
+    if (!ds->x || !ds->y) {
+        dlrt_dataset_free(ds);
+        return dlrt_errf(e, "out of memory loading %s", images_name);
+    }
+    for (int64_t i = 0; i < images->numel; i++) ds->x[i] = (float)images->data[i] / 255.0f;
+    if (m->label_dtype == DLRT_I32) {
+        int32_t *y = ds->y;
+        for (int64_t i = 0; i < n; i++) y[i] = labels->data[i];
+    } else if (m->label_size == 1) {
+        float *y = ds->y;
+        for (int64_t i = 0; i < n; i++) y[i] = labels->data[i];
+    } else {
+        float *y = ds->y;
+        for (int64_t i = 0; i < n; i++) {
+            if (labels->data[i] >= m->label_size) {
+                int64_t bad = labels->data[i];
+                dlrt_dataset_free(ds);
+                return dlrt_errf(e, "%s: label %lld of sample %lld is out of range for %lld classes", labels_name,
+                                 (long long)bad, (long long)i, (long long)m->label_size);
+            }
+            y[i * m->label_size + labels->data[i]] = 1.0f;
+        }
+    }
+    return 0;
+}
+
+int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, dlrt_dataset *ds, dlrt_err *e)
+{
+    char base[64], ipath[4096], lpath[4096];
+    memset(ds, 0, sizeof *ds);
+    snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
+    if (dlrt_find_data_file(dir, base, ipath, sizeof ipath, e)) return -1;
+    snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
+    if (dlrt_find_data_file(dir, base, lpath, sizeof lpath, e)) return -1;
+    dlrt_idx images, labels;
+    if (dlrt_idx_read(lpath, &labels, e)) return -1;
+    if (dlrt_idx_read(ipath, &images, e)) {
+        dlrt_idx_free(&labels);
+        return -1;
+    }
+    int rc = dlrt_dataset_from_idx(m, &images, ipath, &labels, lpath, ds, e);
+    dlrt_idx_free(&images);
+    dlrt_idx_free(&labels);
+    return rc;
+}
+
+void dlrt_dataset_free(dlrt_dataset *ds)
+{
+    free(ds->x);
+    free(ds->y);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,228 @@
+/* infer.c - running a trained model: the `eval` and `predict` commands,
+ * and the evaluation of a split that `train` also uses.
+ *
+ * eval loads the test split and the checkpoint's parameters and prints the
+ * loss and metrics (or, with --json, exactly one line {"loss":L,...}).
+ * predict reads INPUT (an IDX file of bytes, or a .npy array, told apart by
+ * the .npy magic), scales bytes by 1/255 as training did, runs predict in
+ * chunks of max_batch, prints each sample's argmax class (or the value
+ * when the model has a single output), and with -o writes the outputs as
+ * a f32 .npy [n, out_size].
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_ckpt.h"
+#include "rt_cli.h"
+#include "rt_npy.h"
+
+int dlrt_model_start(const dlrt_model *m, uint64_t seed, const char *prog)
+{
+    if (!m->setup || m->setup() != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot allocate the memory of model '%s'", m->name);
+        dlrt_report(prog, msg);
+        return -1;
+    }
+    if (m->init_params) m->init_params(seed);
+    return 0;
+}
+
+int dlrt_evaluate(const dlrt_model *m, const dlrt_dataset *ds, double *loss, double *metrics)
+{
+    dlrt_avg avg;
+    float *fm = calloc((size_t)m->nmetrics + 1, sizeof(float));
+    if (!fm || dlrt_avg_init(&avg, m->nmetrics)) {
+        free(fm);
+        return -1;
+    }
+    int64_t chunk = m->max_batch > 0 ? m->max_batch : 1;
+    for (int64_t s = 0; s < ds->n; s += chunk) {
+        int64_t n = ds->n - s < chunk ? ds->n - s : chunk;
+        float l = 0;
+        m->eval_step(ds->x + s * ds->in_size, (const char *)ds->y + (size_t)(s * ds->label_size) * 4, n, &l, fm);
+        dlrt_avg_add(&avg, n, l, fm);
+    }
+    dlrt_avg_get(&avg, loss, metrics);
+    dlrt_avg_free(&avg);
+    free(fm);
+    return 0;
+}
+
+/* A number for JSON: non-finite values become null. */
+static void json_num(double v)
+{
+    if (isfinite(v)) printf("%.9g", v);
+    else printf("null");
+}
+
+int dlrt_cmd_eval(const dlrt_model *m, const dlrt_opts *o, const char *prog)
+{
+    if (!m->eval_step) {
+        dlrt_report(prog, "this program was built for inference only; it cannot evaluate a loss");
+        return 2;
+    }
+    dlrt_err e;
+    dlrt_dataset test;
+    if (dlrt_dataset_load(m, o->data ? o->data : DLRT_DEFAULT_DATA, "t10k", &test, &e)) {
+        dlrt_report(prog, e.msg);
+        return 1;
+    }
+    int status = 1;
+    double *met = calloc((size_t)m->nmetrics + 1, sizeof(double));
+    double loss = 0;
+    if (!met) {
+        dlrt_report(prog, "out of memory");
+        dlrt_dataset_free(&test);
+        return 1;
+    }
+    if (dlrt_model_start(m, m->seed, prog)) goto out_data;
+    if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
+        dlrt_report(prog, e.msg);
+        goto out;
+    }
+    if (dlrt_evaluate(m, &test, &loss, met)) {
+        dlrt_report(prog, "out of memory");
+        goto out;
+    }
+    if (o->json) {
+        printf("{\"loss\":");
+        json_num(loss);
+        for (int k = 0; k < m->nmetrics; k++) {
+            printf(",\"%s\":", m->metric_names[k]);
+            json_num(met[k]);
+        }
+        printf("}\n");
+    } else {
+        printf("loss: %.4f", loss);
+        for (int k = 0; k < m->nmetrics; k++) printf(" - %s: %.4f", m->metric_names[k], met[k]);
+        printf("\n");
+    }
+    status = 0;
+out:
+    if (m->teardown) m->teardown();
+out_data:
+    free(met);
+    dlrt_dataset_free(&test);
+    return status;
+}
+
+/* True if the file starts with the .npy magic. */
+static int looks_like_npy(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char magic[6];
+    int yes = fread(magic, 1, 6, f) == 6 && !memcmp(magic, "\x93NUMPY", 6);
+    fclose(f);
+    return yes;
+}
+
+/* Reads INPUT into a malloc'd array of n samples of in_size floats. */
+static float *read_input(const dlrt_model *m, const char *path, int64_t *n_out, dlrt_err *e)
+{
+    int rank;
+    const int64_t *dims;
+    int64_t numel;
+    dlrt_dtype dt;
+    const void *src;
+    dlrt_npy npy;
+    dlrt_idx idx;
+    int is_npy = looks_like_npy(path);
+    if (is_npy) {
+        if (dlrt_npy_read(path, &npy, e)) return NULL;
+        rank = npy.rank, dims = npy.dims, numel = npy.numel, dt = npy.dtype, src = npy.data;
+    } else {
+        if (dlrt_idx_read(path, &idx, e)) return NULL;
+        rank = idx.rank, dims = idx.dims, numel = idx.numel, dt = DLRT_U8, src = idx.data;
+    }
+    float *x = NULL;
+    int64_t n = -1;
+    /* [n, ...per sample...] or one sample without the batch dimension */
+    if (rank >= 1 && dims[0] > 0 && numel / dims[0] == m->in_size && numel % dims[0] == 0 && rank > 1)
+        n = dims[0];
+    else if (numel == m->in_size)
+        n = 1;
+    else if (rank == 1 && m->in_size == 1)
+        n = dims[0];
+    if (n <= 0 || numel == 0) {
+        dlrt_errf(e, "%s holds %lld values, not whole samples of %lld values (the input size of model '%s')",
+                  path, (long long)numel, (long long)m->in_size, m->name);
+        goto out;
+    }
+    x = malloc(sizeof(float) * (size_t)numel);
+    if (!x) {
+        dlrt_errf(e, "%s: out of memory", path);
+        goto out;
+    }
+    for (int64_t i = 0; i < numel; i++) {
+        if (dt == DLRT_U8) x[i] = (float)((const uint8_t *)src)[i] / 255.0f;
+        else if (dt == DLRT_I32) x[i] = (float)((const int32_t *)src)[i];
+        else x[i] = ((const float *)src)[i];
+    }
+    *n_out = n;
+out:
+    if (is_npy) dlrt_npy_free(&npy);
+    else dlrt_idx_free(&idx);
+    return x;
+}
+
+int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
+{
+    if (!m->predict) {
+        dlrt_report(prog, "this program has no predict entry point");
+        return 2;
+    }
+    dlrt_err e;
+    int64_t n = 0;
+    float *x = read_input(m, o->input, &n, &e);
+    if (!x) {
+        dlrt_report(prog, e.msg);
+        return 1;
+    }
+    int status = 1;
+    float *out = malloc(sizeof(float) * (size_t)(n * m->out_size));
+    if (!out) {
+        dlrt_report(prog, "out of memory");
+        free(x);
+        return 1;
+    }
+    if (dlrt_model_start(m, m->seed, prog)) goto out_mem;
+    if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
+        dlrt_report(prog, e.msg);
+        goto out;
+    }
+    int64_t chunk = m->max_batch > 0 ? m->max_batch : 1;
+    for (int64_t s = 0; s < n; s += chunk) {
+        int64_t k = n - s < chunk ? n - s : chunk;
+        m->predict(x + s * m->in_size, out + s * m->out_size, k);
+    }
+    for (int64_t s = 0; s < n; s++) {
+        const float *row = out + s * m->out_size;
+        if (m->out_size == 1) {
+            printf("%.6g\n", row[0]);
+            continue;
+        }
+        int64_t best = 0;
+        for (int64_t j = 1; j < m->out_size; j++)
+            if (row[j] > row[best]) best = j;
+        printf("%lld\n", (long long)best);
+    }
+    if (o->output) {
+        int64_t dims[2] = {n, m->out_size};
+        if (dlrt_npy_write(o->output, DLRT_F32, 2, dims, out, &e)) {
+            dlrt_report(prog, e.msg);
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    if (m->teardown) m->teardown();
+out_mem:
+    free(out);
+    free(x);
+    return status;
+}
