@@ -88,14 +88,12 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
             goto fail;
         }
         out->dims[k] = dim;
-        /* dims are < 2^32, so the product overflows int64 only after it has
-           passed the limit, which is checked at each step */
-        numel *= dim;
-        if (numel > DLRT_IDX_MAX_BYTES) {
+        if (dim > DLRT_IDX_MAX_BYTES / numel) { /* checked before multiplying: no overflow */
             dlrt_errf(e, "%s: IDX header announces an absurd size (more than %lld bytes)", path,
                       (long long)DLRT_IDX_MAX_BYTES);
             goto fail;
         }
+        numel *= dim;
     }
     out->numel = numel;
     out->data = malloc((size_t)numel);

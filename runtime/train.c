@@ -188,7 +188,7 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             }
             float loss = 0;
             m->train_step(x, y, n, dlrt_key(r.seed, (uint64_t)r.step), &loss, fm);
-            if (trace) fprintf(trace, "%lld,%.9g\n", (long long)r.step, loss);
+            if (trace) fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss); /* 1-based */
             r.step++;
             done++;
             dlrt_avg_add(&avg, n, loss, fm);
