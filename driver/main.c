@@ -4,6 +4,7 @@
  *   dlc build MODEL ...      compile a model into an executable
  *   dlc emit MODEL ...       write the generated source
  *   dlc gradcheck MODEL      check every gradient in f64
+ *   dlc verify FILE.c        check C source with libclang (embedded rules)
  *
  * Exit status: 0 success, 1 an error in the user's input, 2 bad usage,
  * 3 an internal error.
@@ -22,6 +23,7 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"ir", dlc_cmd_ir, "print the IR of a model after any pass (text or Graphviz dot)"},
+    {"verify", dlc_cmd_verify, "check C source with libclang (--embedded: rules for embeddable code)"},
 };
 
 static void usage(FILE *f)

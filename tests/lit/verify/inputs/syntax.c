@@ -1,0 +1,5 @@
+/* A syntax error: clang reports it with its location. */
+int f(int x)
+{
+    return x +;
+}
