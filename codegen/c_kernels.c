@@ -1,0 +1,844 @@
+/* c_kernels.c - the C kernel of every op.
+ *
+ * The table `kernels` is generated from ir/ops.def with an X-macro: the
+ * elementwise kinds (unary, binary, ew) share ck_elementwise, which
+ * instantiates the op's `ew` template from ops.def inside a broadcasting
+ * loop nest (c_loops.c); every other op binds to the function ck_<name>,
+ * so an op added to ops.def without a kernel here fails to compile.
+ *
+ * Every kernel is a block:
+ *
+ *     /+ %3 = relu %2 : f32[N,512]   (mnist_mlp.nn:8 h) +/
+ *     {
+ *         const float *restrict x0 = T2;
+ *         float *restrict y = T3;
+ *         for (int64_t i = 0; i < n * 512; i++) {
+ *             y[i] = (x0[i] > 0 ? x0[i] : 0);
+ *         }
+ *     }
+ *
+ * The restrict locals are sound because the memory plan never gives a
+ * result storage that overlaps an operand live at the same time.  The
+ * batch dimension is the run-time `n`.  Sums accumulate in float inside
+ * vectorizable loops; the scalar losses accumulate in double.
+ *
+ * Semantics follow the reference interpreter (ir/interp.c): losses are
+ * means over the batch (sparse / categorical crossentropy: over rows;
+ * binary crossentropy and mean squared error: over all elements);
+ * probabilities are clipped to [1e-7, 1 - 1e-7] before a log, as Keras
+ * does; accuracy compares argmaxes (first maximum), or thresholds at 0.5
+ * for a single column.
+ */
+#include <string.h>
+
+#include "c_emit.h"
+
+#define PROB_EPS "1e-7f"
+
+typedef void (*KernelFn)(CEmit *e, const Node *n);
+
+static void ck_elementwise(CEmit *e, const Node *n);
+
+/* ---- shared pieces ------------------------------------------------------ */
+
+/* Name of the source line (basename:line) and .nn variable for comments. */
+void ck_comment(CEmit *e, const Node *n)
+{
+    char buf[1024], ty[TT_FMT_LEN];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "/* %%%d = %s", e->num[n->id], op_info(n->op)->name);
+    for (int k = 0; k < n->nin && len < sizeof buf - 64; k++) {
+        const Node *a = n->in[k];
+        if (e->num[a->id] < 0) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s %%%s", k ? "," : "", a->name);
+        else len += (size_t)snprintf(buf + len, sizeof buf - len, "%s %%%d", k ? "," : "", e->num[a->id]);
+    }
+    len += (size_t)snprintf(buf + len, sizeof buf - len, " : %s", tt_format(&n->type, ty, sizeof ty));
+    if (n->loc.line > 0 && n->loc.file && len < sizeof buf - 64) {
+        const char *f = n->loc.file->name, *slash = strrchr(f, '/');
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "   (%s:%d%s%s)", slash ? slash + 1 : f, n->loc.line,
+                                n->var ? " " : "", n->var ? n->var : "");
+    }
+    /* Never let a name close the comment early. */
+    for (char *s = strstr(buf, "*/"); s; s = strstr(s, "*/")) *s = '_';
+    cp_line(e->p, "%s */", buf);
+}
+
+/* Opens the kernel block and declares the restrict locals: x<k> for each
+ * operand (those with skip[k] set are left out) and y for the result. */
+static void kbegin(CEmit *e, const Node *n, const bool *skip)
+{
+    const char *r = e->p->d->restrict_kw;
+    cp_block(e->p);
+    for (int k = 0; k < n->nin; k++) {
+        if (skip && skip[k]) continue;
+        cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(n->in[k]->type.dtype), r, k, ce_ref(e, n->in[k]));
+    }
+    cp_line(e->p, "%s *%s y = %s;", ce_ctype(n->type.dtype), r, ce_ref(e, n));
+}
+
+static void kend(CEmit *e)
+{
+    cp_close(e->p, "");
+}
+
+/* Normalizes an axis attribute against a rank. */
+static int norm_axis(const Node *n, int64_t axis, int rank)
+{
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) DLC_ICE("axis %lld out of range for %s", (long long)axis, op_info(n->op)->name);
+    return (int)axis;
+}
+
+/* outer x C x inner around `axis` of t. */
+typedef struct Rows {
+    Ext outer;
+    int64_t c, inner;
+} Rows;
+
+static Rows rows_of(const Node *n, const TensorType *t, int axis)
+{
+    Rows r;
+    r.outer = ext_dims(t, 0, axis);
+    if (t->dims[axis] == DIM_N) DLC_ICE("%s over the batch axis is not supported", op_info(n->op)->name);
+    r.c = t->dims[axis];
+    Ext in = ext_dims(t, axis + 1, t->rank);
+    DLC_ASSERT(!in.has_n);
+    r.inner = in.c;
+    return r;
+}
+
+/* Opens the loops over rows (and inner positions) and defines `b`, the
+ * index of the row's first element; the row's j-th element is b + j*inner. */
+static void rows_open(CEmit *e, Rows r)
+{
+    cp_open(e->p, "for (int64_t r = 0; r < %s; r++)", ext_str(e, r.outer));
+    if (r.inner > 1) {
+        cp_open(e->p, "for (int64_t q = 0; q < %lld; q++)", (long long)r.inner);
+        cp_line(e->p, "const int64_t b = r * %lld + q;", (long long)(r.c * r.inner));
+    } else {
+        cp_line(e->p, "const int64_t b = r * %lld;", (long long)r.c);
+    }
+}
+
+static void rows_close(CEmit *e, Rows r)
+{
+    if (r.inner > 1) cp_close(e->p, "");
+    cp_close(e->p, "");
+}
+
+/* "b + j" or "b + j * inner". */
+static const char *at(CEmit *e, Rows r, const char *j)
+{
+    if (r.inner == 1) return arena_printf(e->a, "b + %s", j);
+    return arena_printf(e->a, "b + %s * %lld", j, (long long)r.inner);
+}
+
+/* Zero-fills y (numel of n's type). */
+static void fill(CEmit *e, const Node *n, const char *value)
+{
+    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", ext_str(e, ext_of(&n->type)));
+    cp_line(e->p, "y[i] = %s;", value);
+    cp_close(e->p, "");
+}
+
+/* ---- elementwise -------------------------------------------------------- */
+
+typedef struct EwCtx {
+    const Node *n;
+    int arr[16];   /* array index of operand k in the nest, -1: inlined const */
+} EwCtx;
+
+static void ew_body(CEmit *e, const char *const *idx, void *vctx)
+{
+    EwCtx *c = vctx;
+    const Node *n = c->n;
+    const char *ops[16];
+    for (int k = 0; k < n->nin; k++) {
+        if (c->arr[k] < 0) {
+            char lit[CP_FLOAT_LEN];
+            ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(n->in[k], "value"), lit, sizeof lit));
+        } else {
+            ops[k] = arena_printf(e->a, "x%d[%s]", k, idx[c->arr[k]]);
+        }
+    }
+    const char *expr = cp_expand(e->a, e->p->d, op_info(n->op)->ew, ops, n->nin, n);
+    cp_line(e->p, "y[%s] = %s;", idx[0], expr);
+}
+
+static void ck_elementwise(CEmit *e, const Node *n)
+{
+    DLC_ASSERT(n->nin <= 15 && n->nin < LN_MAX_ARR);
+    EwCtx c;
+    c.n = n;
+    bool skip[16] = {false};
+    LoopNest l;
+    ln_init(&l, &n->type);
+    strides_of(&n->type, l.stride[0]);
+    l.narr = 1;
+    for (int k = 0; k < n->nin; k++) {
+        if (n->in[k]->op == OP_CONST) {
+            skip[k] = true;
+            c.arr[k] = -1;
+            continue;
+        }
+        c.arr[k] = l.narr;
+        strides_bcast(&n->in[k]->type, &n->type, l.stride[l.narr++]);
+    }
+    ln_coalesce(&l);
+    kbegin(e, n, skip);
+    ln_emit(e, &l, ew_body, &c);
+    kend(e);
+}
+
+/* ---- matmul ------------------------------------------------------------- */
+
+/* One GEMM call (or the portable loops) for y = op(A) op(B) with the
+ * given operand / result expressions. */
+static void gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const char *K, int64_t lda, int64_t ldb,
+                 const char *A, const char *B, const char *C)
+{
+    if (e->o->use_blas) {
+        cp_line(e->p, "cblas_sgemm(CblasRowMajor, %s, %s, (int)(%s), (int)(%s), (int)(%s),", ta ? "CblasTrans" : "CblasNoTrans",
+                tb ? "CblasTrans" : "CblasNoTrans", M, P, K);
+        cp_line(e->p, "            1.0f, %s, %lld, %s, %lld, 0.0f, %s, (int)(%s));", A, (long long)lda, B, (long long)ldb, C, P);
+        return;
+    }
+    /* i-k-j order: the inner loop runs along rows of B and C. */
+    const char *Ae = ta ? arena_printf(e->a, "a[k * %lld + i]", (long long)lda) : arena_printf(e->a, "a[i * %lld + k]", (long long)lda);
+    const char *Be = tb ? arena_printf(e->a, "b[j * %lld + k]", (long long)ldb) : arena_printf(e->a, "b[k * %lld + j]", (long long)ldb);
+    const char *r = e->p->d->restrict_kw;
+    cp_block(e->p);
+    cp_line(e->p, "const float *%s a = %s;", r, A);
+    cp_line(e->p, "const float *%s b = %s;", r, B);
+    cp_line(e->p, "const int64_t M = %s, K = %s, P = %s;", M, K, P);
+    cp_open(e->p, "for (int64_t i = 0; i < M; i++)");
+    cp_line(e->p, "float *%s c = %s + i * P;", r, C);
+    cp_line(e->p, "for (int64_t j = 0; j < P; j++) c[j] = 0;");
+    cp_open(e->p, "for (int64_t k = 0; k < K; k++)");
+    cp_line(e->p, "const float av = %s;", Ae);
+    cp_line(e->p, "for (int64_t j = 0; j < P; j++) c[j] += av * %s;", Be);
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+}
+
+typedef struct MatmulCtx {
+    bool ta, tb;
+    int64_t ar, ac, br, bc, M, P, K;
+} MatmulCtx;
+
+static void matmul_body(CEmit *e, const char *const *idx, void *vctx)
+{
+    MatmulCtx *c = vctx;
+    char M[32], P[32], K[32];
+    snprintf(M, sizeof M, "%lld", (long long)c->M);
+    snprintf(P, sizeof P, "%lld", (long long)c->P);
+    snprintf(K, sizeof K, "%lld", (long long)c->K);
+    gemm(e, c->ta, c->tb, M, P, K, c->ac, c->bc, arena_printf(e->a, "x0 + (%s) * %lld", idx[1], (long long)(c->ar * c->ac)),
+         arena_printf(e->a, "x1 + (%s) * %lld", idx[2], (long long)(c->br * c->bc)),
+         arena_printf(e->a, "y + (%s) * %lld", idx[0], (long long)(c->M * c->P)));
+}
+
+/* matmul over the last two axes; leading axes are batch axes, broadcast.
+ * When B is a plain matrix and A is not transposed, A's leading axes fold
+ * into M and one GEMM does it all (the dense layer on [N, ...] inputs). */
+static void ck_matmul(CEmit *e, const Node *n)
+{
+    bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
+    const TensorType *A = &n->in[0]->type, *B = &n->in[1]->type;
+    int ra = A->rank, rb = B->rank, r = n->type.rank;
+    int64_t ac = A->dims[ra - 1], bc = B->dims[rb - 1];
+    kbegin(e, n, NULL);
+    if (rb == 2 && (ra == 2 || !ta)) {
+        Ext rows_a = ext_dims(A, 0, ra - 1), rows_b = ext_dims(B, 0, 1);
+        const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
+        const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
+        const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
+        gemm(e, ta, tb, M, P, K, ac, bc, "x0", "x1", "y");
+    } else {
+        MatmulCtx c = {ta, tb, A->dims[ra - 2], ac, B->dims[rb - 2], bc, 0, 0, 0};
+        if (c.ar == DIM_N || c.br == DIM_N) DLC_ICE("batched matmul with the batch axis in a matrix");
+        c.M = ta ? c.ac : c.ar;
+        c.K = ta ? c.ar : c.ac;
+        c.P = tb ? c.br : c.bc;
+        /* the batch axes, in units of whole matrices */
+        TensorType ob = n->type, ab = *A, bb = *B;
+        ob.rank = r - 2;
+        ab.rank = ra - 2;
+        bb.rank = rb - 2;
+        LoopNest l;
+        ln_init(&l, &ob);
+        l.narr = 3;
+        strides_of(&ob, l.stride[0]);
+        strides_bcast(&ab, &ob, l.stride[1]);
+        strides_bcast(&bb, &ob, l.stride[2]);
+        ln_coalesce(&l);
+        ln_emit(e, &l, matmul_body, &c);
+    }
+    kend(e);
+}
+
+/* ---- reductions --------------------------------------------------------- */
+
+/* Marks the reduced dims of a sum/mean/max. */
+static void reduced_axes(const Node *n, bool *red)
+{
+    const TensorType *t = &n->in[0]->type;
+    const int64_t *axes;
+    int na = node_attr_ints(n, "axes", &axes);
+    for (int d = 0; d < t->rank; d++) red[d] = na == 0;
+    for (int k = 0; k < na; k++) red[norm_axis(n, axes[k], t->rank)] = true;
+}
+
+static void red_body(CEmit *e, const char *const *idx, void *vctx)
+{
+    const bool *max = vctx;
+    if (*max) cp_line(e->p, "if (x0[%s] > y[%s]) y[%s] = x0[%s];", idx[1], idx[0], idx[0], idx[1]);
+    else cp_line(e->p, "y[%s] += x0[%s];", idx[0], idx[1]);
+}
+
+/* Reduction of x0 into y over the dims flagged in red (input dims). */
+static void reduce_into(CEmit *e, const Node *n, const bool *red, bool max, bool mean)
+{
+    const TensorType *t = &n->in[0]->type;
+    LoopNest l;
+    ln_init(&l, t);
+    l.narr = 2;
+    strides_of(t, l.stride[1]);
+    int64_t acc = 1;
+    Ext count = {1, false};
+    for (int d = t->rank - 1; d >= 0; d--) {
+        if (red[d]) {
+            l.stride[0][d] = 0;
+            if (t->dims[d] == DIM_N) count.has_n = true;
+            else count.c *= t->dims[d];
+        } else {
+            l.stride[0][d] = acc;
+            if (t->dims[d] != DIM_N) acc *= t->dims[d];
+        }
+    }
+    ln_coalesce(&l);
+    kbegin(e, n, NULL);
+    fill(e, n, max ? "-INFINITY" : "0");
+    ln_emit(e, &l, red_body, &max);
+    if (mean) {
+        cp_line(e->p, "const float scale = 1.0f / (float)(%s);", ext_str(e, count));
+        cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", ext_str(e, ext_of(&n->type)));
+        cp_line(e->p, "y[i] *= scale;");
+        cp_close(e->p, "");
+    }
+    kend(e);
+}
+
+static void ck_sum(CEmit *e, const Node *n)
+{
+    bool red[DLC_MAX_RANK];
+    reduced_axes(n, red);
+    reduce_into(e, n, red, false, false);
+}
+
+static void ck_mean(CEmit *e, const Node *n)
+{
+    bool red[DLC_MAX_RANK];
+    reduced_axes(n, red);
+    reduce_into(e, n, red, false, true);
+}
+
+static void ck_max(CEmit *e, const Node *n)
+{
+    bool red[DLC_MAX_RANK];
+    reduced_axes(n, red);
+    reduce_into(e, n, red, true, false);
+}
+
+/* sum_to: the input dims absent from, or 1 in, the result are reduced. */
+static void ck_sum_to(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->in[0]->type, *o = &n->type;
+    bool red[DLC_MAX_RANK];
+    int shift = t->rank - o->rank;
+    for (int d = 0; d < t->rank; d++) {
+        int od = d - shift;
+        red[d] = od < 0 || (o->dims[od] == 1 && t->dims[d] != 1);
+    }
+    reduce_into(e, n, red, false, false);
+}
+
+/* max_grad(dy, x, y): dy goes to the first maximal element of each
+ * reduced group; the loops run over kept dims outside, reduced inside. */
+static void ck_max_grad(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->in[1]->type;
+    bool red[DLC_MAX_RANK];
+    reduced_axes(n, red);
+    int64_t xs[DLC_MAX_RANK], os[DLC_MAX_RANK];
+    strides_of(t, xs);
+    int64_t acc = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        os[d] = red[d] ? 0 : acc;
+        if (!red[d] && t->dims[d] != DIM_N) acc *= t->dims[d];
+    }
+    kbegin(e, n, NULL);
+    fill(e, n, "0");
+    /* kept dims first (outer), then the reduced ones */
+    int order[DLC_MAX_RANK], no = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int d = 0; d < t->rank; d++)
+            if (red[d] == (pass == 1)) order[no++] = d;
+    char xi[256] = "0", oi[256] = "0";
+    size_t xl = 0, ol = 0;
+    bool declared = false;
+    for (int k = 0; k < no; k++) {
+        int d = order[k];
+        Ext x = {t->dims[d] == DIM_N ? 1 : t->dims[d], t->dims[d] == DIM_N};
+        if (red[d] && !declared) {
+            cp_line(e->p, "int found = 0;");
+            declared = true;
+        }
+        cp_open(e->p, "for (int64_t i%d = 0; i%d < %s; i%d++)", d, d, ext_str(e, x), d);
+        xl += (size_t)snprintf(xi + xl, sizeof xi - xl, "%si%d * %lld", xl ? " + " : "", d, (long long)xs[d]);
+        if (os[d]) ol += (size_t)snprintf(oi + ol, sizeof oi - ol, "%si%d * %lld", ol ? " + " : "", d, (long long)os[d]);
+    }
+    if (!declared) cp_line(e->p, "int found = 0;");
+    cp_open(e->p, "if (!found && x1[%s] == x2[%s])", xi, oi);
+    cp_line(e->p, "y[%s] = x0[%s];", xi, oi);
+    cp_line(e->p, "found = 1;");
+    cp_close(e->p, "");
+    for (int k = 0; k < no; k++) cp_close(e->p, "");
+    kend(e);
+}
+
+/* ---- shape ops ---------------------------------------------------------- */
+
+static void copy_body(CEmit *e, const char *const *idx, void *ctx)
+{
+    (void)ctx;
+    cp_line(e->p, "y[%s] = x0[%s];", idx[0], idx[1]);
+}
+
+/* reshape / flatten: nothing when the plan made them share storage. */
+static void ck_reshape(CEmit *e, const Node *n)
+{
+    if (ce_is_alias(n)) {
+        cp_line(e->p, "/* (shares the storage of its operand: no code) */");
+        return;
+    }
+    kbegin(e, n, NULL);
+    cp_line(e->p, "memcpy(y, x0, %s);", ce_bytes(e, n));
+    kend(e);
+}
+
+static void ck_flatten(CEmit *e, const Node *n)
+{
+    ck_reshape(e, n);
+}
+
+static void ck_transpose(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->in[0]->type;
+    const int64_t *perm;
+    int np = node_attr_ints(n, "perm", &perm);
+    int64_t xs[DLC_MAX_RANK];
+    strides_of(t, xs);
+    LoopNest l;
+    ln_init(&l, &n->type);
+    l.narr = 2;
+    strides_of(&n->type, l.stride[0]);
+    for (int d = 0; d < n->type.rank; d++) {
+        int src = np ? norm_axis(n, perm[d], t->rank) : t->rank - 1 - d;
+        l.stride[1][d] = xs[src];
+    }
+    ln_coalesce(&l);
+    kbegin(e, n, NULL);
+    ln_emit(e, &l, copy_body, NULL);
+    kend(e);
+}
+
+static void ck_broadcast_to(CEmit *e, const Node *n)
+{
+    LoopNest l;
+    ln_init(&l, &n->type);
+    l.narr = 2;
+    strides_of(&n->type, l.stride[0]);
+    strides_bcast(&n->in[0]->type, &n->type, l.stride[1]);
+    ln_coalesce(&l);
+    kbegin(e, n, NULL);
+    ln_emit(e, &l, copy_body, NULL);
+    kend(e);
+}
+
+/* Copies a box [outer, size, inner] between two tensors whose axis has
+ * extents cy / cx, at axis offsets oy / ox. */
+static void copy_box(CEmit *e, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx, int64_t ox)
+{
+    LoopNest l;
+    memset(&l, 0, sizeof l);
+    l.nd = 3;
+    l.narr = 2;
+    l.ext[0] = outer;
+    l.ext[1] = (Ext){size, false};
+    l.ext[2] = (Ext){inner, false};
+    int64_t sy[3] = {cy * inner, inner, 1}, sx[3] = {cx * inner, inner, 1};
+    memcpy(l.stride[0], sy, sizeof sy);
+    memcpy(l.stride[1], sx, sizeof sx);
+    l.base[0] = oy * inner;
+    l.base[1] = ox * inner;
+    ln_coalesce(&l);
+    ln_emit(e, &l, copy_body, NULL);
+}
+
+static void ck_slice(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->in[0]->type;
+    int axis = norm_axis(n, node_attr_int(n, "axis"), t->rank);
+    Rows r = rows_of(n, t, axis);
+    int64_t start = node_attr_int(n, "start"), size = node_attr_int(n, "size");
+    kbegin(e, n, NULL);
+    copy_box(e, r.outer, size, r.inner, size, 0, r.c, start);
+    kend(e);
+}
+
+static void ck_concat(CEmit *e, const Node *n)
+{
+    int axis = norm_axis(n, node_attr_int(n, "axis"), n->type.rank);
+    Rows r = rows_of(n, &n->type, axis);
+    kbegin(e, n, NULL);
+    int64_t off = 0;
+    for (int k = 0; k < n->nin; k++) {
+        int64_t ck = n->in[k]->type.dims[axis];
+        cp_block(e->p);
+        cp_line(e->p, "const %s *%s x0 = x%d;", ce_ctype(n->in[k]->type.dtype), e->p->d->restrict_kw, k);
+        copy_box(e, r.outer, ck, r.inner, r.c, off, ck, 0);
+        cp_close(e->p, "");
+        off += ck;
+    }
+    kend(e);
+}
+
+/* ---- softmax family ----------------------------------------------------- */
+
+static Rows axis_rows(const Node *n, const TensorType *t)
+{
+    return rows_of(n, t, norm_axis(n, node_attr_int(n, "axis"), t->rank));
+}
+
+static void ck_softmax(CEmit *e, const Node *n)
+{
+    Rows r = axis_rows(n, &n->type);
+    kbegin(e, n, NULL);
+    rows_open(e, r);
+    cp_line(e->p, "float m = x0[b];");
+    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "float s = 0;");
+    cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
+    cp_line(e->p, "y[%s] = expf(x0[%s] - m);", at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "s += y[%s];", at(e, r, "j"));
+    cp_close(e->p, "");
+    cp_line(e->p, "const float inv = 1.0f / s;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] *= inv;", (long long)r.c, at(e, r, "j"));
+    rows_close(e, r);
+    kend(e);
+}
+
+static void ck_log_softmax(CEmit *e, const Node *n)
+{
+    Rows r = axis_rows(n, &n->type);
+    kbegin(e, n, NULL);
+    rows_open(e, r);
+    cp_line(e->p, "float m = x0[b];");
+    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "float s = 0;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += expf(x0[%s] - m);", (long long)r.c, at(e, r, "j"));
+    cp_line(e->p, "const float lse = m + logf(s);");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - lse;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+    rows_close(e, r);
+    kend(e);
+}
+
+/* softmax_grad(dy, y) = y * (dy - sum(dy * y)) along the axis. */
+static void ck_softmax_grad(CEmit *e, const Node *n)
+{
+    Rows r = axis_rows(n, &n->type);
+    kbegin(e, n, NULL);
+    rows_open(e, r);
+    cp_line(e->p, "float dot = 0;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) dot += x0[%s] * x1[%s];", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x1[%s] * (x0[%s] - dot);", (long long)r.c, at(e, r, "j"),
+            at(e, r, "j"), at(e, r, "j"));
+    rows_close(e, r);
+    kend(e);
+}
+
+/* log_softmax_grad(dy, y) = dy - exp(y) * sum(dy) along the axis. */
+static void ck_log_softmax_grad(CEmit *e, const Node *n)
+{
+    Rows r = axis_rows(n, &n->type);
+    kbegin(e, n, NULL);
+    rows_open(e, r);
+    cp_line(e->p, "float s = 0;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += x0[%s];", (long long)r.c, at(e, r, "j"));
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - expf(x1[%s]) * s;", (long long)r.c, at(e, r, "j"),
+            at(e, r, "j"), at(e, r, "j"));
+    rows_close(e, r);
+    kend(e);
+}
+
+/* ---- dropout ------------------------------------------------------------ */
+
+/* A mask drawn from stream (rng_key, node id) in a training step; all ones
+ * (no dropout) when evaluating or predicting. */
+static void ck_dropout_mask(CEmit *e, const Node *n)
+{
+    kbegin(e, n, (const bool[]){true});
+    if (e->entry == ENTRY_TRAIN) {
+        char lit[CP_FLOAT_LEN];
+        cp_line(e->p, "dlrt_dropout_mask(y, %s, %s, dlrt_key(rng_key, %d));", ext_str(e, ext_of(&n->type)),
+                cp_float(e->p->d, node_attr_float(n, "rate"), lit, sizeof lit), n->id);
+    } else {
+        fill(e, n, "1.0f");
+    }
+    kend(e);
+}
+
+/* ---- losses ------------------------------------------------------------- */
+
+/* Rows of a [.., C] operand: the last axis is the class axis. */
+static Rows class_rows(const Node *n, const TensorType *t)
+{
+    return rows_of(n, t, t->rank - 1);
+}
+
+/* Writes the row's max m and log-sum-exp lse of x0 (a [rows, C] tensor). */
+static void row_lse(CEmit *e, Rows r)
+{
+    cp_line(e->p, "float m = x0[b];");
+    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
+    cp_line(e->p, "double s = 0;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", (long long)r.c);
+    cp_line(e->p, "const double lse = m + log(s);");
+}
+
+static double lossflag(const Node *n)
+{
+    return (double)node_attr_int(n, "from_logits");
+}
+
+static void ck_sparse_categorical_crossentropy(CEmit *e, const Node *n)
+{
+    Rows r = class_rows(n, &n->in[0]->type);
+    kbegin(e, n, NULL);
+    cp_line(e->p, "double total = 0;");
+    rows_open(e, r);
+    cp_line(e->p, "const int64_t t = x1[r];");
+    if (lossflag(n)) {
+        row_lse(e, r);
+        cp_line(e->p, "total += lse - x0[b + t];");
+    } else {
+        cp_line(e->p, "const float p = x0[b + t] < %s ? %s : x0[b + t] > 1 - %s ? 1 - %s : x0[b + t];", PROB_EPS, PROB_EPS,
+                PROB_EPS, PROB_EPS);
+        cp_line(e->p, "total -= log((double)p);");
+    }
+    rows_close(e, r);
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", ext_str(e, r.outer));
+    kend(e);
+}
+
+static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
+{
+    Rows r = class_rows(n, &n->in[0]->type);
+    kbegin(e, n, NULL);
+    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
+    rows_open(e, r);
+    cp_line(e->p, "const int64_t t = x1[r];");
+    if (lossflag(n)) {
+        cp_line(e->p, "float m = x0[b];");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
+        cp_line(e->p, "float s = 0;");
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
+        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+        cp_line(e->p, "s += y[b + j];");
+        cp_close(e->p, "");
+        cp_line(e->p, "const float gs = g / s;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] *= gs;", (long long)r.c);
+        cp_line(e->p, "y[b + t] -= g;");
+    } else {
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", (long long)r.c);
+        cp_line(e->p, "const float p = x0[b + t];");
+        cp_line(e->p, "if (p >= %s && p <= 1 - %s) y[b + t] = -g / p;", PROB_EPS, PROB_EPS);
+    }
+    rows_close(e, r);
+    kend(e);
+}
+
+static void ck_categorical_crossentropy(CEmit *e, const Node *n)
+{
+    Rows r = class_rows(n, &n->in[0]->type);
+    kbegin(e, n, NULL);
+    cp_line(e->p, "double total = 0;");
+    rows_open(e, r);
+    if (lossflag(n)) {
+        row_lse(e, r);
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) total += x1[b + j] * (lse - x0[b + j]);", (long long)r.c);
+    } else {
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
+        cp_line(e->p, "const float p = x0[b + j] < %s ? %s : x0[b + j] > 1 - %s ? 1 - %s : x0[b + j];", PROB_EPS, PROB_EPS,
+                PROB_EPS, PROB_EPS);
+        cp_line(e->p, "total -= x1[b + j] * log((double)p);");
+        cp_close(e->p, "");
+    }
+    rows_close(e, r);
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", ext_str(e, r.outer));
+    kend(e);
+}
+
+static void ck_categorical_crossentropy_grad(CEmit *e, const Node *n)
+{
+    Rows r = class_rows(n, &n->in[0]->type);
+    kbegin(e, n, NULL);
+    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
+    rows_open(e, r);
+    if (lossflag(n)) {
+        /* d/dx_j sum_c t_c (lse - x_c) = (sum_c t_c) softmax_j - t_j */
+        cp_line(e->p, "float m = x0[b], s = 0, ts = 0;");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
+        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+        cp_line(e->p, "s += y[b + j];");
+        cp_line(e->p, "ts += x1[b + j];");
+        cp_close(e->p, "");
+        cp_line(e->p, "const float k = ts / s;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = g * (y[b + j] * k - x1[b + j]);", (long long)r.c);
+    } else {
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
+        cp_line(e->p, "const float p = x0[b + j];");
+        cp_line(e->p, "y[b + j] = p >= %s && p <= 1 - %s ? -g * x1[b + j] / p : 0;", PROB_EPS, PROB_EPS);
+        cp_close(e->p, "");
+    }
+    rows_close(e, r);
+    kend(e);
+}
+
+static void ck_binary_crossentropy(CEmit *e, const Node *n)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kbegin(e, n, NULL);
+    cp_line(e->p, "double total = 0;");
+    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    cp_line(e->p, "const double x = x0[i], t = x1[i];");
+    if (lossflag(n)) {
+        cp_line(e->p, "total += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));");
+    } else {
+        cp_line(e->p, "const double p = x < 1e-7 ? 1e-7 : x > 1 - 1e-7 ? 1 - 1e-7 : x;");
+        cp_line(e->p, "total -= t * log(p) + (1 - t) * log(1 - p);");
+    }
+    cp_close(e->p, "");
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", cnt);
+    kend(e);
+}
+
+static void ck_binary_crossentropy_grad(CEmit *e, const Node *n)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kbegin(e, n, NULL);
+    cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
+    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    if (lossflag(n)) {
+        cp_line(e->p, "y[i] = g * (1.0f / (1.0f + expf(-x0[i])) - x1[i]);");
+    } else {
+        cp_line(e->p, "const float p = x0[i], t = x1[i];");
+        cp_line(e->p, "y[i] = p >= %s && p <= 1 - %s ? g * ((1 - t) / (1 - p) - t / p) : 0;", PROB_EPS, PROB_EPS);
+    }
+    cp_close(e->p, "");
+    kend(e);
+}
+
+static void ck_mean_squared_error(CEmit *e, const Node *n)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kbegin(e, n, NULL);
+    cp_line(e->p, "double total = 0;");
+    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    cp_line(e->p, "const double d = (double)x0[i] - (double)x1[i];");
+    cp_line(e->p, "total += d * d;");
+    cp_close(e->p, "");
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", cnt);
+    kend(e);
+}
+
+static void ck_mean_squared_error_grad(CEmit *e, const Node *n)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kbegin(e, n, NULL);
+    cp_line(e->p, "const float g = 2.0f * x2[0] / (float)(%s);", cnt);
+    cp_line(e->p, "for (int64_t i = 0; i < %s; i++) y[i] = g * (x0[i] - x1[i]);", cnt);
+    kend(e);
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void ck_accuracy(CEmit *e, const Node *n)
+{
+    const TensorType *p = &n->in[0]->type, *t = &n->in[1]->type;
+    int64_t c = p->rank >= 2 ? p->dims[p->rank - 1] : 1;
+    Ext rows = p->rank >= 2 ? ext_dims(p, 0, p->rank - 1) : ext_of(p);
+    kbegin(e, n, NULL);
+    cp_line(e->p, "int64_t correct = 0;");
+    cp_open(e->p, "for (int64_t r = 0; r < %s; r++)", ext_str(e, rows));
+    if (c == 1) {
+        cp_line(e->p, "correct += (x0[r] > 0.5f) == (x1[r] > 0.5f);");
+    } else {
+        cp_line(e->p, "const int64_t b = r * %lld;", (long long)c);
+        cp_line(e->p, "int64_t best = 0;");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) best = x0[b + j] > x0[b + best] ? j : best;", (long long)c);
+        if (t->rank == p->rank && t->dtype != DT_I32) {
+            cp_line(e->p, "int64_t want = 0;");
+            cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) want = x1[b + j] > x1[b + want] ? j : want;", (long long)c);
+            cp_line(e->p, "correct += best == want;");
+        } else {
+            cp_line(e->p, "correct += best == (int64_t)x1[r];");
+        }
+    }
+    cp_close(e->p, "");
+    cp_line(e->p, "y[0] = (float)correct / (float)(%s);", ext_str(e, rows));
+    kend(e);
+}
+
+/* ---- assign ------------------------------------------------------------- */
+
+/* state <- value; emitted at the end of the step (see emit_c.c). */
+static void ck_assign(CEmit *e, const Node *n)
+{
+    const char *dst = ce_ref(e, n->in[0]), *src = ce_ref(e, n->in[1]);
+    if (strcmp(dst, src) == 0) {
+        cp_line(e->p, "/* (computed in place) */");
+        return;
+    }
+    if (tt_numel(&n->in[1]->type, 1) == 1 && tt_numel(&n->type, 1) > 1) {
+        cp_line(e->p, "for (int64_t i = 0; i < %s; i++) %s[i] = %s[0];", ext_str(e, ext_of(&n->type)), dst, src);
+        return;
+    }
+    cp_line(e->p, "memcpy(%s, %s, %s);", dst, src, ce_bytes(e, n));
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+#define CK_FOR_OK_LEAF(name) NULL
+#define CK_FOR_OK_UNARY(name) ck_elementwise
+#define CK_FOR_OK_BINARY(name) ck_elementwise
+#define CK_FOR_OK_EW(name) ck_elementwise
+#define CK_FOR_OK_REDUCE(name) ck_##name
+#define CK_FOR_OK_SHAPE(name) ck_##name
+#define CK_FOR_OK_OTHER(name) ck_##name
+
+static const KernelFn kernels[OP_COUNT] = {
+#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew) [OP_##e] = CK_FOR_##kind(name),
+#include "../ir/ops.def"
+#undef OP
+};
+
+void ck_emit_node(CEmit *e, const Node *n)
+{
+    KernelFn fn = kernels[n->op];
+    if (!fn) DLC_ICE("no kernel for op '%s'", op_info(n->op)->name);
+    ck_comment(e, n);
+    fn(e, n);
+}

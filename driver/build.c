@@ -1,0 +1,304 @@
+/* build.c - `dlc emit` (write generated C) and `dlc build` (compile it).
+ *
+ * Both load the model (frontend/frontend.h), run the pipeline of the mode
+ * (passes/pass.h) and call the C code generator (codegen/codegen.h).
+ * `emit` writes NAME.c and NAME.h into a folder.  `build` writes them into
+ * a fresh temporary folder (or --keep-source DIR) and runs the C compiler
+ * there, with fork/execvp (no shell, so paths need no quoting):
+ *
+ *   CC -std=c99 -O2 -march=native -I<runtime> -I<cblas> NAME.c
+ *      <libdlrt.a> <libopenblas> -lz -lm -o OUT
+ *
+ * The include and library paths are compile definitions of the dlc target
+ * (CMakeLists.txt).  When dlc itself is built with AddressSanitizer, the
+ * runtime library is instrumented too, so the program is linked with
+ * -fsanitize=address,undefined.  The compiler's output is captured; if it
+ * fails, that is dlc's bug (exit 3) and the output is shown.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../codegen/codegen.h"
+#include "../frontend/frontend.h"
+#include "../passes/pass.h"
+#include "args.h"
+#include "build.h"
+
+#ifndef DLC_RUNTIME_INCLUDE
+#define DLC_RUNTIME_INCLUDE "runtime"
+#endif
+#ifndef DLC_CBLAS_INCLUDE
+#define DLC_CBLAS_INCLUDE "/usr/include"
+#endif
+#ifndef DLC_RUNTIME_LIB
+#define DLC_RUNTIME_LIB "libdlrt.a"
+#endif
+#ifndef DLC_OPENBLAS_LIB
+#define DLC_OPENBLAS_LIB "-lopenblas"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DLC_BUILT_WITH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DLC_BUILT_WITH_ASAN 1
+#endif
+#endif
+
+/* Options shared by emit and build. */
+typedef struct BuildOpts {
+    const char *model;
+    GraphMode mode;
+    int64_t max_batch;
+    const char *prefix;
+    bool no_blas;
+} BuildOpts;
+
+/* Parses the options both commands accept; returns true if it consumed the
+ * current word. */
+static bool common_opt(ArgIter *it, BuildOpts *b)
+{
+    if (args_opt(it, "--mode")) {
+        if (strcmp(it->value, "train") == 0) b->mode = MODE_TRAIN;
+        else if (strcmp(it->value, "infer") == 0) b->mode = MODE_INFER;
+        else args_usage_error(it, "--mode must be 'train' or 'infer', not '%s'", it->value);
+        return true;
+    }
+    if (args_opt(it, "--max-batch")) {
+        args_int(it, 1, 1 << 24, &b->max_batch);
+        return true;
+    }
+    return false;
+}
+
+/* Loads, runs the pipeline and writes DIR/PREFIX.c and .h; returns the
+ * file stem used. */
+static const char *emit_to(Arena *a, const BuildOpts *b, const char *dir, bool with_main)
+{
+    Graph *g = model_load(a, b->model, b->mode);
+    PassOptions po = {0};
+    po.max_batch = b->max_batch;
+    if (b->max_batch > 0) g->max_batch = b->max_batch;
+    pass_run_pipeline(g, &po, NULL);
+    CodegenOptions co = {TARGET_C, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
+    const char *stem = co.prefix;
+    char *cpath = arena_printf(a, "%s/%s.c", dir, stem), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
+    FILE *c = fopen(cpath, "w");
+    if (!c) dlc_error(SRCLOC_NONE, "cannot write '%s': %s", cpath, strerror(errno));
+    FILE *h = fopen(hpath, "w");
+    if (!h) {
+        fclose(c);
+        dlc_error(SRCLOC_NONE, "cannot write '%s': %s", hpath, strerror(errno));
+    }
+    codegen_emit(g, &co, c, h);
+    bool bad = ferror(c) || ferror(h);
+    if (fclose(c) != 0) bad = true;
+    if (fclose(h) != 0) bad = true;
+    if (bad) dlc_error(SRCLOC_NONE, "error writing '%s' or '%s'", cpath, hpath);
+    return stem;
+}
+
+static void emit_help(void)
+{
+    printf("usage: dlc emit MODEL [--mode train|infer] [--target c] [-o DIR] [--prefix NAME]\n"
+           "                [--max-batch N] [--no-blas]\n\n"
+           "Writes the C code generated for MODEL: DIR/NAME.c and DIR/NAME.h.\n\n"
+           "  --mode MODE       infer (default): predict only; train: training steps too\n"
+           "  --target T        c (the only target so far)\n"
+           "  -o DIR            folder to write into (default: .)\n"
+           "  --prefix NAME     file stem and symbol prefix (default: the model name)\n"
+           "  --max-batch N     largest batch the code accepts (default: the model's)\n"
+           "  --no-blas         portable loops instead of cblas_sgemm\n");
+}
+
+int dlc_cmd_emit(int argc, char **argv)
+{
+    ArgIter it;
+    args_init(&it, "emit", argc - 1, argv + 1);
+    BuildOpts b = {NULL, MODE_INFER, 0, NULL, false};
+    const char *dir = ".";
+    while (args_more(&it) && !it.failed) {
+        if (args_flag(&it, "--help") || args_flag(&it, "-h")) {
+            emit_help();
+            return EXIT_OK;
+        } else if (common_opt(&it, &b)) {
+        } else if (args_opt(&it, "--target")) {
+            if (strcmp(it.value, "c") != 0)
+                return args_usage_error(&it, "unknown target '%s' (the C target 'c' is the only one)", it.value);
+        } else if (args_opt2(&it, "-o", "--output")) {
+            dir = it.value;
+        } else if (args_opt(&it, "--prefix")) {
+            b.prefix = it.value;
+        } else if (args_flag(&it, "--no-blas")) {
+            b.no_blas = true;
+        } else {
+            const char *w = args_positional(&it);
+            if (!w) break;
+            if (b.model) return args_usage_error(&it, "more than one model given ('%s' and '%s')", b.model, w);
+            b.model = w;
+        }
+    }
+    if (it.failed) return EXIT_USAGE;
+    if (!b.model) return args_usage_error(&it, "no model file given");
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        dlc_error(SRCLOC_NONE, "output folder '%s' does not exist", dir);
+    Arena arena;
+    arena_init(&arena);
+    emit_to(&arena, &b, dir, false);
+    arena_free(&arena);
+    return EXIT_OK;
+}
+
+/* Runs argv with stdout and stderr going to `log_path`; returns the exit
+ * status, or -1 if it could not be started. */
+static int run_logged(char *const *argv, const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* Copies a file to stderr. */
+static void show_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stderr);
+    fclose(f);
+}
+
+static void build_help(void)
+{
+    printf("usage: dlc build MODEL [-o OUT] [--mode train|infer] [-O LEVEL] [--max-batch N]\n"
+           "                 [--keep-source DIR] [--cc CC] [--no-blas]\n\n"
+           "Compiles MODEL into an executable with train / eval / predict commands\n"
+           "(run it with --help).\n\n"
+           "  -o OUT             the executable (default: the model name, here)\n"
+           "  --mode MODE        train (default): all commands; infer: predict only\n"
+           "  -O LEVEL           C optimization level (default 2)\n"
+           "  --max-batch N      largest batch the program accepts (default: the model's)\n"
+           "  --keep-source DIR  write the generated .c/.h into DIR and keep them\n"
+           "  --cc CC            the C compiler (default: $CC, else cc)\n"
+           "  --no-blas          portable loops instead of cblas_sgemm\n");
+}
+
+int dlc_cmd_build(int argc, char **argv)
+{
+    ArgIter it;
+    args_init(&it, "build", argc - 1, argv + 1);
+    BuildOpts b = {NULL, MODE_TRAIN, 0, NULL, false};
+    const char *out = NULL, *keep = NULL, *cc = getenv("CC"), *olevel = "2";
+    if (!cc || !*cc) cc = "cc";
+    while (args_more(&it) && !it.failed) {
+        if (args_flag(&it, "--help") || args_flag(&it, "-h")) {
+            build_help();
+            return EXIT_OK;
+        } else if (common_opt(&it, &b)) {
+        } else if (args_opt2(&it, "-o", "--output")) {
+            out = it.value;
+        } else if (args_opt(&it, "-O")) {
+            olevel = it.value;
+            if (strspn(olevel, "0123sgfast") != strlen(olevel) || !*olevel)
+                return args_usage_error(&it, "-O takes 0, 1, 2, 3, s, g or fast, not '%s'", olevel);
+        } else if (args_opt(&it, "--keep-source")) {
+            keep = it.value;
+        } else if (args_opt(&it, "--cc")) {
+            cc = it.value;
+        } else if (args_flag(&it, "--no-blas")) {
+            b.no_blas = true;
+        } else {
+            const char *w = args_positional(&it);
+            if (!w) break;
+            if (b.model) return args_usage_error(&it, "more than one model given ('%s' and '%s')", b.model, w);
+            b.model = w;
+        }
+    }
+    if (it.failed) return EXIT_USAGE;
+    if (!b.model) return args_usage_error(&it, "no model file given");
+
+    Arena arena;
+    arena_init(&arena);
+    char tmpl[] = "/tmp/dlc-build-XXXXXX";
+    const char *tmp = mkdtemp(tmpl);
+    if (!tmp) DLC_ICE("cannot create a temporary folder: %s", strerror(errno));
+    const char *dir = tmp;
+    if (keep) {
+        if (mkdir(keep, 0755) != 0 && errno != EEXIST)
+            dlc_error(SRCLOC_NONE, "cannot create '%s': %s", keep, strerror(errno));
+        dir = keep;
+    }
+    const char *stem = emit_to(&arena, &b, dir, true);
+    if (!out) out = stem;
+
+    char *src = arena_printf(&arena, "%s/%s.c", dir, stem);
+    char *log = arena_printf(&arena, "%s/cc.log", tmp);
+    char *opt = arena_printf(&arena, "-O%s", olevel);
+    char *inc1 = arena_printf(&arena, "-I%s", DLC_RUNTIME_INCLUDE);
+    char *inc2 = arena_printf(&arena, "-I%s", DLC_CBLAS_INCLUDE);
+    char *inc3 = arena_printf(&arena, "-I%s", dir);
+    char *cmd[24];
+    int k = 0;
+    cmd[k++] = (char *)cc;
+    cmd[k++] = "-std=c99";
+    cmd[k++] = opt;
+    cmd[k++] = "-march=native";
+#ifdef DLC_BUILT_WITH_ASAN
+    cmd[k++] = "-fsanitize=address,undefined";
+#endif
+    cmd[k++] = inc3;
+    cmd[k++] = inc1;
+    cmd[k++] = inc2;
+    cmd[k++] = src;
+    cmd[k++] = DLC_RUNTIME_LIB;
+    cmd[k++] = DLC_OPENBLAS_LIB;
+    cmd[k++] = "-lz";
+    cmd[k++] = "-lm";
+    cmd[k++] = "-o";
+    cmd[k++] = (char *)out;
+    cmd[k] = NULL;
+    int rc = run_logged(cmd, log);
+    if (rc != 0) {
+        fprintf(stderr, "dlc: internal error: the C compiler failed (status %d) on the generated code:\n ", rc);
+        for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
+        fprintf(stderr, "\n");
+        show_file(log);
+        if (!keep) fprintf(stderr, "(the generated source is kept in %s)\n", tmp);
+        arena_free(&arena);
+        return EXIT_ICE;
+    }
+    /* clean up the temporary folder */
+    unlink(log);
+    if (!keep) {
+        unlink(src);
+        unlink(arena_printf(&arena, "%s/%s.h", dir, stem));
+    }
+    rmdir(tmp);
+    arena_free(&arena);
+    return EXIT_OK;
+}

@@ -1,0 +1,230 @@
+/* plan.c - the memory planner (pass `plan`): one arena, one offset per tensor.
+ *
+ * Generated code keeps every tensor at a fixed byte offset in one buffer, the
+ * arena.  This pass chooses those offsets.
+ *
+ * 1. Schedule.  The execution order is the graph order, except that assign
+ *    nodes run at the very end of a step (their semantics: "state <- value
+ *    at the end of the step"), in graph order.  Position p of the schedule is
+ *    the p-th node executed.
+ *
+ * 2. Sizes.  A tensor's size is its element count with the batch dimension N
+ *    bound to the planning batch (o->max_batch when > 0, else g->max_batch),
+ *    times the element size, rounded up to 64 bytes (a cache line: every
+ *    tensor starts aligned, which the vectorized kernels like).
+ *
+ * 3. Lifetimes.  A tensor is live from the position that defines it to the
+ *    last position that reads it.  Outputs, the loss and metrics live to the
+ *    end of the schedule (the caller reads them after the step).  Inputs are
+ *    live from position 0.  A node nobody reads lives only at its own
+ *    position.
+ *
+ * 4. Persistent region.  Params, states, hparams and consts hold values
+ *    across steps (or are filled once in setup), so they are laid out first,
+ *    one after the other from offset 0, in graph order; this region is never
+ *    reused, and the runtime's dlrt_tensor data pointers point into it.
+ *
+ * 5. Aliases.  Some nodes need no storage of their own:
+ *    - assign(state, value) names the state itself (offset of operand 0);
+ *      the value it copies is read at the assign's (final) position.
+ *    - reshape and flatten only reinterpret their operand's elements, so
+ *      they share its storage when that is safe.  In SSA form every
+ *      transient tensor is written exactly once, at its definition, so
+ *      sharing is safe whenever the storage is transient or an input: the
+ *      shared buffer is then live for the union of both lifetimes.  Storage
+ *      of a persistent tensor is shared only if no assign writes that
+ *      tensor (else a reader of the alias after the update would see the
+ *      new value).  Chains (flatten of a reshape) share one buffer.
+ *    A buffer and all the nodes that alias it form one "storage" with the
+ *    union of their lifetimes.
+ *
+ * 6. Placement: greedy by size with best fit (Pisarchyk & Lee, "Efficient
+ *    Memory Management for Deep Neural Net Inference", 2020; TFLite's
+ *    greedy-by-size planner).  The transient storages are sorted by size,
+ *    largest first (ties: earlier definition first, then lower id).  Each is
+ *    placed against the already placed storages whose lifetimes overlap its
+ *    own: walking them by offset, the gaps between them (and the space after
+ *    the last one) are candidate places; the smallest gap that fits wins
+ *    (ties: the lowest offset).  Nothing below the persistent region is a
+ *    candidate.
+ *
+ * 7. Results: node->offset, node->live_start/live_end (the node's own
+ *    lifetime, not its storage's), g->arena_bytes (the end of the highest
+ *    placed storage) and g->arena_lower_bound: the largest sum of the sizes
+ *    of the storages live at one schedule position, persistent ones
+ *    included.  No placement can use less, so arena_bytes / lower bound
+ *    measures the planner's waste.
+ */
+#include <stdlib.h>
+
+#include "pass.h"
+
+#define PLAN_ALIGN 64
+
+/* One storage: a buffer and the nodes sharing it. */
+typedef struct Storage {
+    int root;          /* index (in g->nodes) of the node that owns the buffer */
+    int64_t bytes;
+    int start, end;    /* union of the members' lifetimes */
+    int64_t offset;
+    bool persistent;
+    bool placed;
+} Storage;
+
+static bool is_persistent_op(OpCode op)
+{
+    return op == OP_PARAM || op == OP_STATE || op == OP_HPARAM || op == OP_CONST;
+}
+
+/* Bytes of a node's tensor with N bound to `batch`, aligned. */
+static int64_t node_bytes(const Node *n, int64_t batch)
+{
+    int64_t b = tt_numel(&n->type, batch) * (int64_t)dtype_size(n->type.dtype);
+    if (b <= 0) b = 1;
+    return (b + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
+}
+
+/* Sort order of transient storages: size descending, then start, then root. */
+static int cmp_storage(const void *pa, const void *pb)
+{
+    const Storage *a = *(Storage *const *)pa, *b = *(Storage *const *)pb;
+    if (a->bytes != b->bytes) return a->bytes > b->bytes ? -1 : 1;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    return a->root - b->root;
+}
+
+static int cmp_by_offset(const void *pa, const void *pb)
+{
+    const Storage *a = *(Storage *const *)pa, *b = *(Storage *const *)pb;
+    if (a->offset != b->offset) return a->offset < b->offset ? -1 : 1;
+    return a->root - b->root;
+}
+
+/* Places `s` by best fit among the placed storages overlapping its
+ * lifetime; `tmp` has room for every storage.  Returns the offset. */
+static int64_t best_fit(Storage *s, Storage **placed, int nplaced, Storage **tmp, int64_t base)
+{
+    int k = 0;
+    for (int i = 0; i < nplaced; i++)
+        if (placed[i]->start <= s->end && s->start <= placed[i]->end) tmp[k++] = placed[i];
+    qsort(tmp, (size_t)k, sizeof *tmp, cmp_by_offset);
+    int64_t best = -1, best_gap = 0, cursor = base;
+    for (int i = 0; i < k; i++) {
+        int64_t gap = tmp[i]->offset - cursor;
+        if (gap >= s->bytes && (best < 0 || gap < best_gap)) {
+            best = cursor;
+            best_gap = gap;
+        }
+        int64_t e = tmp[i]->offset + tmp[i]->bytes;
+        if (e > cursor) cursor = e;
+    }
+    return best >= 0 ? best : cursor;
+}
+
+void pass_plan(Graph *g, const PassOptions *o)
+{
+    int nn = g->nnodes;
+    int64_t batch = (o && o->max_batch > 0) ? o->max_batch : g->max_batch;
+    if (batch < 1) batch = 1;
+    g->max_batch = batch;
+
+    /* Index of each node id in g->nodes. */
+    Arena *a = g->arena;
+    int *index = ARENA_NEW_N(a, int, g->next_id + 1);
+    int *pos = ARENA_NEW_N(a, int, nn + 1);            /* schedule position per index */
+    int *last = ARENA_NEW_N(a, int, nn + 1);           /* last use position per index */
+    int *owner = ARENA_NEW_N(a, int, nn + 1);          /* storage index per node index */
+    bool *assigned = ARENA_NEW_N(a, bool, nn + 1);     /* persistent written by an assign */
+    Storage *st = ARENA_NEW_N(a, Storage, nn + 1);
+    Storage **order = ARENA_NEW_N(a, Storage *, nn + 1);
+    Storage **tmp = ARENA_NEW_N(a, Storage *, nn + 1);
+    for (int i = 0; i < nn; i++) index[g->nodes[i]->id] = i;
+
+    /* 1. the schedule: graph order, assigns last. */
+    int p = 0;
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->op != OP_ASSIGN) pos[i] = p++;
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->op == OP_ASSIGN) pos[i] = p++;
+    int end = nn > 0 ? nn - 1 : 0;
+
+    /* 3. lifetimes of the nodes themselves. */
+    for (int i = 0; i < nn; i++) last[i] = pos[i];
+    for (int i = 0; i < nn; i++) {
+        Node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++) {
+            int j = index[n->in[k]->id];
+            if (pos[i] > last[j]) last[j] = pos[i];
+        }
+        if (n->op == OP_ASSIGN) assigned[index[n->in[0]->id]] = true;
+    }
+    for (int k = 0; k < g->noutputs; k++) last[index[g->outputs[k].node->id]] = end;
+    for (int k = 0; k < g->nmetrics; k++) last[index[g->metrics[k].node->id]] = end;
+    if (g->loss) last[index[g->loss->id]] = end;
+
+    /* 5. storages: aliases join their operand's storage. */
+    int nst = 0;
+    for (int i = 0; i < nn; i++) {
+        Node *n = g->nodes[i];
+        int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : pos[i];
+        int own_end = is_persistent_op(n->op) ? end : last[i];
+        int alias = -1;
+        if (n->op == OP_ASSIGN) {
+            alias = owner[index[n->in[0]->id]];
+        } else if ((n->op == OP_RESHAPE || n->op == OP_FLATTEN) && n->in[0]->type.dtype == n->type.dtype) {
+            int j = index[n->in[0]->id];
+            Storage *s = &st[owner[j]];
+            if (!s->persistent || !assigned[s->root]) alias = owner[j];
+        }
+        if (alias >= 0) {
+            owner[i] = alias;
+            if (start < st[alias].start) st[alias].start = start;
+            if (own_end > st[alias].end) st[alias].end = own_end;
+        } else {
+            Storage *s = &st[nst];
+            s->root = i;
+            s->bytes = node_bytes(n, batch);
+            s->start = start;
+            s->end = own_end;
+            s->persistent = is_persistent_op(n->op);
+            s->offset = -1;
+            owner[i] = nst++;
+        }
+        n->live_start = start;
+        n->live_end = own_end;
+    }
+
+    /* 4. the persistent region. */
+    int64_t base = 0;
+    for (int k = 0; k < nst; k++)
+        if (st[k].persistent) {
+            st[k].offset = base;
+            st[k].placed = true;
+            base += st[k].bytes;
+        }
+
+    /* 6. greedy by size, best fit. */
+    int nt = 0;
+    for (int k = 0; k < nst; k++)
+        if (!st[k].persistent) order[nt++] = &st[k];
+    qsort(order, (size_t)nt, sizeof *order, cmp_storage);
+    int64_t top = base;
+    for (int k = 0; k < nt; k++) {
+        Storage *s = order[k];
+        s->offset = best_fit(s, order, k, tmp, base);
+        s->placed = true;
+        if (s->offset + s->bytes > top) top = s->offset + s->bytes;
+    }
+
+    /* 7. results and the lower bound. */
+    for (int i = 0; i < nn; i++) g->nodes[i]->offset = st[owner[i]].offset;
+    int64_t lower = 0;
+    for (int q = 0; q <= end; q++) {
+        int64_t live = 0;
+        for (int k = 0; k < nst; k++)
+            if (st[k].start <= q && q <= st[k].end) live += st[k].bytes;
+        if (live > lower) lower = live;
+    }
+    g->arena_bytes = top;
+    g->arena_lower_bound = lower;
+}
