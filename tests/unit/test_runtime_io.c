@@ -25,7 +25,7 @@ static void make_tmpdir(void)
 
 static void remove_tmpdir(void)
 {
-    char cmd[600];
+    char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     ck_assert_int_eq(system(cmd), 0);
 }

@@ -1,0 +1,362 @@
+/* test_runtime_ckpt.c - the runtime's JSON parser and safetensors
+ * checkpoints: round trips, atomic replacement (an existing checkpoint
+ * survives a failed save, no temporary file is left), and each kind of
+ * corrupt or mismatched checkpoint rejected with its message. */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/dlrt.h"
+#include "runtime/rt_ckpt.h"
+#include "runtime/rt_json.h"
+
+static char tmpdir[512];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "%s/rt-ckpt-XXXXXX", DLC_BINARY_DIR);
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", tmpdir, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *tpath(const char *name)
+{
+    static char buf[4][700];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+/* Number of entries in the temp dir (not . and ..). */
+static int count_files(void)
+{
+    DIR *d = opendir(tmpdir);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_value *parse(const char *s, char *err)
+{
+    return dlrt_json_parse(s, strlen(s), err, 256);
+}
+
+START_TEST(json_valid)
+{
+    char err[256];
+    json_value *v = parse(" {\"a\": [1, -2.5e3, true, false, null], \"b\\u00e9\\n\": \"x\\\"\\ud83d\\ude00\","
+                          " \"c\": {}, \"d\": [], \"big\": 123456789012} ",
+                          err);
+    ck_assert_msg(v != NULL, "%s", err);
+    ck_assert_int_eq(v->type, JSON_OBJECT);
+    ck_assert_int_eq(v->count, 5);
+    const json_value *a = dlrt_json_get(v, "a");
+    ck_assert_int_eq(a->count, 5);
+    ck_assert(a->first->is_int && a->first->ival == 1);
+    ck_assert(!a->first->next->is_int);
+    ck_assert_double_eq(a->first->next->num, -2500.0);
+    ck_assert_int_eq(a->first->next->next->type, JSON_BOOL);
+    ck_assert_int_eq(a->first->next->next->boolean, 1);
+    const json_value *b = dlrt_json_get(v, "b\xc3\xa9\n");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_eq(b->str, "x\"\xf0\x9f\x98\x80");
+    ck_assert_int_eq(dlrt_json_get(v, "big")->ival, 123456789012LL);
+    ck_assert_ptr_null(dlrt_json_get(v, "zz"));
+    dlrt_json_free(v);
+}
+END_TEST
+
+START_TEST(json_malformed)
+{
+    const char *bad[] = {"",          "{",           "{\"a\":}",     "{\"a\" 1}",     "{a:1}",       "[1,]",
+                         "[1 2]",     "01",          "1.",           "-",             "1e",          "\"abc",
+                         "\"\\x\"",   "\"\\u12\"",   "\"\\ud800\"",  "\"\\udc00\"",   "\"\\u0000\"", "tru",
+                         "nul",       "{} x",        "\"a\tb\"",     "[\"\\",         "{\"a\":1,}",  "[1]]",
+                         "\"\\ud800\\u0041\""};
+    char err[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_value *v = parse(bad[i], err);
+        ck_assert_msg(v == NULL, "accepted '%s'", bad[i]);
+        ck_assert_msg(strstr(err, "at byte") != NULL, "no position in '%s'", err);
+    }
+    /* deep nesting is refused, not a stack overflow */
+    size_t n = 100000;
+    char *deep = malloc(2 * n + 1);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = '\0';
+    ck_assert_ptr_null(parse(deep, err));
+    ck_assert_ptr_nonnull(strstr(err, "nesting"));
+    free(deep);
+    /* not NUL-terminated: the length is respected */
+    json_value *v = dlrt_json_parse("[1]garbage", 3, err, sizeof err);
+    ck_assert_ptr_nonnull(v);
+    dlrt_json_free(v);
+}
+END_TEST
+
+/* ---- safetensors --------------------------------------------------------- */
+
+static float w1[6], b1[3];
+static int32_t stepc[1];
+static dlrt_tensor tensors[3];
+
+static void setup_tensors(void)
+{
+    for (int i = 0; i < 6; i++) w1[i] = (float)i * 0.5f - 1;
+    for (int i = 0; i < 3; i++) b1[i] = (float)i + 0.125f;
+    stepc[0] = 42;
+    dlrt_tensor t[3] = {{"dense_1.kernel", DLRT_F32, 2, {2, 3}, w1},
+                        {"dense_1.bias", DLRT_F32, 1, {3}, b1},
+                        {"opt.step", DLRT_I32, 0, {0}, stepc}};
+    memcpy(tensors, t, sizeof t);
+}
+
+static const char *meta[] = {"format", "dlc-1", "model", "toy", "epoch", "3", "step", "77", "seed", "5"};
+
+START_TEST(st_round_trip)
+{
+    make_tmpdir();
+    setup_tensors();
+    dlrt_err e;
+    ck_assert_msg(dlrt_st_write(tpath("a.st"), tensors, 3, meta, 5, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(count_files(), 1);
+    /* header length is a multiple of 8 and the JSON is what safetensors expects */
+    FILE *f = fopen(tpath("a.st"), "rb");
+    unsigned char len8[8];
+    ck_assert_uint_eq(fread(len8, 1, 8, f), 8);
+    size_t hl = 0;
+    for (int k = 7; k >= 0; k--) hl = (hl << 8) | len8[k];
+    ck_assert_uint_eq(hl % 8, 0);
+    char head[1024] = {0};
+    ck_assert_uint_lt(hl, sizeof head);
+    ck_assert_uint_eq(fread(head, 1, hl, f), hl);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(head, "\"dense_1.kernel\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}"));
+    ck_assert_ptr_nonnull(strstr(head, "\"opt.step\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[36,40]}"));
+    ck_assert_ptr_nonnull(strstr(head, "\"__metadata__\":{\"format\":\"dlc-1\",\"model\":\"toy\""));
+
+    float w2[6] = {0}, bb[3] = {0};
+    int32_t s2[1] = {0};
+    dlrt_tensor t2[3] = {tensors[0], tensors[1], tensors[2]};
+    t2[0].data = w2;
+    t2[1].data = bb;
+    t2[2].data = s2;
+    dlrt_ckpt_info info;
+    ck_assert_msg(dlrt_st_read(tpath("a.st"), t2, 3, "toy", &info, &e) == 0, "%s", e.msg);
+    ck_assert_mem_eq(w2, w1, sizeof w1);
+    ck_assert_mem_eq(bb, b1, sizeof b1);
+    ck_assert_int_eq(s2[0], 42);
+    ck_assert_str_eq(info.model, "toy");
+    ck_assert_int_eq(info.epoch, 3);
+    ck_assert_int_eq(info.step, 77);
+    ck_assert_int_eq(info.seed, 5);
+    /* a subset (the parameters only) reads too */
+    memset(w2, 0, sizeof w2);
+    ck_assert_int_eq(dlrt_st_read(tpath("a.st"), t2, 2, "toy", NULL, &e), 0);
+    ck_assert_mem_eq(w2, w1, sizeof w1);
+    /* overwriting replaces */
+    w1[0] = 99;
+    ck_assert_int_eq(dlrt_st_write(tpath("a.st"), tensors, 3, meta, 5, &e), 0);
+    ck_assert_int_eq(dlrt_st_read(tpath("a.st"), t2, 1, "toy", NULL, &e), 0);
+    ck_assert_float_eq(w2[0], 99);
+    ck_assert_int_eq(count_files(), 1);
+    remove_tmpdir();
+}
+END_TEST
+
+START_TEST(st_atomic_failed_save)
+{
+    make_tmpdir();
+    setup_tensors();
+    dlrt_err e;
+    const char *good = tpath("good.st");
+    ck_assert_int_eq(dlrt_st_write(good, tensors, 3, meta, 5, &e), 0);
+    struct stat st0;
+    stat(good, &st0);
+    FILE *f = fopen(good, "rb");
+    char before[4096];
+    size_t nbefore = fread(before, 1, sizeof before, f);
+    fclose(f);
+
+    /* 1. the write fails midway (file size limit): the old file survives */
+    static float big[100000];
+    dlrt_tensor bt = {"dense_1.kernel", DLRT_F32, 1, {100000}, big};
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {1000, 1000};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        dlrt_err ce;
+        int rc = dlrt_st_write(good, &bt, 1, meta, 5, &ce);
+        _exit(rc == -1 && strstr(ce.msg, "cannot write") ? 0 : 1);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    ck_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    f = fopen(good, "rb");
+    char after[4096];
+    size_t nafter = fread(after, 1, sizeof after, f);
+    fclose(f);
+    ck_assert_uint_eq(nafter, nbefore);
+    ck_assert_mem_eq(after, before, nbefore);
+    ck_assert_int_eq(count_files(), 1); /* no temporary file left */
+
+    /* 2. the destination is a folder: rename fails, nothing is left */
+    ck_assert_int_eq(mkdir(tpath("dir.st"), 0755), 0);
+    ck_assert_int_eq(dlrt_st_write(tpath("dir.st"), tensors, 3, meta, 5, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "dir.st"));
+    ck_assert_int_eq(count_files(), 2);
+
+    /* 3. a folder that does not exist */
+    ck_assert_int_eq(dlrt_st_write(tpath("nope/x.st"), tensors, 3, meta, 5, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "cannot write"));
+
+    /* 4. an unwritable folder (only meaningful when not root) */
+    if (geteuid() != 0) {
+        ck_assert_int_eq(chmod(tmpdir, 0555), 0);
+        ck_assert_int_eq(dlrt_st_write(good, &bt, 1, meta, 5, &e), -1);
+        chmod(tmpdir, 0755);
+        f = fopen(good, "rb");
+        nafter = fread(after, 1, sizeof after, f);
+        fclose(f);
+        ck_assert_mem_eq(after, before, nbefore);
+        ck_assert_int_eq(count_files(), 2);
+    }
+    remove_tmpdir();
+}
+END_TEST
+
+/* Writes a checkpoint file from a header string and n data bytes. */
+static void write_raw(const char *path, const char *header, uint64_t hlen_claim, size_t ndata)
+{
+    FILE *f = fopen(path, "wb");
+    for (int k = 0; k < 8; k++) fputc((int)((hlen_claim >> (8 * k)) & 0xff), f);
+    fputs(header, f);
+    for (size_t i = 0; i < ndata; i++) fputc(0, f);
+    fclose(f);
+}
+
+static void read_fails(const char *header, size_t ndata, int n, const char *want)
+{
+    const char *p = tpath("bad.st");
+    write_raw(p, header, strlen(header), ndata);
+    float w[6], b[3];
+    int32_t s[1];
+    dlrt_tensor t[3] = {tensors[0], tensors[1], tensors[2]};
+    t[0].data = w;
+    t[1].data = b;
+    t[2].data = s;
+    dlrt_err e;
+    ck_assert_int_eq(dlrt_st_read(p, t, n, "toy", NULL, &e), -1);
+    ck_assert_msg(strstr(e.msg, want) != NULL, "message '%s' lacks '%s'", e.msg, want);
+}
+
+#define K "\"dense_1.kernel\""
+#define B "\"dense_1.bias\""
+START_TEST(st_corrupt)
+{
+    make_tmpdir();
+    setup_tensors();
+    const char *okb = B ":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}";
+    char h[1024];
+
+    /* file too short, header length beyond the file */
+    write_raw(tpath("bad.st"), "", 0, 0);
+    FILE *f = fopen(tpath("bad.st"), "wb");
+    fputs("abc", f);
+    fclose(f);
+    {
+        dlrt_err e;
+        ck_assert_int_eq(dlrt_st_read(tpath("bad.st"), tensors, 1, "toy", NULL, &e), -1);
+        ck_assert_ptr_nonnull(strstr(e.msg, "too short"));
+        write_raw(tpath("bad.st"), "{}", 1000, 0);
+        ck_assert_int_eq(dlrt_st_read(tpath("bad.st"), tensors, 1, "toy", NULL, &e), -1);
+        ck_assert_ptr_nonnull(strstr(e.msg, "beyond the end of the file"));
+        ck_assert_int_eq(dlrt_st_read(tpath("missing.st"), tensors, 1, "toy", NULL, &e), -1);
+        ck_assert_ptr_nonnull(strstr(e.msg, "cannot open"));
+    }
+    read_fails("{\"a\":", 0, 1, "malformed checkpoint header");
+    read_fails("[1,2]", 0, 1, "not a JSON object");
+    snprintf(h, sizeof h, "{%s}", okb);
+    read_fails(h, 36, 2, "has no tensor 'dense_1.kernel'");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"I32\",\"shape\":[2,3],\"data_offsets\":[0,24]},%s}", okb);
+    read_fails(h, 36, 2, "tensor 'dense_1.kernel' is I32 in the checkpoint but F32 in the model");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[3,2],\"data_offsets\":[0,24]},%s}", okb);
+    read_fails(h, 36, 2, "tensor 'dense_1.kernel' has shape [3,2] in the checkpoint but the model expects [2,3]");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},%s}", okb);
+    read_fails(h, 30, 2, "out of range");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]},%s}", okb);
+    read_fails(h, 36, 2, "has 20 bytes of data, its dtype and shape need 24");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[-4,20]},%s}", okb);
+    read_fails(h, 36, 2, "out of range");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,3]},%s}", okb);
+    read_fails(h, 36, 2, "no \"data_offsets\"");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"BF16\",\"shape\":[2,3],\"data_offsets\":[0,12]},%s}", okb);
+    read_fails(h, 36, 2, "unsupported dtype \"BF16\"");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,-3],\"data_offsets\":[0,24]},%s}", okb);
+    read_fails(h, 36, 2, "bad dimension");
+    snprintf(h, sizeof h, "{" K ":7,%s}", okb);
+    read_fails(h, 36, 2, "is not an object");
+    snprintf(h, sizeof h, "{%s,%s}", okb, okb);
+    read_fails(h, 36, 2, "appears twice");
+    snprintf(h, sizeof h,
+             "{\"__metadata__\":{\"model\":\"other\"}," K
+             ":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},%s}",
+             okb);
+    read_fails(h, 36, 2, "is a checkpoint of model 'other', not of 'toy'");
+    snprintf(h, sizeof h, "{\"__metadata__\":{\"epoch\":3},%s}", okb);
+    read_fails(h, 36, 2, "metadata value \"epoch\" is not a string");
+    snprintf(h, sizeof h, "{\"__metadata__\":{\"epoch\":\"-1\"},%s}", okb);
+    read_fails(h, 36, 2, "not a non-negative integer");
+
+    /* a failed read leaves the model's tensors untouched */
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}");
+    write_raw(tpath("bad.st"), h, strlen(h), 24);
+    dlrt_err e;
+    float keep = w1[0];
+    ck_assert_int_eq(dlrt_st_read(tpath("bad.st"), tensors, 2, "toy", NULL, &e), -1);
+    ck_assert_float_eq(w1[0], keep);
+    /* metadata without a model name is accepted (weights from elsewhere) */
+    ck_assert_msg(dlrt_st_read(tpath("bad.st"), tensors, 1, "toy", NULL, &e) == 0, "%s", e.msg);
+    ck_assert_float_eq(w1[0], 0.0f);
+    remove_tmpdir();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime_ckpt");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, json_valid);
+    tcase_add_test(tc, json_malformed);
+    tcase_add_test(tc, st_round_trip);
+    tcase_add_test(tc, st_atomic_failed_save);
+    tcase_add_test(tc, st_corrupt);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int nf = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return nf ? 1 : 0;
+}
