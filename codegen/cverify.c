@@ -200,13 +200,17 @@ static void violation_at(Check *c, CXCursor cur, const char *rule, const char *d
     violation(c, f, line, col, rule, "%s", detail);
 }
 
-/* Real path of the directory holding `path` (arena), or NULL. */
+/* Real path of the directory holding `path` (arena), or NULL.  Only the
+ * directory is resolved, not a symbolic link in the last component: clang
+ * looks for quoted includes next to the path as given. */
 static char *real_dir(Check *c, const char *path)
 {
-    char *rp = realpath(path, NULL);
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == path ? arena_strdup(&c->arena, "/")
+                : slash      ? arena_strndup(&c->arena, path, (size_t)(slash - path))
+                             : arena_strdup(&c->arena, ".");
+    char *rp = realpath(dir, NULL);
     if (!rp) return NULL;
-    char *slash = strrchr(rp, '/');
-    if (slash) *(slash == rp ? slash + 1 : slash) = '\0';
     char *r = arena_strdup(&c->arena, rp);
     free(rp);
     return r;
@@ -675,7 +679,9 @@ int cverify_file_stats(const char *path, const CVerifyOptions *o, FILE *report,
     }
     report_diagnostics(&c, path, report, &st);
     if (o->embedded) {
-        *PUSH(&c, c.files, c.n_files, c.cap_files) = clang_getFile(c.tu, path);
+        CXFile main_file = clang_getFile(c.tu, path);
+        DLC_ASSERT(main_file != NULL); /* parsed, so clang knows it */
+        *PUSH(&c, c.files, c.n_files, c.cap_files) = main_file;
         c.main_dir = real_dir(&c, path);
         check_includes(&c);
         clang_visitChildren(clang_getTranslationUnitCursor(c.tu), walk_top, &c);
