@@ -178,8 +178,11 @@ void grad_maximum(GradCtx *c, Node **dx)
 static Node *mm(GradCtx *c, Node *a, Node *b, bool ta, bool tb)
 {
     Node *in[2] = {a, b};
-    Attr at[2] = {attr_bool("trans_a", ta), attr_bool("trans_b", tb)};
-    return ir_node_checked(c->g, OP_MATMUL, in, 2, at, 2, c->loc);
+    Attr at[2];
+    int na = 0; /* only the flags that are set, so dumps stay short */
+    if (ta) at[na++] = attr_bool("trans_a", true);
+    if (tb) at[na++] = attr_bool("trans_b", true);
+    return ir_node_checked(c->g, OP_MATMUL, in, 2, at, na, c->loc);
 }
 
 /* C = op(A) op(B).  With G = dC:

@@ -42,6 +42,7 @@
  *
  * A graph without a train block gets Keras' compile() default, rmsprop.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,12 +61,16 @@ static const OptDef optimizers[] = {
 
 #define NOPT ((int)(sizeof optimizers / sizeof optimizers[0]))
 
+#define MAX_CONSTS 32
+
 /* State of one run of the pass. */
 typedef struct Opt {
     Graph *g;
     const OptDef *def;
     SrcLoc loc;    /* of the optimizer in the train block */
     Node *lr;      /* the learning_rate hparam */
+    Node *consts[MAX_CONSTS]; /* scalar consts built so far, shared */
+    int nconsts;
 } Opt;
 
 /* Looks `key` up in a defaults string; returns false if absent. */
@@ -130,9 +135,15 @@ static void check_args(const Opt *o)
 
 /* ---- IR helpers ---------------------------------------------------------- */
 
+/* A scalar const in like's dtype; each (dtype, value) is built once. */
 static Node *cst(Opt *o, const Node *like, double v)
 {
-    return ir_const(o->g, like->type.dtype, v, o->loc);
+    DType dt = like->type.dtype;
+    for (int i = 0; i < o->nconsts; i++)
+        if (o->consts[i]->type.dtype == dt && node_attr_float(o->consts[i], "value") == v) return o->consts[i];
+    Node *c = ir_const(o->g, dt, v, o->loc);
+    if (o->nconsts < MAX_CONSTS) o->consts[o->nconsts++] = c;
+    return c;
 }
 
 static Node *bin(Opt *o, OpCode op, Node *a, Node *b)
@@ -176,10 +187,14 @@ static void assign(Opt *o, Node *target, Node *value)
     ir_node_checked(o->g, OP_ASSIGN, in, 2, NULL, 0, o->loc);
 }
 
-/* x*k + y*(1-k): the exponential moving average update. */
+/* old*k + x*(1-k): the exponential moving average update.  1-k is
+ * rounded to 15 significant digits so that dumps show 0.1, not
+ * 0.09999999999999998 (the difference is far below f32 precision). */
 static Node *ema(Opt *o, double k, Node *old, Node *x)
 {
-    return bin(o, OP_ADD, scale(o, k, old), scale(o, 1.0 - k, x));
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.15g", 1.0 - k);
+    return bin(o, OP_ADD, scale(o, k, old), scale(o, strtod(buf, NULL), x));
 }
 
 /* ---- the update rules ---------------------------------------------------- */
@@ -275,7 +290,7 @@ void pass_optimizer(Graph *g, const PassOptions *opts)
 {
     if (opts && opts->no_optimizer) return;
     if (g->ngrads == 0) return;
-    Opt o = {g, NULL, g->train.optimizer_loc, NULL};
+    Opt o = {g, NULL, g->train.optimizer_loc, NULL, {NULL}, 0};
     const char *name = g->train.optimizer ? g->train.optimizer : "rmsprop";
     for (int i = 0; i < NOPT; i++)
         if (strcmp(optimizers[i].name, name) == 0) o.def = &optimizers[i];
