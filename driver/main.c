@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "build.h"
 #include "commands.h"
 
 typedef struct Command {
@@ -23,6 +24,8 @@ typedef struct Command {
 
 static const Command commands[] = {
     {"ir", dlc_cmd_ir, "print the IR of a model after any pass (text or Graphviz dot)"},
+    {"build", dlc_cmd_build, "compile a model into an executable that trains it or runs inference"},
+    {"emit", dlc_cmd_emit, "write the generated C source and header of a model"},
     {"verify", dlc_cmd_verify, "check C source with libclang (--embedded: rules for embeddable code)"},
 };
 
