@@ -205,9 +205,11 @@ static Value lower_dense(Lower *L, const Bound *b) {
         dlc_error(b->arg[DENSE_X]->start, "dense expects a floating-point input, got %s",
                   tt_format(&x->type, buf, sizeof buf));
     Value units = arg_number(L, b, DENSE_UNITS, true);
-    if (units.ival <= 0 || units.ival > DLC_MAX_DIM)
-        dlc_error(b->arg[DENSE_UNITS]->start, "units must be a positive integer of at most %lld, got %lld",
-                  (long long)DLC_MAX_DIM, (long long)units.ival);
+    if (units.ival <= 0)
+        dlc_error(b->arg[DENSE_UNITS]->start, "units must be positive, got %lld", (long long)units.ival);
+    if (units.ival > DLC_MAX_DIM)
+        dlc_error(b->arg[DENSE_UNITS]->start, "units must be at most %lld, got %lld", (long long)DLC_MAX_DIM,
+                  (long long)units.ival);
     SrcLoc act_loc, kinit_loc, binit_loc;
     const char *act = arg_word(b, DENSE_ACT, "linear", &act_loc);
     bool use_bias = arg_bool(b, DENSE_USE_BIAS, true);

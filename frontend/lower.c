@@ -78,32 +78,35 @@ const char *name_list(Arena *a, const char *const *names) {
     return s;
 }
 
-/* Levenshtein distance of a and b, capped: returns at least `cap` once the
- * distance is known to reach it. */
+/* Edit distance of a and b counting insertions, deletions, substitutions
+ * and transpositions of neighbours ("imgae" -> "image" is 1), capped:
+ * returns `cap` once the distance is known to reach it. */
 static int edit_distance(const char *a, const char *b, int cap) {
     int la = (int)strlen(a), lb = (int)strlen(b);
     if (la > 64 || lb > 64 || la - lb >= cap || lb - la >= cap) return cap;
-    int row[65];
-    for (int j = 0; j <= lb; j++) row[j] = j;
+    int d[65][65];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
     for (int i = 1; i <= la; i++) {
-        int diag = row[0], best = row[0] = i;
+        int best = d[i][0];
         for (int j = 1; j <= lb; j++) {
-            int up = row[j];
-            int v = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < v) v = up + 1;
-            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
             if (v < best) best = v;
         }
         if (best >= cap) return cap;
     }
-    return row[lb];
+    return d[la][lb] < cap ? d[la][lb] : cap;
 }
 
 const char *closest_name(const char *name, const char *const *cands, int ncands) {
     int len = (int)strlen(name);
-    int cap = len <= 3 ? 2 : len / 3 + 1; /* accept up to cap-1 edits */
+    if (len <= 2) return NULL; /* 'y' for 'x' would be a guess, not a hint */
+    int cap = len / 3 + 1;     /* accept up to cap-1 edits */
     const char *best = NULL;
     for (int i = 0; i < ncands; i++) {
         if (!cands[i]) continue;

@@ -85,10 +85,10 @@ static Expr *new_expr(Parser *P, ExprKind k, SrcLoc loc) {
 
 static Expr *parse_expr(Parser *P);
 
-/* Enters one level of expression nesting. */
-static void enter(Parser *P) {
+/* Enters one level of expression nesting, opened by the token at loc. */
+static void enter(Parser *P, SrcLoc loc) {
     if (++P->depth > NN_MAX_NESTING)
-        dlc_error(peek(P)->loc, "expression nested too deeply (the limit is %d levels)", NN_MAX_NESTING);
+        dlc_error(loc, "expression nested too deeply (the limit is %d levels)", NN_MAX_NESTING);
 }
 
 /* args = [ arg { "," arg } [","] ] ")"    arg = [ NAME "=" ] expr
@@ -169,7 +169,7 @@ static Expr *parse_primary(Parser *P) {
         if (accept(P, TK_LPAREN)) {
             e = new_expr(P, EX_CALL, t->loc);
             e->str = t->str;
-            enter(P);
+            enter(P, t->loc);
             parse_args(P, e);
             P->depth--;
             return e;
@@ -179,7 +179,7 @@ static Expr *parse_primary(Parser *P) {
         return e;
     case TK_LPAREN:
         next(P);
-        enter(P);
+        enter(P, t->loc);
         e = parse_expr(P);
         P->depth--;
         expect(P, TK_RPAREN, "')'");
@@ -188,7 +188,7 @@ static Expr *parse_primary(Parser *P) {
     case TK_LBRACKET:
         next(P);
         e = new_expr(P, EX_LIST, t->loc);
-        enter(P);
+        enter(P, t->loc);
         parse_list(P, e);
         P->depth--;
         return e;
@@ -202,7 +202,7 @@ static Expr *parse_unary(Parser *P) {
     Token *t = peek(P);
     if (t->kind != TK_MINUS) return parse_primary(P);
     next(P);
-    enter(P);
+    enter(P, t->loc);
     Expr *e = new_expr(P, EX_NEG, t->loc);
     e->lhs = parse_unary(P);
     P->depth--;
@@ -349,7 +349,7 @@ static void parse_stmt(Parser *P, Stmt *s) {
             Expr *call = new_expr(P, EX_CALL, init->loc);
             call->str = init->str;
             if (accept(P, TK_LPAREN)) {
-                enter(P);
+                enter(P, init->loc);
                 parse_args(P, call);
                 P->depth--;
             }
@@ -381,7 +381,7 @@ static void parse_stmt(Parser *P, Stmt *s) {
         if (accept(P, TK_LPAREN)) {
             Expr *call = new_expr(P, EX_CALL, n->loc);
             call->str = n->str;
-            enter(P);
+            enter(P, n->loc);
             parse_args(P, call);
             P->depth--;
             s->value = call;

@@ -54,7 +54,7 @@ static const char **hyper_names(Arena *a, const char *hypers) {
 /* optimizer = NAME | NAME(key=value, ...) */
 static void lower_optimizer(Lower *L, const Expr *e, TrainConfig *cfg) {
     if (e->kind != EX_NAME && e->kind != EX_CALL)
-        dlc_error(e->start, "optimizer must be an optimizer such as rmsprop(learning_rate=0.001)");
+        dlc_error(e->start, "expected an optimizer such as rmsprop(learning_rate=0.001)");
     int k = -1;
     const char *names[NOPT + 1];
     for (int i = 0; i < NOPT; i++) {
