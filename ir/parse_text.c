@@ -198,6 +198,7 @@ static double parse_float(Parser *p) {
     char *end;
     double v = strtod(buf, &end);
     if (*end || end == buf) dlc_error(at, "malformed number '%s'", buf);
+    if (isinf(v) && !word) dlc_error(at, "the number %s is out of range", buf);
     return v;
 }
 
@@ -445,7 +446,7 @@ static void parse_leaf(Parser *p, SrcLoc at, OpCode op) {
         int nargs = 0;
         if (accept_char(p, '=')) {
             skip_ws(p);
-            const char *init = ident(p, "an initializer name");
+            const char *init = peek(p) == '"' ? parse_string(p) : ident(p, "an initializer name");
             expect_char(p, '(', "'(' after the initializer");
             Attr *rest;
             int nrest = parse_attr_list(p, op, ')', &rest);

@@ -101,6 +101,16 @@ static void line_attr_value(Line *l, const Attr *a) {
     }
 }
 
+/* True if s reads back as an identifier ([A-Za-z_][A-Za-z0-9_.]*). */
+static bool is_ident(const char *s) {
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_')) return false;
+    for (s++; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '.'))
+            return false;
+    return true;
+}
+
 /* The printing context: renumbering of non-leaf nodes by id. */
 typedef struct {
     const Graph *g;
@@ -166,7 +176,16 @@ static void print_node(Printer *p, FILE *out, const Node *n) {
         line_printf(&p->line, "%s %%%s : ", info->name, n->name);
         type(p, &n->type);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
-            line_printf(&p->line, " = %s(", node_attr_str(n, "init"));
+            /* the initializer: a bare name, quoted if it is not an identifier */
+            const char *init = node_attr_str(n, "init");
+            line_puts(&p->line, " = ");
+            if (is_ident(init)) {
+                line_puts(&p->line, init);
+            } else {
+                Attr s = attr_str("init", init);
+                line_attr_value(&p->line, &s);
+            }
+            line_puts(&p->line, "(");
             attr_list(p, n, "init");
             line_puts(&p->line, ")");
         } else if (n->op == OP_HPARAM) {
