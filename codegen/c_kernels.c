@@ -221,68 +221,28 @@ static void gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const
     cp_close(e->p, "");
 }
 
-typedef struct MatmulCtx {
-    bool ta, tb;
-    int64_t ar, ac, br, bc, M, P, K;
-} MatmulCtx;
-
-static void matmul_body(CEmit *e, const char *const *idx, void *vctx)
-{
-    MatmulCtx *c = vctx;
-    char M[32], P[32], K[32];
-    snprintf(M, sizeof M, "%lld", (long long)c->M);
-    snprintf(P, sizeof P, "%lld", (long long)c->P);
-    snprintf(K, sizeof K, "%lld", (long long)c->K);
-    gemm(e, c->ta, c->tb, M, P, K, c->ac, c->bc, arena_printf(e->a, "x0 + (%s) * %lld", idx[1], (long long)(c->ar * c->ac)),
-         arena_printf(e->a, "x1 + (%s) * %lld", idx[2], (long long)(c->br * c->bc)),
-         arena_printf(e->a, "y + (%s) * %lld", idx[0], (long long)(c->M * c->P)));
-}
-
-/* matmul over the last two axes; leading axes are batch axes, broadcast.
- * When B is a plain matrix and A is not transposed, A's leading axes fold
- * into M and one GEMM does it all (the dense layer on [N, ...] inputs). */
+/* matmul of two matrices (the shape rule admits only 2-D operands; a
+ * batched form would loop over GEMMs here). */
 static void ck_matmul(CEmit *e, const Node *n)
 {
     bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
     const TensorType *A = &n->in[0]->type, *B = &n->in[1]->type;
-    int ra = A->rank, rb = B->rank, r = n->type.rank;
-    int64_t ac = A->dims[ra - 1], bc = B->dims[rb - 1];
+    if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the C emitter");
+    int64_t ac = A->dims[1], bc = B->dims[1];
+    Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
+    const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
+    const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
+    const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
     kbegin(e, n, NULL);
-    if (rb == 2 && (ra == 2 || !ta)) {
-        Ext rows_a = ext_dims(A, 0, ra - 1), rows_b = ext_dims(B, 0, 1);
-        const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
-        const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
-        const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
-        gemm(e, ta, tb, M, P, K, ac, bc, "x0", "x1", "y");
-    } else {
-        MatmulCtx c = {ta, tb, A->dims[ra - 2], ac, B->dims[rb - 2], bc, 0, 0, 0};
-        if (c.ar == DIM_N || c.br == DIM_N) DLC_ICE("batched matmul with the batch axis in a matrix");
-        c.M = ta ? c.ac : c.ar;
-        c.K = ta ? c.ar : c.ac;
-        c.P = tb ? c.br : c.bc;
-        /* the batch axes, in units of whole matrices */
-        TensorType ob = n->type, ab = *A, bb = *B;
-        ob.rank = r - 2;
-        ab.rank = ra - 2;
-        bb.rank = rb - 2;
-        LoopNest l;
-        ln_init(&l, &ob);
-        l.narr = 3;
-        strides_of(&ob, l.stride[0]);
-        strides_bcast(&ab, &ob, l.stride[1]);
-        strides_bcast(&bb, &ob, l.stride[2]);
-        ln_coalesce(&l);
-        ln_emit(e, &l, matmul_body, &c);
-    }
+    gemm(e, ta, tb, M, P, K, ac, bc, "x0", "x1", "y");
     kend(e);
 }
 
 /* ---- reductions --------------------------------------------------------- */
 
-/* Marks the reduced dims of a sum/mean/max. */
-static void reduced_axes(const Node *n, bool *red)
+/* Marks the reduced dims of a sum/mean/max (of max_grad: t is x's type). */
+static void reduced_axes(const Node *n, const TensorType *t, bool *red)
 {
-    const TensorType *t = &n->in[0]->type;
     const int64_t *axes;
     int na = node_attr_ints(n, "axes", &axes);
     for (int d = 0; d < t->rank; d++) red[d] = na == 0;
@@ -332,21 +292,21 @@ static void reduce_into(CEmit *e, const Node *n, const bool *red, bool max, bool
 static void ck_sum(CEmit *e, const Node *n)
 {
     bool red[DLC_MAX_RANK];
-    reduced_axes(n, red);
+    reduced_axes(n, &n->in[0]->type, red);
     reduce_into(e, n, red, false, false);
 }
 
 static void ck_mean(CEmit *e, const Node *n)
 {
     bool red[DLC_MAX_RANK];
-    reduced_axes(n, red);
+    reduced_axes(n, &n->in[0]->type, red);
     reduce_into(e, n, red, false, true);
 }
 
 static void ck_max(CEmit *e, const Node *n)
 {
     bool red[DLC_MAX_RANK];
-    reduced_axes(n, red);
+    reduced_axes(n, &n->in[0]->type, red);
     reduce_into(e, n, red, true, false);
 }
 
@@ -369,7 +329,7 @@ static void ck_max_grad(CEmit *e, const Node *n)
 {
     const TensorType *t = &n->in[1]->type;
     bool red[DLC_MAX_RANK];
-    reduced_axes(n, red);
+    reduced_axes(n, t, red);
     int64_t xs[DLC_MAX_RANK], os[DLC_MAX_RANK];
     strides_of(t, xs);
     int64_t acc = 1;
@@ -409,10 +369,10 @@ static void ck_max_grad(CEmit *e, const Node *n)
 
 /* ---- shape ops ---------------------------------------------------------- */
 
+/* y[i] = src[j]; ctx names the source (NULL: x0). */
 static void copy_body(CEmit *e, const char *const *idx, void *ctx)
 {
-    (void)ctx;
-    cp_line(e->p, "y[%s] = x0[%s];", idx[0], idx[1]);
+    cp_line(e->p, "y[%s] = %s[%s];", idx[0], ctx ? (const char *)ctx : "x0", idx[1]);
 }
 
 /* reshape / flatten: nothing when the plan made them share storage. */
@@ -468,7 +428,8 @@ static void ck_broadcast_to(CEmit *e, const Node *n)
 
 /* Copies a box [outer, size, inner] between two tensors whose axis has
  * extents cy / cx, at axis offsets oy / ox. */
-static void copy_box(CEmit *e, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx, int64_t ox)
+static void copy_box(CEmit *e, const char *src, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx,
+                     int64_t ox)
 {
     LoopNest l;
     memset(&l, 0, sizeof l);
@@ -483,7 +444,7 @@ static void copy_box(CEmit *e, Ext outer, int64_t size, int64_t inner, int64_t c
     l.base[0] = oy * inner;
     l.base[1] = ox * inner;
     ln_coalesce(&l);
-    ln_emit(e, &l, copy_body, NULL);
+    ln_emit(e, &l, copy_body, (void *)src);
 }
 
 static void ck_slice(CEmit *e, const Node *n)
@@ -493,7 +454,7 @@ static void ck_slice(CEmit *e, const Node *n)
     Rows r = rows_of(n, t, axis);
     int64_t start = node_attr_int(n, "start"), size = node_attr_int(n, "size");
     kbegin(e, n, NULL);
-    copy_box(e, r.outer, size, r.inner, size, 0, r.c, start);
+    copy_box(e, "x0", r.outer, size, r.inner, size, 0, r.c, start);
     kend(e);
 }
 
@@ -505,10 +466,7 @@ static void ck_concat(CEmit *e, const Node *n)
     int64_t off = 0;
     for (int k = 0; k < n->nin; k++) {
         int64_t ck = n->in[k]->type.dims[axis];
-        cp_block(e->p);
-        cp_line(e->p, "const %s *%s x0 = x%d;", ce_ctype(n->in[k]->type.dtype), e->p->d->restrict_kw, k);
-        copy_box(e, r.outer, ck, r.inner, r.c, off, ck, 0);
-        cp_close(e->p, "");
+        copy_box(e, arena_printf(e->a, "x%d", k), r.outer, ck, r.inner, r.c, off, ck, 0);
         off += ck;
     }
     kend(e);

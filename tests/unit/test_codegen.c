@@ -1,0 +1,457 @@
+/* test_codegen.c - the C code generator against the reference interpreter.
+ *
+ * For each small model below (covering every op kernel, with and without
+ * BLAS) and for every model under models/, in both modes:
+ *   1. compile the .nn source and run the pipeline with max batch 4;
+ *   2. emit C, compile it with cc (-Wall -Wextra -Werror, so the generated
+ *      code must be warning-free) into a shared object linked with libdlrt
+ *      and OpenBLAS, and dlopen it;
+ *   3. check that init_params draws the same parameters as the interpreter
+ *      (same counter-based streams), then give both the same values;
+ *   4. feed both random inputs with n = 3 < max batch and compare in float
+ *      tolerance: predict's output (infer mode), or eval_step's loss and
+ *      metrics and, over two train_steps, the loss and every parameter and
+ *      optimizer state after the updates (train mode: this checks the
+ *      kernels of the gradient and optimizer ops too, dropout included).
+ */
+#include <check.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codegen/codegen.h"
+#include "frontend/frontend.h"
+#include "ir/interp.h"
+#include "passes/pass.h"
+#include "runtime/dlrt.h"
+
+#define SCRATCH DLC_BINARY_DIR "/test_codegen.tmp"
+#define RTOL 2e-3
+#define ATOL 2e-4
+#define N_RUN 3
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SAN_FLAGS "-fsanitize=address,undefined "
+#else
+#define SAN_FLAGS ""
+#endif
+
+/* Small deterministic generator for test inputs. */
+static uint64_t rng_state = 12345;
+static double rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) * 0x1.0p-53;
+}
+
+static int close_enough(double got, double want)
+{
+    return fabs(got - want) <= ATOL + RTOL * fabs(want);
+}
+
+/* Compares n floats with the interpreter's doubles; fails naming `what`. */
+static void compare(const char *model, const char *what, const float *got, const double *want, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!close_enough(got[i], want[i]))
+            ck_abort_msg("%s: %s[%lld]: generated %.9g, interpreter %.9g", model, what, (long long)i, (double)got[i],
+                         want[i]);
+}
+
+/* Emits C for g, compiles it into a shared object and loads it.  Returns
+ * the dlopen handle; *m receives the model description. */
+static void *build_so(Graph *g, const char *name, bool blas, const dlrt_model **m)
+{
+    char dir[512], cpath[600], hpath[600], so[600], log[600], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/%s", SCRATCH, name);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cpath, sizeof cpath, "%s/%s.c", dir, name);
+    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
+    snprintf(so, sizeof so, "%s/%s.so", dir, name);
+    snprintf(log, sizeof log, "%s/cc.log", dir);
+    FILE *c = fopen(cpath, "w"), *h = fopen(hpath, "w");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(h);
+    CodegenOptions co = {TARGET_C, name, false, blas};
+    ck_assert_int_eq(codegen_emit(g, &co, c, h), 0);
+    fclose(c);
+    fclose(h);
+    snprintf(cmd, sizeof cmd,
+             "cc -std=c99 -O1 -Wall -Wextra -Werror -fPIC -shared " SAN_FLAGS
+             "-I'%s' -I" DLC_SOURCE_DIR "/runtime -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas "
+             "'%s' " DLC_BINARY_DIR "/libdlrt.a -lopenblas -lz -lm -o '%s' > '%s' 2>&1",
+             dir, cpath, so, log);
+    if (system(cmd) != 0) {
+        char buf[8192] = "";
+        FILE *f = fopen(log, "r");
+        if (f) {
+            size_t k = fread(buf, 1, sizeof buf - 1, f);
+            buf[k] = '\0';
+            fclose(f);
+        }
+        ck_abort_msg("%s: the generated C does not compile cleanly:\n%s", name, buf);
+    }
+    void *hnd = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(hnd != NULL, "dlopen %s: %s", so, dlerror());
+    char sym[256];
+    snprintf(sym, sizeof sym, "%s_model", name);
+    *m = (const dlrt_model *)dlsym(hnd, sym);
+    ck_assert_msg(*m != NULL, "no symbol %s", sym);
+    return hnd;
+}
+
+/* The persistent leaves in the model's tensor order (params, then states). */
+static int persistent_nodes(const Graph *g, const Node **out)
+{
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < g->nnodes; i++)
+            if (g->nodes[i]->op == (pass == 0 ? OP_PARAM : OP_STATE)) out[k++] = g->nodes[i];
+    return k;
+}
+
+/* Fills an input with random values (labels: class indices < classes). */
+static void fill_input(Interp *it, const Node *in, float *f, int32_t *lab, double lo, double hi, int classes)
+{
+    int64_t cnt = interp_numel(it, in);
+    double *d = interp_buf(it, in);
+    for (int64_t i = 0; i < cnt; i++) {
+        if (in->type.dtype == DT_I32) {
+            lab[i] = (int32_t)(rnd() * classes);
+            d[i] = lab[i];
+        } else {
+            f[i] = (float)(lo + (hi - lo) * rnd());
+            d[i] = f[i];
+        }
+    }
+}
+
+/* The number of classes of a sparse label: the last dim of the loss's
+ * first operand. */
+static int label_classes(const Graph *g)
+{
+    if (!g->loss || g->loss->nin < 1) return 2;
+    const TensorType *t = &g->loss->in[0]->type;
+    return t->rank ? (int)t->dims[t->rank - 1] : 2;
+}
+
+/* The whole check for one compiled graph (see the file comment). */
+static void check_graph(Graph *g, const char *name, bool blas, double lo, double hi)
+{
+    const dlrt_model *m;
+    void *hnd = build_so(g, name, blas, &m);
+    ck_assert_int_eq(m->setup(), 0);
+    m->init_params(7);
+    Interp *it = interp_new(g, N_RUN, 7);
+
+    const Node *pers[512];
+    int np = persistent_nodes(g, pers);
+    ck_assert_int_eq(np, m->nparams + m->nstate);
+    for (int k = 0; k < np; k++) {
+        int64_t cnt = interp_numel(it, pers[k]);
+        compare(name, pers[k]->name, m->tensors[k].data, interp_buf(it, pers[k]), cnt);
+        /* start both from exactly the same values */
+        for (int64_t i = 0; i < cnt; i++) interp_buf(it, pers[k])[i] = ((float *)m->tensors[k].data)[i];
+    }
+
+    const Node *x = NULL, *y = NULL;
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op == OP_INPUT) {
+            if (!x) x = g->nodes[i];
+            else y = g->nodes[i];
+        }
+    ck_assert_ptr_nonnull(x);
+    float *xf = calloc((size_t)interp_numel(it, x), sizeof(float));
+    int64_t ny = y ? interp_numel(it, y) : 1;
+    float *yf = calloc((size_t)ny, sizeof(float));
+    int32_t *yi = calloc((size_t)ny, sizeof(int32_t));
+    fill_input(it, x, xf, NULL, lo, hi, 0);
+    if (y) fill_input(it, y, yf, yi, 0.0, 1.0, label_classes(g));
+    const void *yv = y && y->type.dtype == DT_I32 ? (const void *)yi : (const void *)yf;
+
+    if (g->mode == MODE_INFER || !m->train_step) {
+        const Node *out = g->outputs[0].node;
+        int64_t cnt = interp_numel(it, out);
+        float *of = calloc((size_t)cnt, sizeof(float));
+        interp_run(it);
+        m->predict(xf, of, N_RUN);
+        compare(name, "output", of, interp_buf(it, out), cnt);
+        free(of);
+    } else {
+        float loss, metrics[16];
+        ck_assert_int_le(g->nmetrics, 16);
+        /* eval_step drops no units; the interpreter always applies the
+           masks, so it is a reference for eval only without dropout */
+        bool dropout = false;
+        for (int i = 0; i < g->nnodes; i++) dropout |= g->nodes[i]->op == OP_DROPOUT_MASK;
+        if (!dropout) {
+            interp_set_step(it, 0);
+            interp_run(it);
+            m->eval_step(xf, yv, N_RUN, &loss, metrics);
+            compare(name, "eval loss", &loss, interp_buf(it, g->loss), 1);
+            for (int k = 0; k < g->nmetrics; k++)
+                compare(name, g->metrics[k].name, &metrics[k], interp_buf(it, g->metrics[k].node), 1);
+        }
+        for (uint64_t step = 1; step <= 2; step++) {
+            interp_set_step(it, step);
+            interp_run(it);
+            interp_apply_assigns(it);
+            m->train_step(xf, yv, N_RUN, dlrt_key(7, step), &loss, metrics);
+            compare(name, "train loss", &loss, interp_buf(it, g->loss), 1);
+            for (int k = 0; k < np; k++) {
+                compare(name, pers[k]->name, m->tensors[k].data, interp_buf(it, pers[k]), interp_numel(it, pers[k]));
+                /* keep both on the same trajectory */
+                for (int64_t i = 0; i < interp_numel(it, pers[k]); i++)
+                    interp_buf(it, pers[k])[i] = ((float *)m->tensors[k].data)[i];
+            }
+        }
+    }
+    free(xf);
+    free(yf);
+    free(yi);
+    interp_free(it);
+    m->teardown();
+    dlclose(hnd);
+}
+
+/* Compiles .nn source text and checks it. */
+static void check_source(const char *name, const char *src, GraphMode mode, bool blas, double lo, double hi)
+{
+    Arena a;
+    arena_init(&a);
+    SrcFile *f = srcfile_from_string(&a, name, src, strlen(src));
+    Graph *g = nn_compile(&a, f, mode);
+    PassOptions po = {0};
+    po.max_batch = 4;
+    g->max_batch = 4;
+    pass_run_pipeline(g, &po, NULL);
+    check_graph(g, name, blas, lo, hi);
+    arena_free(&a);
+}
+
+/* ---- forward kernels (infer mode, predict) ---------------------------- */
+
+START_TEST(unary_positive)
+{
+    check_source("unary_pos",
+                 "model unary_pos\ninput x: f32[N, 3]\n"
+                 "output y = concat(neg(x), exp(x), log(x), sqrt(x), abs(x), sign(x), square(x), tanh(x), sigmoid(x),"
+                 " relu(x), leaky_relu(x, alpha=0.2), elu(x), gelu(x), axis=-1)\n",
+                 MODE_INFER, true, 0.2, 2.0);
+}
+END_TEST
+
+START_TEST(unary_mixed)
+{
+    check_source("unary_mixed",
+                 "model unary_mixed\ninput x: f32[N, 5]\n"
+                 "output y = concat(neg(x), exp(x), abs(x), sign(x), square(x), tanh(x), sigmoid(x), relu(x),"
+                 " leaky_relu(x), elu(x, alpha=0.5), gelu(x), cast(cast(x * 3, dtype=i32), dtype=f32), axis=-1)\n",
+                 MODE_INFER, true, -2.0, 2.0);
+}
+END_TEST
+
+START_TEST(binary_broadcast)
+{
+    check_source("binary",
+                 "model binary\ninput x: f32[N, 3, 4]\n"
+                 "param a: f32[4] = uniform(low=0.5, high=1.5)\nparam b: f32[3, 1] = uniform(low=0.5, high=1.5)\n"
+                 "output y = concat(x + a, b - x, x * x, x / 2.5, a / (x * x + 1), pow(abs(x) + 0.5, 1.5),"
+                 " maximum(x, a), x * b, axis=-1)\n",
+                 MODE_INFER, true, -2.0, 2.0);
+}
+END_TEST
+
+START_TEST(matmul_blas_and_loops)
+{
+    const char *src = "model mm\ninput x: f32[N, 6]\nparam w: f32[6, 5] = glorot_uniform()\n"
+                      "param v: f32[5, 6] = glorot_uniform()\n"
+                      "output y = concat(x @ w, matmul(x, v, trans_b=true), axis=-1)\n";
+    check_source("mm_blas", src, MODE_INFER, true, -1.0, 1.0);
+    check_source("mm_loops", src, MODE_INFER, false, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(reductions)
+{
+    check_source("reduce",
+                 "model reduce\ninput x: f32[N, 3, 4]\n"
+                 "output y = concat(sum(x, axes=[1]), mean(x, axes=[2]), flatten(max(x, axes=[1, 2], keepdims=true)),"
+                 " sum(x, axes=[-1]), max(x, axes=[1]), flatten(x) + flatten(mean(x, axes=[0], keepdims=true)),"
+                 " flatten(x) * sum(x), axis=-1)\n",
+                 MODE_INFER, true, -2.0, 2.0);
+}
+END_TEST
+
+START_TEST(shape_ops)
+{
+    check_source("shapes",
+                 "model shapes\ninput x: f32[N, 3, 4]\n"
+                 "output y = concat(flatten(transpose(x, perm=[0, 2, 1])), reshape(x, shape=[-1, 12]),"
+                 " flatten(softmax(x, axis=1)), flatten(log_softmax(x)), axis=-1)\n",
+                 MODE_INFER, true, -3.0, 3.0);
+}
+END_TEST
+
+/* ---- backward kernels and updates (train mode) ----------------------- */
+
+START_TEST(train_sparse_ce_adam)
+{
+    check_source("t_sce",
+                 "model t_sce\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "h = dense(x, 5, activation=relu)\nlogits = dense(h, 3)\noutput probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "metric accuracy(probs, label)\n"
+                 "train {\n optimizer = adam(learning_rate=0.01)\n batch_size = 4\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(train_sparse_ce_probs_rmsprop)
+{
+    check_source("t_scep",
+                 "model t_scep\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "output probs = softmax(dense(x, 4, activation=tanh))\n"
+                 "loss = sparse_categorical_crossentropy(probs, label)\nmetric accuracy(probs, label)\n"
+                 "train {\n optimizer = rmsprop(learning_rate=0.01, momentum=0.5, centered=1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(train_categorical_ce)
+{
+    check_source("t_cce",
+                 "model t_cce\ninput x: f32[N, 5]\ninput t: f32[N, 3]\n"
+                 "logits = dense(x, 3)\noutput probs = softmax(logits)\n"
+                 "loss = categorical_crossentropy(logits, t, from_logits=true)\nmetric accuracy(probs, t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1, momentum=0.9, nesterov=1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+    check_source("t_ccep",
+                 "model t_ccep\ninput x: f32[N, 5]\ninput t: f32[N, 3]\n"
+                 "output probs = softmax(dense(x, 3, activation=sigmoid))\n"
+                 "loss = categorical_crossentropy(probs, t)\n"
+                 "train {\n optimizer = adagrad(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(train_binary_ce)
+{
+    check_source("t_bce",
+                 "model t_bce\ninput x: f32[N, 4]\ninput t: f32[N, 1]\n"
+                 "logits = dense(x, 1)\noutput p = sigmoid(logits)\n"
+                 "loss = binary_crossentropy(logits, t, from_logits=true)\nmetric accuracy(p, t)\n"
+                 "train {\n optimizer = adagrad(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+    check_source("t_bcep",
+                 "model t_bcep\ninput x: f32[N, 4]\ninput t: f32[N, 2]\n"
+                 "output p = sigmoid(dense(x, 2))\nloss = binary_crossentropy(p, t)\n"
+                 "train {\n optimizer = adam(learning_rate=0.01, amsgrad=1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(train_mse_many_ops)
+{
+    check_source("t_mse",
+                 "model t_mse\ninput x: f32[N, 3, 4]\ninput t: f32[N, 2]\n"
+                 "param w: f32[4] = uniform(low=0.5, high=1.5)\nparam v: f32[3, 1] = uniform(low=-0.5, high=0.5)\n"
+                 "param w2: f32[12, 2] = glorot_uniform()\n"
+                 "z = tanh(x * w) + sigmoid(x - v) - exp(x / 4) + square(x) * 0.1 + sqrt(abs(x) + 1)\n"
+                 "e = elu(z) * gelu(z) + leaky_relu(z) + relu(z) / (abs(z) + 1) + log(abs(z) + 1) + maximum(z, x)\n"
+                 "m = max(e, axes=[2])\n"
+                 "k = transpose(e, perm=[0, 2, 1])\n"
+                 "u = concat(softmax(m), log_softmax(m), mean(k, axes=[2]), sum(e, axes=[1]), flatten(x) @ w2, axis=-1)\n"
+                 "output out = dense(u, 2)\nloss = mean_squared_error(out, t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.05)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+START_TEST(train_dropout)
+{
+    check_source("t_drop",
+                 "model t_drop\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "h = dropout(dense(x, 16, activation=relu), rate=0.5)\nlogits = dense(h, 3)\n"
+                 "output probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "metric accuracy(probs, label)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
+/* ---- every model of the repository ------------------------------------ */
+
+START_TEST(repository_models)
+{
+    DIR *d = opendir(DLC_SOURCE_DIR "/models");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
+        for (int mode = 0; mode < 2; mode++) {
+            char path[1024], name[256];
+            snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
+            snprintf(name, sizeof name, "m_%.*s_%s", (int)(len - 3), ent->d_name, mode ? "train" : "infer");
+            Arena a;
+            arena_init(&a);
+            Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
+            PassOptions po = {0};
+            po.max_batch = 4;
+            g->max_batch = 4;
+            pass_run_pipeline(g, &po, NULL);
+            check_graph(g, name, true, 0.0, 1.0);
+            arena_free(&a);
+            count++;
+        }
+    }
+    closedir(d);
+    ck_assert_int_gt(count, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("codegen");
+    TCase *tc = tcase_create("forward");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, unary_positive);
+    tcase_add_test(tc, unary_mixed);
+    tcase_add_test(tc, binary_broadcast);
+    tcase_add_test(tc, matmul_blas_and_loops);
+    tcase_add_test(tc, reductions);
+    tcase_add_test(tc, shape_ops);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("train");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, train_sparse_ce_adam);
+    tcase_add_test(tc, train_sparse_ce_probs_rmsprop);
+    tcase_add_test(tc, train_categorical_ce);
+    tcase_add_test(tc, train_binary_ce);
+    tcase_add_test(tc, train_mse_many_ops);
+    tcase_add_test(tc, train_dropout);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("models");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, repository_models);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
