@@ -201,7 +201,7 @@ static int check_entry(const char *path, const json_value *v, int64_t datalen, s
     for (const json_value *d = sh->first; d; d = d->next) {
         if (!d->is_int || d->ival < 0)
             return dlrt_errf(e, "%s: tensor '%s' has a bad dimension in its shape", path, v->key);
-        if (d->ival > 0 && numel > datalen / d->ival + 1)
+        if (d->ival > 0 && numel > datalen / d->ival) /* more elements than bytes: no overflow below */
             return dlrt_errf(e, "%s: tensor '%s' has a shape larger than the file", path, v->key);
         numel *= d->ival;
         out->dims[out->rank++] = d->ival;

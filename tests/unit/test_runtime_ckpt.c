@@ -316,6 +316,9 @@ START_TEST(st_corrupt)
     read_fails(h, 36, 2, "unsupported dtype \"BF16\"");
     snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[2,-3],\"data_offsets\":[0,24]},%s}", okb);
     read_fails(h, 36, 2, "bad dimension");
+    snprintf(h, sizeof h, "{" K ":{\"dtype\":\"F32\",\"shape\":[1,4611686018427387904],\"data_offsets\":[0,24]},%s}",
+             okb);
+    read_fails(h, 36, 2, "shape larger than the file");
     snprintf(h, sizeof h, "{" K ":7,%s}", okb);
     read_fails(h, 36, 2, "is not an object");
     snprintf(h, sizeof h, "{%s,%s}", okb, okb);
@@ -344,6 +347,54 @@ START_TEST(st_corrupt)
 }
 END_TEST
 
+/* Random corruptions of a valid checkpoint (flipped bytes, truncations):
+ * the reader must fail with a message or succeed, never crash or read out
+ * of bounds (the suite runs under ASan). */
+START_TEST(st_mutations)
+{
+    make_tmpdir();
+    setup_tensors();
+    dlrt_err e;
+    ck_assert_int_eq(dlrt_st_write(tpath("a.st"), tensors, 3, meta, 5, &e), 0);
+    FILE *f = fopen(tpath("a.st"), "rb");
+    unsigned char orig[2048], buf[2048];
+    size_t n = fread(orig, 1, sizeof orig, f);
+    fclose(f);
+    float w[6], b[3];
+    int32_t sc[1];
+    dlrt_tensor t[3] = {tensors[0], tensors[1], tensors[2]};
+    t[0].data = w;
+    t[1].data = b;
+    t[2].data = sc;
+    int failed = 0;
+    for (uint64_t it = 0; it < 3000; it++) {
+        memcpy(buf, orig, n);
+        size_t len = n;
+        uint64_t r = dlrt_key(17, it);
+        if (r % 4 == 0) {
+            len = (size_t)(dlrt_key(18, it) % n); /* truncate */
+        } else {
+            for (int k = 0; k < 1 + (int)(r % 3); k++) {
+                size_t at = (size_t)(dlrt_key(19, it * 4 + (uint64_t)k) % n);
+                buf[at] = (unsigned char)dlrt_key(20, it * 4 + (uint64_t)k);
+            }
+        }
+        f = fopen(tpath("m.st"), "wb");
+        fwrite(buf, 1, len, f);
+        fclose(f);
+        e.msg[0] = '\0';
+        int rc = dlrt_st_read(tpath("m.st"), t, 3, "toy", NULL, &e);
+        ck_assert(rc == 0 || rc == -1);
+        if (rc == -1) {
+            ck_assert(e.msg[0] != '\0');
+            failed++;
+        }
+    }
+    ck_assert_int_gt(failed, 1000);
+    remove_tmpdir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime_ckpt");
@@ -353,6 +404,7 @@ int main(void)
     tcase_add_test(tc, st_round_trip);
     tcase_add_test(tc, st_atomic_failed_save);
     tcase_add_test(tc, st_corrupt);
+    tcase_add_test(tc, st_mutations);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
