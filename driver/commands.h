@@ -4,6 +4,7 @@
 #define DLC_DRIVER_COMMANDS_H
 
 int dlc_cmd_ir(int argc, char **argv);
+int dlc_cmd_gradcheck(int argc, char **argv);
 int dlc_cmd_verify(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const Command commands[] = {
     {"ir", dlc_cmd_ir, "print the IR of a model after any pass (text or Graphviz dot)"},
     {"build", dlc_cmd_build, "compile a model into an executable that trains it or runs inference"},
     {"emit", dlc_cmd_emit, "write the generated C source and header of a model"},
+    {"gradcheck", dlc_cmd_gradcheck, "check every gradient of a model by finite differences, in f64"},
     {"verify", dlc_cmd_verify, "check C source with libclang (--embedded: rules for embeddable code)"},
 };
 
