@@ -217,14 +217,18 @@ static Value lower_dense(Lower *L, const Bound *b) {
     const char *binit = arg_word(b, DENSE_BINIT, "zeros", &binit_loc);
     const char *prefix = layer_prefix(L, b, DENSE_NAME);
 
+    /* Both parameters first, then the computation, as Keras' build() and
+     * call() do: the graph then reads like the tensor-level form. */
     int64_t kdims[2] = {x->type.dims[1], units.ival};
     Node *kernel = lower_param(L, arena_printf(L->arena, "%s.kernel", prefix), tt_make(x->type.dtype, 2, kdims),
                                kinit, kinit_loc, NULL, 0, loc);
+    Node *bias = NULL;
+    if (use_bias)
+        bias = lower_param(L, arena_printf(L->arena, "%s.bias", prefix), tt_make(x->type.dtype, 1, &units.ival),
+                           binit, binit_loc, NULL, 0, loc);
     Node *in[2] = {x, kernel};
     Node *y = ir_node(L->g, OP_MATMUL, in, 2, NULL, 0, loc);
-    if (use_bias) {
-        Node *bias = lower_param(L, arena_printf(L->arena, "%s.bias", prefix), tt_make(x->type.dtype, 1, &units.ival),
-                                 binit, binit_loc, NULL, 0, loc);
+    if (bias) {
         in[0] = y;
         in[1] = bias;
         y = ir_node(L->g, OP_ADD, in, 2, NULL, 0, loc);
