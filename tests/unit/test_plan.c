@@ -1,0 +1,313 @@
+/* test_plan.c - the memory planner (passes/plan.c) checked by an
+ * independent checker.
+ *
+ * The checker recomputes, from the graph alone, what a valid plan must
+ * satisfy, without looking at how the planner placed things:
+ *   - the schedule: graph order with assigns moved to the end;
+ *   - each node's lifetime: [definition, last read], outputs / loss /
+ *     metrics to the end, inputs from 0, params / states / hparams / consts
+ *     the whole schedule;
+ *   - storages: a node that shares its operand's offset is accepted only
+ *     where sharing is legal (reshape / flatten of the same bytes whose
+ *     storage no assign writes, or an assign naming its state); shared
+ *     nodes form one storage with the union of their lifetimes;
+ * and then requires: offsets 64-byte aligned; every storage inside
+ * arena_bytes; no two storages whose lifetimes overlap overlapping in
+ * bytes; persistent storages placed below all transient ones;
+ * arena_lower_bound equal to the recomputed peak of live bytes; and
+ * arena_bytes >= arena_lower_bound.
+ *
+ * Graphs: small hand-made ones in the IR text format (chains, a diamond, an
+ * alias chain, assigns) and every model under models/ in both modes.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "passes/pass.h"
+
+static bool persistent(const Node *n)
+{
+    return n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM || n->op == OP_CONST;
+}
+
+static int64_t size_of(const Node *n, int64_t batch)
+{
+    int64_t b = tt_numel(&n->type, batch) * (int64_t)dtype_size(n->type.dtype);
+    if (b < 1) b = 1;
+    return (b + 63) / 64 * 64;
+}
+
+/* Checks the plan of g; `what` names it in messages. */
+static void check_plan(const Graph *g, const char *what)
+{
+    int nn = g->nnodes;
+    int *idx = calloc((size_t)g->next_id + 1, sizeof *idx);
+    int *pos = calloc((size_t)nn + 1, sizeof *pos);
+    int *start = calloc((size_t)nn + 1, sizeof *start), *end = calloc((size_t)nn + 1, sizeof *end);
+    int *root = calloc((size_t)nn + 1, sizeof *root);
+    bool *written = calloc((size_t)nn + 1, sizeof *written);
+    for (int i = 0; i < nn; i++) idx[g->nodes[i]->id] = i;
+    int p = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nn; i++)
+            if ((g->nodes[i]->op == OP_ASSIGN) == (pass == 1)) pos[i] = p++;
+    int last = nn - 1;
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        start[i] = (n->op == OP_INPUT || persistent(n)) ? 0 : pos[i];
+        end[i] = persistent(n) ? last : pos[i];
+    }
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++) {
+            int j = idx[n->in[k]->id];
+            if (pos[i] > end[j]) end[j] = pos[i];
+        }
+        if (n->op == OP_ASSIGN) written[idx[n->in[0]->id]] = true;
+    }
+    for (int k = 0; k < g->noutputs; k++) end[idx[g->outputs[k].node->id]] = last;
+    for (int k = 0; k < g->nmetrics; k++) end[idx[g->metrics[k].node->id]] = last;
+    if (g->loss) end[idx[g->loss->id]] = last;
+
+    /* storages */
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        ck_assert_msg(n->offset >= 0, "%s: node %d unplanned", what, n->id);
+        ck_assert_msg(n->offset % 64 == 0, "%s: node %d misaligned at %lld", what, n->id, (long long)n->offset);
+        root[i] = i;
+        if (n->nin > 0 && n->offset == n->in[0]->offset) {
+            int j = root[idx[n->in[0]->id]];
+            bool ok = false;
+            if (n->op == OP_ASSIGN) ok = true;
+            if ((n->op == OP_RESHAPE || n->op == OP_FLATTEN) && !(persistent(g->nodes[j]) && written[j])) ok = true;
+            ck_assert_msg(ok, "%s: node %d (%s) shares storage with its operand illegally", what, n->id,
+                          op_info(n->op)->name);
+            root[i] = j;
+            if (start[i] < start[j]) start[j] = start[i];
+            if (end[i] > end[j]) end[j] = end[i];
+        } else if (n->op == OP_ASSIGN) {
+            ck_abort_msg("%s: assign %d is not placed on its state", what, n->id);
+        }
+    }
+    int64_t max_persistent_end = 0, min_transient = INT64_MAX;
+    for (int i = 0; i < nn; i++) {
+        if (root[i] != i) continue;
+        const Node *n = g->nodes[i];
+        int64_t s = size_of(n, g->max_batch);
+        ck_assert_msg(n->offset + s <= g->arena_bytes, "%s: node %d [%lld,+%lld) outside the arena of %lld", what, n->id,
+                      (long long)n->offset, (long long)s, (long long)g->arena_bytes);
+        if (persistent(n)) {
+            if (n->offset + s > max_persistent_end) max_persistent_end = n->offset + s;
+        } else if (n->offset < min_transient) {
+            min_transient = n->offset;
+        }
+    }
+    ck_assert_msg(max_persistent_end <= min_transient || min_transient == INT64_MAX,
+                  "%s: a transient tensor lies in the persistent region", what);
+    /* pairwise: overlapping lifetimes must not overlap in bytes */
+    for (int i = 0; i < nn; i++) {
+        if (root[i] != i) continue;
+        const Node *a = g->nodes[i];
+        int64_t sa = size_of(a, g->max_batch);
+        for (int j = i + 1; j < nn; j++) {
+            if (root[j] != j) continue;
+            if (start[i] > end[j] || start[j] > end[i]) continue;
+            const Node *b = g->nodes[j];
+            int64_t sb = size_of(b, g->max_batch);
+            bool disjoint = a->offset + sa <= b->offset || b->offset + sb <= a->offset;
+            ck_assert_msg(disjoint, "%s: nodes %d [%lld,+%lld) live [%d,%d] and %d [%lld,+%lld) live [%d,%d] overlap", what,
+                          a->id, (long long)a->offset, (long long)sa, start[i], end[i], b->id, (long long)b->offset,
+                          (long long)sb, start[j], end[j]);
+        }
+    }
+    /* the lower bound */
+    int64_t peak = 0;
+    for (int q = 0; q <= last; q++) {
+        int64_t live = 0;
+        for (int i = 0; i < nn; i++)
+            if (root[i] == i && start[i] <= q && q <= end[i]) live += size_of(g->nodes[i], g->max_batch);
+        if (live > peak) peak = live;
+    }
+    ck_assert_msg(g->arena_lower_bound == peak, "%s: lower bound %lld, recomputed %lld", what,
+                  (long long)g->arena_lower_bound, (long long)peak);
+    ck_assert_msg(g->arena_bytes >= g->arena_lower_bound, "%s: arena below the lower bound", what);
+    free(idx);
+    free(pos);
+    free(start);
+    free(end);
+    free(root);
+    free(written);
+}
+
+/* Parses IR text, runs the pipeline, checks the plan; returns the graph
+ * (in *a, which the caller frees). */
+static Graph *plan_text(Arena *a, const char *name, const char *text, int64_t max_batch)
+{
+    SrcFile *f = srcfile_from_string(a, name, text, strlen(text));
+    Graph *g = ir_parse_text(a, f);
+    PassOptions po = {0};
+    po.max_batch = max_batch;
+    pass_run_pipeline(g, &po, NULL);
+    check_plan(g, name);
+    return g;
+}
+
+static Node *leaf(Graph *g, const char *name)
+{
+    Node *n = ir_find_leaf(g, name);
+    ck_assert_ptr_nonnull(n);
+    return n;
+}
+
+START_TEST(chain_reuses_memory)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = plan_text(&a, "chain",
+                         "graph chain (infer)\n"
+                         "  input %x : f32[N,256]\n"
+                         "  %0 = relu %x : f32[N,256]\n"
+                         "  %1 = neg %0 : f32[N,256]\n"
+                         "  %2 = exp %1 : f32[N,256]\n"
+                         "  %3 = tanh %2 : f32[N,256]\n"
+                         "  %4 = relu %3 : f32[N,256]\n"
+                         "  output y = %4\n",
+                         8);
+    /* each tensor is 8 KiB; at most two are live at once (x is live only
+       until %0), so the arena needs 2 of them plus nothing more */
+    ck_assert_int_eq(g->arena_lower_bound, 2 * 8192);
+    ck_assert_int_eq(g->arena_bytes, 2 * 8192);
+    arena_free(&a);
+}
+END_TEST
+
+START_TEST(diamond_and_batch)
+{
+    Arena a;
+    arena_init(&a);
+    const char *text = "graph diamond (infer)\n"
+                       "  input %x : f32[N,100]\n"
+                       "  param %w : f32[100] = ones()\n"
+                       "  %0 = mul %x, %w : f32[N,100]\n"
+                       "  %1 = exp %0 : f32[N,100]\n"
+                       "  %2 = tanh %0 : f32[N,100]\n"
+                       "  %3 = add %1, %2 : f32[N,100]\n"
+                       "  %4 = sum %3 {axes=[1]} : f32[N]\n"
+                       "  output y = %4\n";
+    Graph *g = plan_text(&a, "diamond", text, 3);
+    ck_assert_int_eq(g->max_batch, 3);
+    int64_t small = g->arena_bytes;
+    Arena b;
+    arena_init(&b);
+    Graph *g2 = plan_text(&b, "diamond64", text, 64);
+    ck_assert_int_gt(g2->arena_bytes, small);
+    /* the param is persistent: first, at offset 0 */
+    ck_assert_int_eq(leaf(g2, "w")->offset, 0);
+    arena_free(&a);
+    arena_free(&b);
+}
+END_TEST
+
+START_TEST(reshape_aliases)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = plan_text(&a, "alias",
+                         "graph alias (infer)\n"
+                         "  input %x : f32[N,4,8]\n"
+                         "  %0 = relu %x : f32[N,4,8]\n"
+                         "  %1 = reshape %0 {shape=[-1,8,4]} : f32[N,8,4]\n"
+                         "  %2 = flatten %1 : f32[N,32]\n"
+                         "  %3 = neg %2 : f32[N,32]\n"
+                         "  output y = %3\n",
+                         2);
+    const Node *r = g->nodes[2], *f = g->nodes[3];
+    ck_assert_int_eq(r->op, OP_RESHAPE);
+    ck_assert_int_eq(f->op, OP_FLATTEN);
+    ck_assert_int_eq(r->offset, g->nodes[1]->offset);
+    ck_assert_int_eq(f->offset, g->nodes[1]->offset);
+    arena_free(&a);
+}
+END_TEST
+
+START_TEST(assign_on_state_and_no_alias_of_written_param)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = plan_text(&a, "assign",
+                         "graph assign (train)\n"
+                         "  input %x : f32[N,4]\n"
+                         "  input %t : f32[N,4]\n"
+                         "  param %w : f32[2,2] = ones()\n"
+                         "  %0 = reshape %w {shape=[4]} : f32[4]\n"
+                         "  %1 = mul %x, %0 : f32[N,4]\n"
+                         "  %2 = mean_squared_error %1, %t : f32[]\n"
+                         "  loss = %2\n"
+                         "  train sgd(learning_rate=0.1) batch_size=4 epochs=1 seed=0\n",
+                         4);
+    const Node *w = leaf(g, "w");
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op == OP_ASSIGN) ck_assert_int_eq(n->offset, n->in[0]->offset);
+        /* w is updated by an assign: its reshape must not share its bytes */
+        if (n->op == OP_RESHAPE && n->in[0] == w) ck_assert_int_ne(n->offset, w->offset);
+    }
+    arena_free(&a);
+}
+END_TEST
+
+START_TEST(repository_models)
+{
+    DIR *d = opendir(DLC_SOURCE_DIR "/models");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
+        for (int mode = 0; mode < 2; mode++)
+            for (int64_t mb = 1; mb <= 256; mb *= 16) {
+                char path[1024], what[1200];
+                snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
+                snprintf(what, sizeof what, "%s (%s, max batch %lld)", ent->d_name, mode ? "train" : "infer", (long long)mb);
+                Arena a;
+                arena_init(&a);
+                Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
+                PassOptions po = {0};
+                po.max_batch = mb;
+                pass_run_pipeline(g, &po, NULL);
+                check_plan(g, what);
+                arena_free(&a);
+                count++;
+            }
+    }
+    closedir(d);
+    ck_assert_int_gt(count, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("plan");
+    TCase *tc = tcase_create("plan");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, chain_reuses_memory);
+    tcase_add_test(tc, diamond_and_batch);
+    tcase_add_test(tc, reshape_aliases);
+    tcase_add_test(tc, assign_on_state_and_no_alias_of_written_param);
+    tcase_add_test(tc, repository_models);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
