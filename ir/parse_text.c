@@ -54,8 +54,11 @@ static void table_put(Arena *a, Table *t, const char *key, Node *n) {
         t->cap = old.cap ? old.cap * 2 : 64;
         t->slots = ARENA_NEW_N(a, Slot, t->cap);
         t->count = 0;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.slots[i].key) *table_find(t, old.slots[i].key) = old.slots[i], t->count++;
+        for (size_t i = 0; i < old.cap; i++) {
+            if (!old.slots[i].key) continue;
+            *table_find(t, old.slots[i].key) = old.slots[i];
+            t->count++;
+        }
     }
     Slot *s = table_find(t, key);
     if (!s->key) t->count++;
@@ -373,8 +376,7 @@ static Attr parse_attr_value(Parser *p, const AttrSpec *spec) {
     return a;
 }
 
-/* `name=value {, name=value}` up to `close`, checked against op's schema;
- * `skip` (if set) is an attribute that may not be written this way. */
+/* `name=value {, name=value}` up to `close`, checked against op's schema. */
 static int parse_attr_list(Parser *p, OpCode op, int close, Attr **out) {
     int n = 0, cap = 4;
     Attr *attrs = ARENA_NEW_N(p->arena, Attr, cap);
@@ -384,8 +386,9 @@ static int parse_attr_list(Parser *p, OpCode op, int close, Attr **out) {
             SrcLoc at = here(p);
             const char *name = ident(p, "an attribute name");
             const AttrSpec *spec = op_attr_spec(op, name);
-            if (!spec || (op == OP_PARAM || op == OP_STATE ? strcmp(name, "init") == 0 : false))
-                dlc_error(at, "%s has no attribute '%s'", op_info(op)->name, name);
+            /* a param's or state's init is written before the parentheses */
+            bool is_init = (op == OP_PARAM || op == OP_STATE) && strcmp(name, "init") == 0;
+            if (!spec || is_init) dlc_error(at, "%s has no attribute '%s'", op_info(op)->name, name);
             for (int i = 0; i < n; i++)
                 if (strcmp(attrs[i].name, spec->name) == 0) dlc_error(at, "attribute '%s' is given twice", name);
             expect_char(p, '=', "'=' after the attribute name");
@@ -697,6 +700,8 @@ Graph *ir_parse_text(Arena *a, const SrcFile *file) {
         parse_line(&p);
         next_line(&p);
     }
+    /* as for .nn models, memory is planned for the training batch */
+    if (p.g->train.present && p.g->train.batch_size > 0) p.g->max_batch = p.g->train.batch_size;
     const char *err = ir_verify(p.g);
     if (err) dlc_error((SrcLoc){file, 0, 0}, "%s", err);
     return p.g;
