@@ -201,7 +201,7 @@ static void build_help(void)
            "(run it with --help).\n\n"
            "  -o OUT             the executable (default: the model name, here)\n"
            "  --mode MODE        train (default): all commands; infer: predict only\n"
-           "  -O LEVEL           C optimization level (default 2)\n"
+           "  -O LEVEL, -OLEVEL  C optimization level (default 2)\n"
            "  --max-batch N      largest batch the program accepts (default: the model's)\n"
            "  --keep-source DIR  write the generated .c/.h into DIR and keep them\n"
            "  --cc CC            the C compiler (default: $CC, else cc)\n"
@@ -222,6 +222,10 @@ int dlc_cmd_build(int argc, char **argv)
         } else if (common_opt(&it, &b)) {
         } else if (args_opt2(&it, "-o", "--output")) {
             out = it.value;
+        } else if (strncmp(it.argv[it.i], "-O", 2) == 0 && it.argv[it.i][2]) {
+            olevel = it.argv[it.i++] + 2; /* -O3 */
+            if (strspn(olevel, "0123sgfast") != strlen(olevel))
+                return args_usage_error(&it, "-O takes 0, 1, 2, 3, s, g or fast, not '%s'", olevel);
         } else if (args_opt(&it, "-O")) {
             olevel = it.value;
             if (strspn(olevel, "0123sgfast") != strlen(olevel) || !*olevel)
