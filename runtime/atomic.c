@@ -2,16 +2,51 @@
  * same folder (mkstemp), fflush + fsync it, rename it over the destination
  * (atomic within one file system), then fsync the folder so the rename
  * itself is durable.  Any failure removes the temporary file and leaves an
- * existing destination as it was. */
+ * existing destination as it was.
+ *
+ * While a temporary file exists, SIGINT, SIGTERM and SIGHUP are caught: the
+ * handler removes the temporary file (unlink is async-signal-safe), restores
+ * the previous disposition and re-raises, so a Ctrl-C during a save leaves
+ * neither a partial checkpoint nor a stray temporary file. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "rt_atomic.h"
+
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction saved[3];
+static char *volatile pending_tmp; /* the temporary file the handler removes */
+
+static void on_signal(int sig)
+{
+    char *t = pending_tmp;
+    if (t) unlink(t);
+    for (int k = 0; k < 3; k++)
+        if (caught[k] == sig) sigaction(sig, &saved[k], NULL);
+    raise(sig);
+}
+
+static void guard_begin(char *tmp)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    pending_tmp = tmp;
+    for (int k = 0; k < 3; k++) sigaction(caught[k], &sa, &saved[k]);
+}
+
+static void guard_end(void)
+{
+    for (int k = 0; k < 3; k++) sigaction(caught[k], &saved[k], NULL);
+    pending_tmp = NULL;
+}
 
 int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
 {
@@ -22,9 +57,11 @@ int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
     if (!a->tmp) return dlrt_errf(e, "cannot write %s: out of memory", path);
     memcpy(a->tmp, path, len);
     memcpy(a->tmp + len, ".tmp-XXXXXX", 12);
+    guard_begin(a->tmp);
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
         int err = errno;
+        guard_end();
         free(a->tmp);
         a->tmp = NULL;
         return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
@@ -36,6 +73,7 @@ int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
         int err = errno;
         close(fd);
         unlink(a->tmp);
+        guard_end();
         free(a->tmp);
         a->tmp = NULL;
         return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
@@ -48,6 +86,7 @@ void dlrt_atomic_abort(dlrt_atomic *a)
     if (a->f) fclose(a->f);
     if (a->tmp) {
         unlink(a->tmp);
+        guard_end();
         free(a->tmp);
     }
     a->f = NULL;
@@ -88,6 +127,7 @@ int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e)
         dlrt_atomic_abort(a);
         return dlrt_errf(e, "cannot write %s: %s", a->path, strerror(err));
     }
+    guard_end();
     free(a->tmp);
     a->tmp = NULL;
     sync_parent(a->path);

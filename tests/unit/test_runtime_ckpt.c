@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/dlrt.h"
+#include "runtime/rt_atomic.h"
 #include "runtime/rt_ckpt.h"
 #include "runtime/rt_json.h"
 
@@ -232,6 +233,28 @@ START_TEST(st_atomic_failed_save)
     ck_assert_int_eq(dlrt_st_write(tpath("nope/x.st"), tensors, 3, meta, 5, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "cannot write"));
 
+    /* 3b. killed by a signal in the middle of a save: no temporary file
+       is left and the old checkpoint is intact */
+    pid = fork();
+    if (pid == 0) {
+        dlrt_atomic a;
+        dlrt_err ce;
+        signal(SIGTERM, SIG_DFL); /* not Check's handler, which kills the whole group */
+        if (dlrt_atomic_open(&a, good, &ce)) _exit(1);
+        fputs("partial", a.f);
+        fflush(a.f);
+        raise(SIGTERM);
+        _exit(2); /* not reached */
+    }
+    waitpid(pid, &ws, 0);
+    ck_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGTERM);
+    ck_assert_int_eq(count_files(), 2);
+    f = fopen(good, "rb");
+    nafter = fread(after, 1, sizeof after, f);
+    fclose(f);
+    ck_assert_uint_eq(nafter, nbefore);
+    ck_assert_mem_eq(after, before, nbefore);
+
     /* 4. an unwritable folder (only meaningful when not root) */
     if (geteuid() != 0) {
         ck_assert_int_eq(chmod(tmpdir, 0555), 0);
@@ -367,7 +390,7 @@ START_TEST(st_mutations)
     t[1].data = b;
     t[2].data = sc;
     int failed = 0;
-    for (uint64_t it = 0; it < 3000; it++) {
+    for (uint64_t it = 0; it < 1000; it++) {
         memcpy(buf, orig, n);
         size_t len = n;
         uint64_t r = dlrt_key(17, it);
@@ -390,7 +413,7 @@ START_TEST(st_mutations)
             failed++;
         }
     }
-    ck_assert_int_gt(failed, 1000);
+    ck_assert_int_gt(failed, 300);
     remove_tmpdir();
 }
 END_TEST
@@ -399,6 +422,7 @@ int main(void)
 {
     Suite *s = suite_create("runtime_ckpt");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, json_valid);
     tcase_add_test(tc, json_malformed);
     tcase_add_test(tc, st_round_trip);

@@ -353,6 +353,7 @@ int main(void)
 {
     Suite *s = suite_create("runtime_io");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, idx_plain_and_gz);
     tcase_add_test(tc, idx_corruptions);
     tcase_add_test(tc, dataset_assembly);
