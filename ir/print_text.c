@@ -158,13 +158,20 @@ static void node_comment(const Graph *g, const Node *n, Line *c) {
     }
 }
 
-/* `name=value, ...` for the attributes of n except `skip`. */
+/* `name=value, ...` for the attributes set on n except `skip`, in schema
+ * order (whatever order the node holds them in). */
 static void attr_list(Printer *p, const Node *n, const char *skip) {
+    const OpInfo *info = op_info(n->op);
     int k = 0;
-    for (int i = 0; i < n->nattrs; i++) {
-        if (skip && strcmp(n->attrs[i].name, skip) == 0) continue;
-        line_printf(&p->line, "%s%s=", k++ ? ", " : "", n->attrs[i].name);
-        line_attr_value(&p->line, &n->attrs[i]);
+    for (int s = 0; s < info->nspecs; s++) {
+        const char *name = info->specs[s].name;
+        if (skip && strcmp(name, skip) == 0) continue;
+        for (int i = 0; i < n->nattrs; i++) {
+            if (strcmp(n->attrs[i].name, name) != 0) continue;
+            line_printf(&p->line, "%s%s=", k++ ? ", " : "", name);
+            line_attr_value(&p->line, &n->attrs[i]);
+            break;
+        }
     }
 }
 

@@ -1103,6 +1103,18 @@ START_TEST(print_text_format) {
 }
 END_TEST
 
+START_TEST(print_attrs_schema_order) {
+    Node *x = in_(TY(DT_F32, NB, 4));
+    int64_t ax[] = {1};
+    Attr at[2] = {attr_ints("axes", ax, 1), attr_bool("keepdims", true)};
+    Node *s = ir_node(G, OP_SUM, &x, 1, at, 2, SRCLOC_NONE);
+    Attr swapped[2] = {s->attrs[1], s->attrs[0]}; /* as a careless pass might */
+    s->attrs = swapped;
+    ck_assert_ptr_null(ir_verify(G));
+    ck_contains(print_to_string(G, false), "%0 = sum %x0 {axes=[1], keepdims=true} : f32[N,1]\n");
+}
+END_TEST
+
 START_TEST(print_long_line_comment) {
     SrcFile *f = srcfile_from_string(&A, "m.nn", "", 0);
     Node *x = ir_input(G, "a_really_long_input_name_that_goes_on_and_on_and_on", TY(DT_F32, NB, 1000, 1000),
@@ -1213,6 +1225,7 @@ static Suite *ir_suite(void) {
     tcase_add_test(tc, verify_operands_and_attrs);
     tcase_add_test(tc, verify_names_ids_roles);
     tcase_add_test(tc, print_text_format);
+    tcase_add_test(tc, print_attrs_schema_order);
     tcase_add_test(tc, print_long_line_comment);
     tcase_add_test(tc, print_dot_renders);
     tcase_add_test(tc, pass_shapes_keeps_types);
