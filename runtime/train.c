@@ -122,6 +122,14 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     if (o->resume) {
         dlrt_ckpt_info info;
         if (dlrt_st_read(o->resume, m->tensors, m->nparams + m->nstate, m->name, &info, &e)) {
+            /* a file with the parameters but not the optimizer state (e.g.
+               exported elsewhere) can still start a run: say how */
+            dlrt_err e2;
+            if (m->nstate > 0 && dlrt_st_read(o->resume, m->tensors, m->nparams, m->name, NULL, &e2) == 0) {
+                size_t l = strlen(e.msg);
+                snprintf(e.msg + l, sizeof e.msg - l,
+                         " (it holds the parameters but not the optimizer state: use --weights to start from them)");
+            }
             dlrt_report(prog, e.msg);
             goto out;
         }

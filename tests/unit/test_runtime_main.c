@@ -514,6 +514,14 @@ START_TEST(bad_inputs)
     ck_assert_int_eq(dlrt_st_write(tp("other.st"), &t, 1, meta, 1, &e), 0);
     ck_assert_int_eq(run("eval", "--weights", tp("other.st"), "--data", data, NULL), 1);
     ck_assert_ptr_nonnull(strstr(err_text, "is a checkpoint of model 'mnist_mlp', not of 'toy'"));
+    /* --resume from parameters without optimizer state suggests --weights */
+    float bz[NCLS] = {0};
+    dlrt_tensor pt[2] = {t, {"dense.bias", DLRT_F32, 1, {NCLS}, bz}};
+    ck_assert_int_eq(dlrt_st_write(tp("params.st"), pt, 2, NULL, 0, &e), 0);
+    ck_assert_int_eq(run("train", "--data", data, "--resume", tp("params.st"), NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "no tensor 'sgd.dense.kernel.momentum'"));
+    ck_assert_ptr_nonnull(strstr(err_text, "use --weights"));
+    ck_assert_int_eq(run("train", "--data", data, "--weights", tp("params.st"), "--epochs", "1", "--quiet", NULL), 0);
     /* a truncated checkpoint (the tail cut off) */
     ck_assert_int_eq(run("train", "--data", data, "--epochs", "1", "--save", tp("w.st"), "--quiet", NULL), 0);
     FILE *f = fopen(tp("w.st"), "rb");
