@@ -15,6 +15,8 @@ typedef struct dlrt_ckpt_info {
     int64_t step;     /* optimization steps taken */
     int64_t seed;     /* the run's seed (as a signed number; -1 absent) */
     int has_seed;
+    int64_t batch_size;      /* the run's batch size (-1 absent) */
+    double learning_rate;    /* the run's learning rate (-1 absent) */
 } dlrt_ckpt_info;
 
 /* Writes tensors t[0..n) atomically, with metadata pairs

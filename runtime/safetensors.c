@@ -6,7 +6,8 @@
  *     {"dtype":"F32","shape":[784,512],"data_offsets":[begin,end]}
  * (offsets relative to the start of the data, end exclusive) plus an
  * optional "__metadata__" object of string values.  dlc writes "model",
- * "epoch" (epochs completed), "step", "seed" and "format":"dlc-1".
+ * "epoch" (epochs completed), "step", "seed", "batch_size",
+ * "learning_rate" (when the model has one) and "format":"dlc-1".
  *
  * Writing goes through atomic.c (temporary file, fsync, rename).  Reading
  * trusts nothing: the file size, the header length, the JSON (json.c), each
@@ -228,7 +229,13 @@ static int read_meta(const char *path, const json_value *md, dlrt_ckpt_info *inf
         char *end = NULL;
         if (!strcmp(c->key, "model")) {
             snprintf(info->model, sizeof info->model, "%s", c->str);
-        } else if (!strcmp(c->key, "epoch") || !strcmp(c->key, "step") || !strcmp(c->key, "seed")) {
+        } else if (!strcmp(c->key, "learning_rate")) {
+            double v = strtod(c->str, &end);
+            if (end == c->str || *end || !(v > 0) || v > 1e300)
+                return dlrt_errf(e, "%s: metadata \"learning_rate\" is not a positive number: \"%s\"", path, c->str);
+            info->learning_rate = v;
+        } else if (!strcmp(c->key, "epoch") || !strcmp(c->key, "step") || !strcmp(c->key, "seed") ||
+                   !strcmp(c->key, "batch_size")) {
             errno = 0;
             long long v = strtoll(c->str, &end, 10);
             if (errno || end == c->str || *end || v < 0)
@@ -236,6 +243,7 @@ static int read_meta(const char *path, const json_value *md, dlrt_ckpt_info *inf
                                  c->str);
             if (!strcmp(c->key, "epoch")) info->epoch = v;
             else if (!strcmp(c->key, "step")) info->step = v;
+            else if (!strcmp(c->key, "batch_size")) info->batch_size = v;
             else {
                 info->seed = v;
                 info->has_seed = 1;
@@ -250,7 +258,8 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
 {
     dlrt_ckpt_info info;
     memset(&info, 0, sizeof info);
-    info.epoch = info.step = info.seed = -1;
+    info.epoch = info.step = info.seed = info.batch_size = -1;
+    info.learning_rate = -1;
     FILE *f = fopen(path, "rb");
     if (!f) return dlrt_errf(e, "cannot open %s: %s", path, strerror(errno));
     char *header = NULL;

@@ -29,19 +29,24 @@
 typedef struct run {
     int64_t epochs, batch, max_steps;
     uint64_t seed;
+    double lr;                 /* < 0: the model has none */
     int64_t start_epoch, step;
 } run;
 
-/* Saves all tensors with the run's counters in the metadata. */
-static int save_checkpoint(const dlrt_model *m, const char *path, int64_t epochs_done, int64_t step,
-                           uint64_t seed, dlrt_err *e)
+/* Saves all tensors with the run's settings and counters in the metadata
+ * (what --resume needs to continue exactly). */
+static int save_checkpoint(const dlrt_model *m, const char *path, const run *r, int64_t epochs_done,
+                           dlrt_err *e)
 {
-    char ep[32], st[32], sd[32];
+    char ep[32], st[32], sd[32], bs[32], lr[40];
     snprintf(ep, sizeof ep, "%lld", (long long)epochs_done);
-    snprintf(st, sizeof st, "%lld", (long long)step);
-    snprintf(sd, sizeof sd, "%llu", (unsigned long long)seed);
-    const char *meta[] = {"format", "dlc-1", "model", m->name, "epoch", ep, "step", st, "seed", sd};
-    return dlrt_st_write(path, m->tensors, m->nparams + m->nstate, meta, 5, e);
+    snprintf(st, sizeof st, "%lld", (long long)r->step);
+    snprintf(sd, sizeof sd, "%llu", (unsigned long long)r->seed);
+    snprintf(bs, sizeof bs, "%lld", (long long)r->batch);
+    snprintf(lr, sizeof lr, "%.17g", r->lr);
+    const char *meta[] = {"format", "dlc-1", "model", m->name, "epoch", ep, "step", st,
+                          "seed",   sd,      "batch_size", bs, "learning_rate", lr};
+    return dlrt_st_write(path, m->tensors, m->nparams + m->nstate, meta, r->lr > 0 ? 7 : 6, e);
 }
 
 /* Opens the --trace file; a resumed run appends. */
@@ -73,6 +78,7 @@ static int resolve(const dlrt_model *m, const dlrt_opts *o, run *r, const char *
     if (r->batch <= 0) r->batch = m->max_batch < 32 ? m->max_batch : 32;
     r->max_steps = o->max_steps;
     r->seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
+    r->lr = o->learning_rate > 0 ? o->learning_rate : m->learning_rate;
     if (!m->train_step || !m->eval_step || !m->init_params) {
         snprintf(msg, sizeof msg, "this program was built for inference only; rebuild it with `dlc build` to train");
         dlrt_report(prog, msg);
@@ -136,7 +142,25 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         int64_t per_epoch = (train.n + r.batch - 1) / r.batch;
         r.start_epoch = info.epoch > 0 ? info.epoch : 0;
         r.step = info.step >= 0 ? info.step : r.start_epoch * per_epoch;
+        /* settings not given again default to the interrupted run's */
         if (info.has_seed && o->seed < 0) r.seed = (uint64_t)info.seed;
+        if (info.batch_size > 0 && o->batch_size <= 0) {
+            if (info.batch_size > m->max_batch) {
+                dlrt_errf(&e, "%s was trained with batch size %lld, larger than this program's largest (%lld); "
+                          "pass --batch-size or rebuild with `dlc build --max-batch %lld`",
+                          o->resume, (long long)info.batch_size, (long long)m->max_batch,
+                          (long long)info.batch_size);
+                dlrt_report(prog, e.msg);
+                status = 2;
+                goto out;
+            }
+            r.batch = info.batch_size;
+            r.step = info.step >= 0 ? info.step : r.start_epoch * ((train.n + r.batch - 1) / r.batch);
+        }
+        if (info.learning_rate > 0 && o->learning_rate <= 0 && m->set_learning_rate) {
+            r.lr = info.learning_rate;
+            m->set_learning_rate(r.lr);
+        }
     } else if (o->weights) {
         if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
             dlrt_report(prog, e.msg);
@@ -222,7 +246,7 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             goto out;
         }
         int64_t completed = done == per_epoch ? ep + 1 : ep;
-        if (o->save && save_checkpoint(m, o->save, completed, r.step, r.seed, &e)) {
+        if (o->save && save_checkpoint(m, o->save, &r, completed, &e)) {
             dlrt_report(prog, e.msg);
             goto out;
         }
@@ -232,7 +256,7 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             dlrt_report(prog, "out of memory");
             goto out;
         }
-        if (o->save && save_checkpoint(m, o->save, r.start_epoch, r.step, r.seed, &e)) {
+        if (o->save && save_checkpoint(m, o->save, &r, r.start_epoch, &e)) {
             dlrt_report(prog, e.msg);
             goto out;
         }

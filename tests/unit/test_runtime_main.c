@@ -456,6 +456,17 @@ START_TEST(resume_reproduces)
     slurp(tp("h.csv"), buf, sizeof buf);
     ck_assert_int_eq(count_lines(buf), 5); /* header + 2 + 2 rows */
     ck_assert_ptr_nonnull(strstr(buf, "\n4,"));
+    /* batch size and learning rate given on the first run are restored too */
+    ck_assert_int_eq(run("train", "--data", data, "--epochs", "3", "--batch-size", "8", "--learning-rate", "0.2",
+                         "--save", tp("full8.st"), "--quiet", NULL),
+                     0);
+    ck_assert_int_eq(run("train", "--data", data, "--epochs", "1", "--batch-size", "8", "--learning-rate", "0.2",
+                         "--save", tp("part8.st"), "--quiet", NULL),
+                     0);
+    ck_assert_int_eq(run("train", "--data", data, "--epochs", "3", "--resume", tp("part8.st"), "--save",
+                         tp("part8.st"), "--quiet", NULL),
+                     0);
+    ck_assert_msg(same_file(tp("full8.st"), tp("part8.st")), "resumed run lost its batch size or learning rate");
     /* determinism: the same seed gives the same bits, another seed others */
     ck_assert_int_eq(run("train", "--data", data, "--epochs", "4", "--seed", "9", "--save", tp("again.st"),
                          "--quiet", NULL),
