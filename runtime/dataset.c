@@ -38,8 +38,8 @@ int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const cha
     memset(ds, 0, sizeof *ds);
     int64_t n = images->dims[0];
     if (labels->dims[0] != n)
-        return dlrt_errf(e, "%s has %lld samples but %s has %lld", images_name, (long long)n, labels_name,
-                         (long long)labels->dims[0]);
+        return dlrt_errf(e, "images file %s has %lld samples but labels file %s has %lld", images_name,
+                         (long long)n, labels_name, (long long)labels->dims[0]);
     int64_t per = images->numel / n;
     if (per != m->in_size)
         return dlrt_errf(e, "%s holds samples of %lld values but model '%s' takes inputs of %lld", images_name,
