@@ -25,6 +25,9 @@
  *
  * The rule table is generated from ops.def by an X-macro: G -> grad_<name>,
  * Z and _ -> no rule (distinguished by op_info()->grad).
+ *
+ * A graph that already lists gradients (read back from an .ir dump made
+ * after autodiff) is left unchanged.
  */
 #include <string.h>
 
@@ -116,10 +119,13 @@ void autodiff_graph(Graph *g, Node *loss, Node *const *wrt, int nwrt, Node **gra
     for (int i = 0; i < nwrt; i++) grads[i] = adj[wrt[i]->id];
 }
 
-/* The pass: gradients of g->loss with respect to every param. */
+/* The pass: gradients of g->loss with respect to every param.  A graph
+ * that already has gradients (an .ir file printed after autodiff and read
+ * back) is left as it is, so that the pipeline can run on it again. */
 void pass_autodiff(Graph *g, const PassOptions *o)
 {
     (void)o;
+    if (g->ngrads > 0) return;
     if (!g->loss)
         dlc_error(g->train.present ? g->train.loc : SRCLOC_NONE,
                   "training needs a loss: add a `loss = ...` line to the model");

@@ -41,6 +41,8 @@
  * consts.  Slots start at zero, except adagrad's accumulator.
  *
  * A graph without a train block gets Keras' compile() default, rmsprop.
+ * A graph that already holds assign nodes (an .ir dump made after this
+ * pass, read back) is left unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,9 @@ void pass_optimizer(Graph *g, const PassOptions *opts)
 {
     if (opts && opts->no_optimizer) return;
     if (g->ngrads == 0) return;
+    /* already lowered (an .ir dump made after this pass, read back) */
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->op == OP_ASSIGN) return;
     Opt o = {g, NULL, g->train.optimizer_loc, NULL, {NULL}, 0};
     const char *name = g->train.optimizer ? g->train.optimizer : "rmsprop";
     for (int i = 0; i < NOPT; i++)
