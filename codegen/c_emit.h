@@ -46,7 +46,7 @@ Ext ext_dims(const TensorType *t, int from, int to); /* product of dims [from, t
 /* "n * 512", "n", "512" (arena string). */
 const char *ext_str(CEmit *e, Ext x);
 
-#define LN_MAX_ARR 5
+#define LN_MAX_ARR 16
 
 /* A loop nest over nd dimensions touching narr arrays with per-dimension
  * strides (0: broadcast / reduced) and a base offset. */
@@ -85,6 +85,8 @@ bool ce_is_alias(const Node *n);
 
 /* Writes the kernel of one non-leaf node (its comment, then its block). */
 void ck_emit_node(CEmit *e, const Node *n);
+/* True for a node the plan inlined into its consumer's loop (no storage). */
+bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
 

@@ -37,8 +37,6 @@
 
 typedef void (*KernelFn)(CEmit *e, const Node *n);
 
-static void ck_elementwise(CEmit *e, const Node *n);
-
 /* ---- shared pieces ------------------------------------------------------ */
 
 /* Name of the source line (basename:line) and .nn variable for comments. */
@@ -142,49 +140,91 @@ static void fill(CEmit *e, const Node *n, const char *value)
 
 /* ---- elementwise -------------------------------------------------------- */
 
+/* A fused elementwise region: its members in evaluation order (operands
+ * first, the root last) and the arrays it reads. */
 typedef struct EwCtx {
-    const Node *n;
-    int arr[16];   /* array index of operand k in the nest, -1: inlined const */
+    const Node *mem[64];
+    int nmem;
+    const Node *leaf[LN_MAX_ARR];  /* arrays 1.. of the nest */
+    int nleaf;
 } EwCtx;
+
+bool ck_is_inlined(const Node *n)
+{
+    return n->offset < 0 && n->fuse_group != 0;
+}
+
+/* Collects the members below n (post-order) and the leaves they read. */
+static void ew_collect(EwCtx *c, const Node *n)
+{
+    for (int k = 0; k < n->nin; k++) {
+        const Node *a = n->in[k];
+        if (ck_is_inlined(a)) {
+            ew_collect(c, a);
+            continue;
+        }
+        if (a->op == OP_CONST) continue;
+        bool seen = false;
+        for (int j = 0; j < c->nleaf; j++) seen |= c->leaf[j] == a;
+        if (seen) continue;
+        if (c->nleaf + 1 >= LN_MAX_ARR) DLC_ICE("fused region of %%%d reads too many tensors", n->id);
+        c->leaf[c->nleaf++] = a;
+    }
+    if (c->nmem >= 64) DLC_ICE("fused region too large");
+    c->mem[c->nmem++] = n;
+}
 
 static void ew_body(CEmit *e, const char *const *idx, void *vctx)
 {
     EwCtx *c = vctx;
-    const Node *n = c->n;
-    const char *ops[16];
-    for (int k = 0; k < n->nin; k++) {
-        if (c->arr[k] < 0) {
-            char lit[CP_FLOAT_LEN];
-            ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(n->in[k], "value"), lit, sizeof lit));
-        } else {
-            ops[k] = arena_printf(e->a, "x%d[%s]", k, idx[c->arr[k]]);
+    for (int m = 0; m < c->nmem; m++) {
+        const Node *n = c->mem[m];
+        const char *ops[16];
+        DLC_ASSERT(n->nin <= 16);
+        for (int k = 0; k < n->nin; k++) {
+            const Node *a = n->in[k];
+            if (ck_is_inlined(a)) {
+                ops[k] = ce_ref(e, a);
+            } else if (a->op == OP_CONST) {
+                char lit[CP_FLOAT_LEN];
+                ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(a, "value"), lit, sizeof lit));
+            } else {
+                int j = 0;
+                while (c->leaf[j] != a) j++;
+                ops[k] = arena_printf(e->a, "x%d[%s]", j, idx[j + 1]);
+            }
         }
+        const char *expr = cp_expand(e->a, e->p->d, op_info(n->op)->ew, ops, n->nin, n);
+        if (m + 1 < c->nmem) cp_line(e->p, "const %s %s = %s;", ce_ctype(n->type.dtype), ce_ref(e, n), expr);
+        else cp_line(e->p, "y[%s] = %s;", idx[0], expr);
     }
-    const char *expr = cp_expand(e->a, e->p->d, op_info(n->op)->ew, ops, n->nin, n);
-    cp_line(e->p, "y[%s] = %s;", idx[0], expr);
 }
 
+/* An elementwise op, with the members of its fused region (passes/plan.c)
+ * computed in the same loop.  Operands broadcast (NumPy); scalar constants
+ * are inlined as literals.  When the plan computes the result in place of
+ * an operand (an optimizer update), the block drops `restrict`. */
 static void ck_elementwise(CEmit *e, const Node *n)
 {
-    DLC_ASSERT(n->nin <= 15 && n->nin < LN_MAX_ARR);
     EwCtx c;
-    c.n = n;
-    bool skip[16] = {false};
+    c.nmem = c.nleaf = 0;
+    ew_collect(&c, n);
     LoopNest l;
     ln_init(&l, &n->type);
     strides_of(&n->type, l.stride[0]);
-    l.narr = 1;
-    for (int k = 0; k < n->nin; k++) {
-        if (n->in[k]->op == OP_CONST) {
-            skip[k] = true;
-            c.arr[k] = -1;
-            continue;
-        }
-        c.arr[k] = l.narr;
-        strides_bcast(&n->in[k]->type, &n->type, l.stride[l.narr++]);
+    l.narr = 1 + c.nleaf;
+    bool in_place = false;
+    for (int j = 0; j < c.nleaf; j++) {
+        strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
+        in_place |= strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0;
     }
     ln_coalesce(&l);
-    kbegin(e, n, skip);
+    const char *r = in_place ? "" : e->p->d->restrict_kw;
+    const char *sp = in_place ? "" : " ";
+    cp_block(e->p);
+    for (int j = 0; j < c.nleaf; j++)
+        cp_line(e->p, "const %s *%s%sx%d = %s;", ce_ctype(c.leaf[j]->type.dtype), r, sp, j, ce_ref(e, c.leaf[j]));
+    cp_line(e->p, "%s *%s%sy = %s;%s", ce_ctype(n->type.dtype), r, sp, ce_ref(e, n), in_place ? "   /* in place */" : "");
     ln_emit(e, &l, ew_body, &c);
     kend(e);
 }
@@ -793,10 +833,21 @@ static const KernelFn kernels[OP_COUNT] = {
 #undef OP
 };
 
+/* Writes the comments of the inlined members under n, operands first. */
+static void member_comments(CEmit *e, const Node *n)
+{
+    for (int k = 0; k < n->nin; k++)
+        if (ck_is_inlined(n->in[k])) {
+            member_comments(e, n->in[k]);
+            ck_comment(e, n->in[k]);
+        }
+}
+
 void ck_emit_node(CEmit *e, const Node *n)
 {
     KernelFn fn = kernels[n->op];
     if (!fn) DLC_ICE("no kernel for op '%s'", op_info(n->op)->name);
+    member_comments(e, n);
     ck_comment(e, n);
     fn(e, n);
 }

@@ -110,7 +110,10 @@ static void name_nodes(CEmit *e)
         case OP_STATE: r = sanitize(e->a, "S_", n->name); break;
         case OP_HPARAM: r = sanitize(e->a, "H_", n->name); break;
         case OP_ASSIGN: r = e->refs[n->in[0]->id]; break;
-        default: r = ce_is_alias(n) ? e->refs[n->in[0]->id] : arena_printf(e->a, "T%d", e->num[n->id]);
+        default:
+            if (ck_is_inlined(n)) r = arena_printf(e->a, "v%d", e->num[n->id]); /* a loop-local value */
+            else if (ce_is_alias(n)) r = e->refs[n->in[0]->id];
+            else r = arena_printf(e->a, "T%d", e->num[n->id]);
         }
         /* two leaf names that sanitize alike get the node id appended */
         if (is_named_leaf(n))
@@ -121,12 +124,28 @@ static void name_nodes(CEmit *e)
                 }
         e->refs[n->id] = r;
     }
+    /* values the plan computes in place of the state they update */
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op == OP_ASSIGN && n->in[1]->offset >= 0 && n->in[1]->offset == n->in[0]->offset)
+            e->refs[n->in[1]->id] = e->refs[n->in[0]->id];
+    }
+}
+
+/* True if the value is computed in place of the state an assign updates. */
+static bool is_inplace_value(const Graph *g, const Node *v)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op == OP_ASSIGN && n->in[1] == v && v->offset == n->in[0]->offset) return true;
+    }
+    return false;
 }
 
 /* True if the node owns arena storage that gets a macro. */
-static bool has_macro(const Node *n)
+static bool has_macro(const Graph *g, const Node *n)
 {
-    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n);
+    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n) && !ck_is_inlined(n) && !is_inplace_value(g, n);
 }
 
 /* ---- the model's shape -------------------------------------------------- */
@@ -209,7 +228,7 @@ static void emit_kernels(CEmit *e, const bool *need)
     const Graph *g = e->g;
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
-        if (!need[n->id] || op_info(n->op)->kind == OK_LEAF || n->op == OP_ASSIGN) continue;
+        if (!need[n->id] || op_info(n->op)->kind == OK_LEAF || n->op == OP_ASSIGN || ck_is_inlined(n)) continue;
         ck_emit_node(e, n);
     }
     bool first = true;
@@ -496,7 +515,7 @@ static void emit_tensor_macros(CEmit *e)
     cp_line(e->p, "/* ---- tensors: fixed places in the arena (the memory plan) ---- */");
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
-        if (!has_macro(n)) continue;
+        if (!has_macro(g, n)) continue;
         if (n->offset < 0) DLC_ICE("node %%%d has no planned offset: run the `plan` pass first", n->id);
         char ty[TT_FMT_LEN];
         tt_format(&n->type, ty, sizeof ty);

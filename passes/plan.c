@@ -8,6 +8,18 @@
  *    at the end of the step"), in graph order.  Position p of the schedule is
  *    the p-th node executed.
  *
+ * 1b. Elementwise fusion (skipped with PassOptions.no_fuse).  A chain of
+ *    elementwise ops (unary, binary, ew kinds) becomes one loop: a node is
+ *    inlined into its consumer when the consumer is elementwise too, has the
+ *    same type (so both index their elements alike), and is the node's only
+ *    reader (and the node is no output, loss or metric).  A region - a tree
+ *    of inlined nodes under one materialized root - has at most
+ *    PLAN_MAX_FUSED members.  Inlined nodes get no storage (offset -1);
+ *    every member gets fuse_group = root id + 1; the operands of an inlined
+ *    node are read when its root runs, so their lifetimes extend to the
+ *    root's position.  The code generator evaluates a region as one loop
+ *    with a local variable per inlined node.
+ *
  * 2. Sizes.  A tensor's size is its element count with the batch dimension N
  *    bound to the planning batch (o->max_batch when > 0, else g->max_batch),
  *    times the element size, rounded up to 64 bytes (a cache line: every
@@ -35,6 +47,12 @@
  *      of a persistent tensor is shared only if no assign writes that
  *      tensor (else a reader of the alias after the update would see the
  *      new value).  Chains (flatten of a reshape) share one buffer.
+ *    - in-place updates: the value v of assign(s, v) is computed directly
+ *      into the storage of s when v is an elementwise root of the same type
+ *      as s and every other reader of s reads before v runs or inside v's
+ *      own fused loop (at the same index, before the write).  The final
+ *      assign then has nothing to copy.  This turns an optimizer update
+ *      into one pass over each parameter and slot.
  *    A buffer and all the nodes that alias it form one "storage" with the
  *    union of their lifetimes.
  *
@@ -60,6 +78,7 @@
 #include "pass.h"
 
 #define PLAN_ALIGN 64
+#define PLAN_MAX_FUSED 8
 
 /* One storage: a buffer and the nodes sharing it. */
 typedef struct Storage {
@@ -74,6 +93,12 @@ typedef struct Storage {
 static bool is_persistent_op(OpCode op)
 {
     return op == OP_PARAM || op == OP_STATE || op == OP_HPARAM || op == OP_CONST;
+}
+
+static bool is_elementwise(const Node *n)
+{
+    OpKind k = op_info(n->op)->kind;
+    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
 /* Bytes of a node's tensor with N bound to `batch`, aligned. */
@@ -148,19 +173,77 @@ void pass_plan(Graph *g, const PassOptions *o)
         if (g->nodes[i]->op == OP_ASSIGN) pos[i] = p++;
     int end = nn > 0 ? nn - 1 : 0;
 
+    /* uses (operand slots, outputs, loss, metrics) and the last reader */
+    int *uses = ARENA_NEW_N(a, int, nn + 1);
+    int *fused_into = ARENA_NEW_N(a, int, nn + 1);   /* consumer index, or -1 */
+    int *subtree = ARENA_NEW_N(a, int, nn + 1);      /* members of the region below */
+    int *readpos = ARENA_NEW_N(a, int, nn + 1);      /* when the node reads its operands */
+    int *root = ARENA_NEW_N(a, int, nn + 1);         /* root of the node's fused region */
+    int *inplace = ARENA_NEW_N(a, int, nn + 1);      /* state index v is computed into, or -1 */
+    for (int i = 0; i < nn; i++) {
+        Node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++) uses[index[n->in[k]->id]]++;
+        fused_into[i] = inplace[i] = -1;
+        n->fuse_group = 0;
+    }
+    for (int k = 0; k < g->noutputs; k++) uses[index[g->outputs[k].node->id]]++;
+    for (int k = 0; k < g->nmetrics; k++) uses[index[g->metrics[k].node->id]]++;
+    if (g->loss) uses[index[g->loss->id]]++;
+
+    /* 1b. elementwise fusion, decided at each consumer */
+    for (int i = 0; i < nn; i++) {
+        Node *c = g->nodes[i];
+        subtree[i] = 1;
+        if ((o && o->no_fuse) || !is_elementwise(c)) continue;
+        for (int k = 0; k < c->nin; k++) {
+            int j = index[c->in[k]->id];
+            Node *n = g->nodes[j];
+            if (fused_into[j] >= 0 || !is_elementwise(n) || uses[j] != 1 || !tt_equal(&n->type, &c->type)) continue;
+            if (subtree[i] + subtree[j] > PLAN_MAX_FUSED) continue;
+            fused_into[j] = i;
+            subtree[i] += subtree[j];
+        }
+    }
+    for (int i = nn - 1; i >= 0; i--) {
+        readpos[i] = fused_into[i] >= 0 ? readpos[fused_into[i]] : pos[i];
+        root[i] = fused_into[i] >= 0 ? root[fused_into[i]] : i;
+    }
+    for (int i = 0; i < nn; i++)
+        if (fused_into[i] >= 0) g->nodes[i]->fuse_group = g->nodes[root[i]]->id + 1;
+        else if (subtree[i] > 1) g->nodes[i]->fuse_group = g->nodes[i]->id + 1;
+
     /* 3. lifetimes of the nodes themselves. */
-    for (int i = 0; i < nn; i++) last[i] = pos[i];
+    for (int i = 0; i < nn; i++) last[i] = readpos[i];
     for (int i = 0; i < nn; i++) {
         Node *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++) {
             int j = index[n->in[k]->id];
-            if (pos[i] > last[j]) last[j] = pos[i];
+            if (readpos[i] > last[j]) last[j] = readpos[i];
         }
         if (n->op == OP_ASSIGN) assigned[index[n->in[0]->id]] = true;
     }
     for (int k = 0; k < g->noutputs; k++) last[index[g->outputs[k].node->id]] = end;
     for (int k = 0; k < g->nmetrics; k++) last[index[g->metrics[k].node->id]] = end;
     if (g->loss) last[index[g->loss->id]] = end;
+
+    /* 5a. in-place updates: assign(s, v) with v computed into s */
+    for (int i = 0; i < nn; i++) {
+        Node *as = g->nodes[i];
+        if (as->op != OP_ASSIGN) continue;
+        int si = index[as->in[0]->id], vi = index[as->in[1]->id];
+        Node *v = g->nodes[vi];
+        if (si > vi || !is_elementwise(v) || fused_into[vi] >= 0 || inplace[vi] >= 0 ||
+            !tt_equal(&v->type, &as->in[0]->type))
+            continue;
+        bool ok = true;
+        for (int r = 0; r < nn && ok; r++) {
+            Node *rn = g->nodes[r];
+            if (r == i) continue;
+            for (int k = 0; k < rn->nin; k++)
+                if (rn->in[k] == as->in[0] && !(readpos[r] < pos[vi] || root[r] == vi)) ok = false;
+        }
+        if (ok) inplace[vi] = si;
+    }
 
     /* 5. storages: aliases join their operand's storage. */
     int nst = 0;
@@ -169,7 +252,16 @@ void pass_plan(Graph *g, const PassOptions *o)
         int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : pos[i];
         int own_end = is_persistent_op(n->op) ? end : last[i];
         int alias = -1;
-        if (n->op == OP_ASSIGN) {
+        if (fused_into[i] >= 0) {
+            /* inlined into its region's loop: no storage */
+            n->live_start = pos[i];
+            n->live_end = readpos[i];
+            owner[i] = -1;
+            continue;
+        }
+        if (inplace[i] >= 0) {
+            alias = owner[inplace[i]];
+        } else if (n->op == OP_ASSIGN) {
             alias = owner[index[n->in[0]->id]];
         } else if ((n->op == OP_RESHAPE || n->op == OP_FLATTEN) && n->in[0]->type.dtype == n->type.dtype) {
             int j = index[n->in[0]->id];
@@ -217,7 +309,7 @@ void pass_plan(Graph *g, const PassOptions *o)
     }
 
     /* 7. results and the lower bound. */
-    for (int i = 0; i < nn; i++) g->nodes[i]->offset = st[owner[i]].offset;
+    for (int i = 0; i < nn; i++) g->nodes[i]->offset = owner[i] >= 0 ? st[owner[i]].offset : -1;
     int64_t lower = 0;
     for (int q = 0; q <= end; q++) {
         int64_t live = 0;

@@ -220,6 +220,8 @@ static void check_graph(Graph *g, const char *name, bool blas, double lo, double
     dlclose(hnd);
 }
 
+static bool no_fuse; /* plan without elementwise fusion */
+
 /* Compiles .nn source text and checks it. */
 static void check_source(const char *name, const char *src, GraphMode mode, bool blas, double lo, double hi)
 {
@@ -229,6 +231,7 @@ static void check_source(const char *name, const char *src, GraphMode mode, bool
     Graph *g = nn_compile(&a, f, mode);
     PassOptions po = {0};
     po.max_batch = 4;
+    po.no_fuse = no_fuse;
     g->max_batch = 4;
     pass_run_pipeline(g, &po, NULL);
     check_graph(g, name, blas, lo, hi);
@@ -387,6 +390,21 @@ START_TEST(train_dropout)
 }
 END_TEST
 
+/* The same kernels one op per loop, without fusion or in-place updates. */
+START_TEST(unfused)
+{
+    no_fuse = true;
+    check_source("uf_mse",
+                 "model uf_mse\ninput x: f32[N, 3, 4]\ninput t: f32[N, 1]\n"
+                 "param w: f32[4] = uniform(low=0.5, high=1.5)\n"
+                 "z = tanh(x * w) + sigmoid(x) - exp(x / 4) + square(x) * 0.1\n"
+                 "output out = dense(flatten(elu(z) * gelu(z) + relu(z)), 1)\nloss = mean_squared_error(out, t)\n"
+                 "train {\n optimizer = rmsprop(learning_rate=0.01)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+    no_fuse = false;
+}
+END_TEST
+
 /* ---- every model of the repository ------------------------------------ */
 
 START_TEST(repository_models)
@@ -439,6 +457,7 @@ static Suite *suite(void)
     tcase_add_test(tc, train_binary_ce);
     tcase_add_test(tc, train_mse_many_ops);
     tcase_add_test(tc, train_dropout);
+    tcase_add_test(tc, unfused);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");
     tcase_set_timeout(tc, 600);

@@ -7,10 +7,15 @@
  *   - each node's lifetime: [definition, last read], outputs / loss /
  *     metrics to the end, inputs from 0, params / states / hparams / consts
  *     the whole schedule;
+ *   - fusion: a node without storage (offset -1) must be an elementwise op
+ *     marked fused whose only reader is an elementwise op of the same type;
+ *     it reads its operands when the root of its region runs;
  *   - storages: a node that shares its operand's offset is accepted only
  *     where sharing is legal (reshape / flatten of the same bytes whose
- *     storage no assign writes, or an assign naming its state); shared
- *     nodes form one storage with the union of their lifetimes;
+ *     storage no assign writes, or an assign naming its state), and a value
+ *     sharing the offset of the state its assign updates only if every
+ *     other reader of the state reads before it or inside its region;
+ *     shared nodes form one storage with the union of their lifetimes;
  * and then requires: offsets 64-byte aligned; every storage inside
  * arena_bytes; no two storages whose lifetimes overlap overlapping in
  * bytes; persistent storages placed below all transient ones;
@@ -31,6 +36,12 @@
 static bool persistent(const Node *n)
 {
     return n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM || n->op == OP_CONST;
+}
+
+static bool elementwise(const Node *n)
+{
+    OpKind k = op_info(n->op)->kind;
+    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
 static int64_t size_of(const Node *n, int64_t batch)
@@ -55,16 +66,43 @@ static void check_plan(const Graph *g, const char *what)
         for (int i = 0; i < nn; i++)
             if ((g->nodes[i]->op == OP_ASSIGN) == (pass == 1)) pos[i] = p++;
     int last = nn - 1;
+    /* readers, and the fused regions */
+    int *nreaders = calloc((size_t)nn + 1, sizeof *nreaders), *reader = calloc((size_t)nn + 1, sizeof *reader);
+    int *rpos = calloc((size_t)nn + 1, sizeof *rpos), *region = calloc((size_t)nn + 1, sizeof *region);
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        for (int k = 0; k < n->nin; k++) {
+            int j = idx[n->in[k]->id];
+            nreaders[j]++;
+            reader[j] = i;
+        }
+    }
+    for (int i = nn - 1; i >= 0; i--) {
+        const Node *n = g->nodes[i];
+        rpos[i] = pos[i];
+        region[i] = i;
+        if (n->offset >= 0) continue;
+        ck_assert_msg(n->fuse_group != 0 && elementwise(n), "%s: node %d has no storage but is not fused", what, n->id);
+        ck_assert_msg(nreaders[i] == 1, "%s: fused node %d has %d readers", what, n->id, nreaders[i]);
+        const Node *c = g->nodes[reader[i]];
+        ck_assert_msg(elementwise(c) && tt_equal(&c->type, &n->type) && c->fuse_group == n->fuse_group,
+                      "%s: fused node %d is read by a node outside its region", what, n->id);
+        for (int k = 0; k < g->noutputs; k++) ck_assert(g->outputs[k].node != n);
+        for (int k = 0; k < g->nmetrics; k++) ck_assert(g->metrics[k].node != n);
+        ck_assert(g->loss != n);
+        rpos[i] = rpos[reader[i]];
+        region[i] = region[reader[i]];
+    }
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
         start[i] = (n->op == OP_INPUT || persistent(n)) ? 0 : pos[i];
-        end[i] = persistent(n) ? last : pos[i];
+        end[i] = persistent(n) ? last : rpos[i];
     }
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++) {
             int j = idx[n->in[k]->id];
-            if (pos[i] > end[j]) end[j] = pos[i];
+            if (rpos[i] > end[j]) end[j] = rpos[i];
         }
         if (n->op == OP_ASSIGN) written[idx[n->in[0]->id]] = true;
     }
@@ -75,9 +113,32 @@ static void check_plan(const Graph *g, const char *what)
     /* storages */
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
-        ck_assert_msg(n->offset >= 0, "%s: node %d unplanned", what, n->id);
-        ck_assert_msg(n->offset % 64 == 0, "%s: node %d misaligned at %lld", what, n->id, (long long)n->offset);
         root[i] = i;
+        if (n->offset < 0) {
+            root[i] = -1;
+            continue;
+        }
+        ck_assert_msg(n->offset % 64 == 0, "%s: node %d misaligned at %lld", what, n->id, (long long)n->offset);
+        /* the value of an assign computed in place of its state */
+        const Node *st = NULL;
+        for (int k = i + 1; k < nn; k++)
+            if (g->nodes[k]->op == OP_ASSIGN && g->nodes[k]->in[1] == n && g->nodes[k]->in[0]->offset == n->offset)
+                st = g->nodes[k]->in[0];
+        if (st && n->op != OP_ASSIGN) {
+            int s = idx[st->id];
+            ck_assert_msg(elementwise(n) && tt_equal(&n->type, &st->type), "%s: node %d in place of %s", what, n->id, st->name);
+            for (int r = 0; r < nn; r++) {
+                const Node *rn = g->nodes[r];
+                if (rn->op == OP_ASSIGN) continue;
+                for (int k = 0; k < rn->nin; k++)
+                    if (rn->in[k] == st)
+                        ck_assert_msg(rpos[r] < pos[i] || region[r] == i,
+                                      "%s: node %d overwrites %s in place before node %d reads it", what, n->id, st->name,
+                                      rn->id);
+            }
+            root[i] = root[s];
+            continue;
+        }
         if (n->nin > 0 && n->offset == n->in[0]->offset) {
             int j = root[idx[n->in[0]->id]];
             bool ok = false;
@@ -86,12 +147,17 @@ static void check_plan(const Graph *g, const char *what)
             ck_assert_msg(ok, "%s: node %d (%s) shares storage with its operand illegally", what, n->id,
                           op_info(n->op)->name);
             root[i] = j;
-            if (start[i] < start[j]) start[j] = start[i];
-            if (end[i] > end[j]) end[j] = end[i];
         } else if (n->op == OP_ASSIGN) {
             ck_abort_msg("%s: assign %d is not placed on its state", what, n->id);
         }
     }
+    /* lifetimes of shared storages: the union over their members */
+    for (int i = 0; i < nn; i++)
+        if (root[i] >= 0 && root[i] != i) {
+            int j = root[i];
+            if (start[i] < start[j]) start[j] = start[i];
+            if (end[i] > end[j]) end[j] = end[i];
+        }
     int64_t max_persistent_end = 0, min_transient = INT64_MAX;
     for (int i = 0; i < nn; i++) {
         if (root[i] != i) continue;
@@ -140,6 +206,10 @@ static void check_plan(const Graph *g, const char *what)
     free(end);
     free(root);
     free(written);
+    free(nreaders);
+    free(reader);
+    free(rpos);
+    free(region);
 }
 
 /* Parses IR text, runs the pipeline, checks the plan; returns the graph
@@ -162,25 +232,43 @@ static Node *leaf(Graph *g, const char *name)
     return n;
 }
 
+#define CHAIN                                                                                      \
+    "graph chain (infer)\n"                                                                        \
+    "  input %x : f32[N,256]\n"                                                                    \
+    "  %0 = relu %x : f32[N,256]\n"                                                                \
+    "  %1 = neg %0 : f32[N,256]\n"                                                                 \
+    "  %2 = exp %1 : f32[N,256]\n"                                                                 \
+    "  %3 = tanh %2 : f32[N,256]\n"                                                                \
+    "  %4 = relu %3 : f32[N,256]\n"                                                                \
+    "  output y = %4\n"
+
 START_TEST(chain_reuses_memory)
 {
     Arena a;
     arena_init(&a);
-    Graph *g = plan_text(&a, "chain",
-                         "graph chain (infer)\n"
-                         "  input %x : f32[N,256]\n"
-                         "  %0 = relu %x : f32[N,256]\n"
-                         "  %1 = neg %0 : f32[N,256]\n"
-                         "  %2 = exp %1 : f32[N,256]\n"
-                         "  %3 = tanh %2 : f32[N,256]\n"
-                         "  %4 = relu %3 : f32[N,256]\n"
-                         "  output y = %4\n",
-                         8);
-    /* each tensor is 8 KiB; at most two are live at once (x is live only
-       until %0), so the arena needs 2 of them plus nothing more */
+    Graph *g = plan_text(&a, "chain", CHAIN, 8);
+    /* fused: one loop from x to %4, only x and the result have storage */
     ck_assert_int_eq(g->arena_lower_bound, 2 * 8192);
     ck_assert_int_eq(g->arena_bytes, 2 * 8192);
+    for (int i = 1; i < 5; i++) ck_assert_int_eq(g->nodes[i]->offset, -1);
+    ck_assert_int_eq(g->nodes[5]->fuse_group, g->nodes[5]->id + 1);
     arena_free(&a);
+
+    /* unfused: each tensor is 8 KiB, at most two are live at once (x is
+       live only until %0), so two slots suffice */
+    Arena b;
+    arena_init(&b);
+    SrcFile *f = srcfile_from_string(&b, "chain2", CHAIN, strlen(CHAIN));
+    Graph *g2 = ir_parse_text(&b, f);
+    PassOptions po = {0};
+    po.max_batch = 8;
+    po.no_fuse = true;
+    pass_run_pipeline(g2, &po, NULL);
+    check_plan(g2, "chain unfused");
+    ck_assert_int_eq(g2->arena_lower_bound, 2 * 8192);
+    ck_assert_int_eq(g2->arena_bytes, 2 * 8192);
+    for (int i = 0; i < g2->nnodes; i++) ck_assert_int_ge(g2->nodes[i]->offset, 0);
+    arena_free(&b);
 }
 END_TEST
 
@@ -268,16 +356,18 @@ START_TEST(repository_models)
     while ((ent = readdir(d)) != NULL) {
         size_t len = strlen(ent->d_name);
         if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
-        for (int mode = 0; mode < 2; mode++)
+        for (int mode = 0; mode < 4; mode++)
             for (int64_t mb = 1; mb <= 256; mb *= 16) {
                 char path[1024], what[1200];
                 snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
-                snprintf(what, sizeof what, "%s (%s, max batch %lld)", ent->d_name, mode ? "train" : "infer", (long long)mb);
+                snprintf(what, sizeof what, "%s (%s, %s, max batch %lld)", ent->d_name, mode & 1 ? "train" : "infer",
+                         mode & 2 ? "unfused" : "fused", (long long)mb);
                 Arena a;
                 arena_init(&a);
-                Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
+                Graph *g = model_load(&a, path, mode & 1 ? MODE_TRAIN : MODE_INFER);
                 PassOptions po = {0};
                 po.max_batch = mb;
+                po.no_fuse = (mode & 2) != 0;
                 pass_run_pipeline(g, &po, NULL);
                 check_plan(g, what);
                 arena_free(&a);
