@@ -49,6 +49,7 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f) return dlrt_errf(e, "cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
+    gzbuffer(f, 1 << 18); /* fewer, larger reads than zlib's 8 KiB default */
     uint8_t head[4];
     int64_t n = gz_read_all(f, head, 4);
     if (n < 0) {
