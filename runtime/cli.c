@@ -88,6 +88,8 @@ static int store(const flag_spec *f, const char *val, dlrt_opts *o, dlrt_err *e)
     return 0;
 }
 
+/* Parses argv into o: the command, then flags in any order (see the table
+ * above) and, for predict, one INPUT.  -1 with a usage message. */
 int dlrt_parse_args(int argc, char **argv, dlrt_opts *o, dlrt_err *e)
 {
     memset(o, 0, sizeof *o);
@@ -155,6 +157,7 @@ int dlrt_parse_args(int argc, char **argv, dlrt_opts *o, dlrt_err *e)
     return 0;
 }
 
+/* The help text of the program or of one command, with the model's defaults. */
 void dlrt_usage(FILE *f, const char *prog, dlrt_cmd cmd, const dlrt_model *m)
 {
     switch (cmd) {

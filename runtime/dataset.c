@@ -22,6 +22,7 @@ static int is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* DIR/BASE.gz if it exists, else DIR/BASE. */
 int dlrt_find_data_file(const char *dir, const char *base, char *out, size_t cap, dlrt_err *e)
 {
     snprintf(out, cap, "%s/%s.gz", dir, base);
@@ -32,6 +33,8 @@ int dlrt_find_data_file(const char *dir, const char *base, char *out, size_t cap
                      dir, base);
 }
 
+/* Checks the two arrays against each other and the model, then converts
+ * images to f32 / 255 and labels to the model's label type. */
 int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const char *images_name,
                           const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e)
 {
@@ -84,6 +87,7 @@ int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const cha
     return 0;
 }
 
+/* Finds and reads both files of a split, then assembles it. */
 int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, dlrt_dataset *ds, dlrt_err *e)
 {
     char base[64], ipath[4096], lpath[4096];

@@ -43,6 +43,7 @@ static const char *gz_msg(gzFile f)
     return m && *m ? m : "read error";
 }
 
+/* Reads header, dims and payload, checking each (see the top of the file). */
 int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
 {
     memset(out, 0, sizeof *out);

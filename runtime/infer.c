@@ -19,6 +19,7 @@
 #include "rt_cli.h"
 #include "rt_npy.h"
 
+/* setup() then init_params(seed); a message if the arena cannot be had. */
 int dlrt_model_start(const dlrt_model *m, uint64_t seed, const char *prog)
 {
     if (!m->setup || m->setup() != 0) {
@@ -31,6 +32,7 @@ int dlrt_model_start(const dlrt_model *m, uint64_t seed, const char *prog)
     return 0;
 }
 
+/* Loss and metrics over a whole split, chunks of max_batch read in place. */
 int dlrt_evaluate(const dlrt_model *m, const dlrt_dataset *ds, double *loss, double *metrics)
 {
     dlrt_avg avg;
@@ -59,6 +61,7 @@ static void json_num(double v)
     else printf("null");
 }
 
+/* The eval command: test split, parameters from --weights, one line out. */
 int dlrt_cmd_eval(const dlrt_model *m, const dlrt_opts *o, const char *prog)
 {
     if (!m->eval_step) {
@@ -170,6 +173,7 @@ out:
     return x;
 }
 
+/* The predict command: INPUT through the model, argmax per line, -o npy. */
 int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
 {
     if (!m->predict) {

@@ -13,6 +13,7 @@ void dlrt_report(const char *prog, const char *msg)
     fprintf(stderr, "%s: error: %s\n", prog, msg);
 }
 
+/* Parses, prints help or a usage error (exit 2), or runs the command. */
 int dlrt_main(const dlrt_model *m, int argc, char **argv)
 {
     const char *prog = argc > 0 && argv[0] ? argv[0] : m->name;

@@ -253,6 +253,8 @@ static int read_meta(const char *path, const json_value *md, dlrt_ckpt_info *inf
     return 0;
 }
 
+/* Validates the whole file, matches the wanted tensors by name, dtype
+ * and shape, and only then copies their data (see the top of the file). */
 int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info_out,
                  dlrt_err *e)
 {

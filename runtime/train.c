@@ -100,6 +100,7 @@ static int resolve(const dlrt_model *m, const dlrt_opts *o, run *r, const char *
     return 0;
 }
 
+/* The train command (see the top of the file).  Returns the exit status. */
 int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
 {
     run r;
