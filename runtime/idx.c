@@ -11,9 +11,11 @@
  * DLRT_IDX_MAX_BYTES, a payload shorter than the header promises, and bytes
  * left after it.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "rt_idx.h"
@@ -98,6 +100,23 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
         numel *= dim;
     }
     out->numel = numel;
+    /* Before allocating what a (possibly corrupt) header announces, check
+     * it against what the file can hold: a plain file its payload bytes, a
+     * gzip'd one at most 1032 bytes per compressed byte (deflate's limit). */
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        int64_t fsize = (int64_t)st.st_size, have = fsize - 4 - 4 * (int64_t)rank;
+        if (gzdirect(f) && numel > have) {
+            dlrt_errf(e, "%s: truncated: the header announces %lld bytes of data, the file has %lld", path,
+                      (long long)numel, (long long)(have > 0 ? have : 0));
+            goto fail;
+        }
+        if (!gzdirect(f) && numel / 1032 > fsize) {
+            dlrt_errf(e, "%s: truncated: the header announces %lld bytes of data, more than the compressed file "
+                      "(%lld bytes) can hold", path, (long long)numel, (long long)fsize);
+            goto fail;
+        }
+    }
     out->data = malloc((size_t)numel);
     if (!out->data) {
         dlrt_errf(e, "%s: out of memory for %lld bytes", path, (long long)numel);

@@ -349,6 +349,53 @@ START_TEST(npy_headers)
 }
 END_TEST
 
+/* Random corruptions (byte changes, truncations) of valid IDX (plain and
+ * gzip'd) and .npy files: each read fails with a message or succeeds,
+ * never crashes (the suite runs under ASan). */
+START_TEST(mutations)
+{
+    make_tmpdir();
+    uint32_t dims[3] = {3, 5, 4};
+    int64_t nd[2] = {3, 7};
+    float vals[21] = {0};
+    dlrt_err e;
+    write_idx(tpath("m.idx"), 3, dims, 0, 0);
+    write_idx(tpath("m.gz"), 3, dims, 0, 1);
+    ck_assert_int_eq(dlrt_npy_write(tpath("m.npy"), DLRT_F32, 2, nd, vals, &e), 0);
+    const char *files[3] = {"m.idx", "m.gz", "m.npy"};
+    int failed = 0;
+    for (int which = 0; which < 3; which++) {
+        unsigned char orig[512], buf[512];
+        FILE *f = fopen(tpath(files[which]), "rb");
+        size_t n = fread(orig, 1, sizeof orig, f);
+        fclose(f);
+        for (uint64_t it = 0; it < 300; it++) {
+            memcpy(buf, orig, n);
+            size_t len = n;
+            uint64_t r = dlrt_key(31, it);
+            if (r % 4 == 0) len = (size_t)(dlrt_key(32, it) % n);
+            else buf[dlrt_key(33, it) % n] = (unsigned char)dlrt_key(34, it);
+            write_bytes(tpath("mut"), buf, len, 0);
+            e.msg[0] = '\0';
+            int rc;
+            if (which < 2) {
+                dlrt_idx x;
+                rc = dlrt_idx_read(tpath("mut"), &x, &e);
+                if (rc == 0) dlrt_idx_free(&x);
+            } else {
+                dlrt_npy a;
+                rc = dlrt_npy_read(tpath("mut"), &a, &e);
+                if (rc == 0) dlrt_npy_free(&a);
+            }
+            ck_assert(rc == 0 || (rc == -1 && e.msg[0] != '\0'));
+            failed += rc != 0;
+        }
+    }
+    ck_assert_int_gt(failed, 200);
+    remove_tmpdir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime_io");
@@ -360,6 +407,7 @@ int main(void)
     tcase_add_test(tc, dataset_one_hot_labels);
     tcase_add_test(tc, npy_round_trip);
     tcase_add_test(tc, npy_headers);
+    tcase_add_test(tc, mutations);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
