@@ -13,11 +13,13 @@
  * arrays are refused.  The payload must have exactly the announced size.
  * The runtime assumes a little-endian host (as x86-64 and AArch64 are).
  */
+#define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rt_atomic.h"
 #include "rt_npy.h"
@@ -201,6 +203,14 @@ int dlrt_npy_read(const char *path, dlrt_npy *out, dlrt_err *e)
     }
     out->numel = numel;
     size_t bytes = (size_t)numel * (size_t)esize;
+    /* check the announced size against the file before allocating it */
+    struct stat st;
+    long here = ftell(f);
+    if (fstat(fileno(f), &st) == 0 && here >= 0 && (int64_t)bytes > (int64_t)st.st_size - here) {
+        dlrt_errf(e, "%s: truncated: the header announces %zu bytes of data, the file has %lld", path, bytes,
+                  (long long)((int64_t)st.st_size - here));
+        goto fail;
+    }
     out->data = malloc(bytes ? bytes : 1);
     if (!out->data) {
         dlrt_errf(e, "%s: out of memory for %zu bytes", path, bytes);
