@@ -207,7 +207,8 @@ Node *materialize(Lower *L, Value v, DType dt) {
 /* ---- calls of ops ------------------------------------------------------- */
 
 /* Ops the model language may call: not leaves, not gradients, not the
- * ops only passes create. */
+ * ops only passes create.  (dropout_mask stays callable, for tests of the
+ * passes; called directly it draws a mask in both modes, unlike dropout.) */
 static bool op_callable(OpCode op) {
     static const char *const internal[] = {"assign", "sum_to", "broadcast_to", "slice"};
     const OpInfo *info = op_info(op);
