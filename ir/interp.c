@@ -707,7 +707,8 @@ static void k_accuracy(Interp *it, const Node *nd)
         rows = m;
     } else {
         for (int64_t r = 0; r < rows; r++) {
-            int64_t want = sparse ? (int64_t)t[r] : argmax(t + r * C, C);
+            /* a label outside [0, C) matches no class */
+            int64_t want = !sparse ? argmax(t + r * C, C) : t[r] >= 0 && t[r] < (double)C ? (int64_t)t[r] : -1;
             correct += argmax(p + r * C, C) == want;
         }
     }
