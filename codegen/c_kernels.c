@@ -147,6 +147,7 @@ typedef struct EwCtx {
     int nmem;
     const Node *leaf[LN_MAX_ARR];  /* arrays 1.. of the nest */
     int nleaf;
+    const Node *self;              /* a leaf stored where y is (in place), or NULL */
 } EwCtx;
 
 bool ck_is_inlined(const Node *n)
@@ -177,6 +178,15 @@ static void ew_collect(EwCtx *c, const Node *n)
 static void ew_body(CEmit *e, const char *const *idx, void *vctx)
 {
     EwCtx *c = vctx;
+    /* A conditional template (relu_grad: `$1 > 0 ? $0 : 0`) would read an
+       operand only on one branch, which keeps the compiler from turning the
+       loop into vector selects; loading every operand first makes all
+       reads unconditional. */
+    bool hoist = false;
+    for (int m = 0; m < c->nmem; m++) hoist |= strchr(op_info(c->mem[m]->op)->ew, '?') != NULL;
+    if (hoist)
+        for (int j = 0; j < c->nleaf; j++)
+            cp_line(e->p, "const %s a%d = x%d[%s];", ce_ctype(c->leaf[j]->type.dtype), j, j, idx[j + 1]);
     for (int m = 0; m < c->nmem; m++) {
         const Node *n = c->mem[m];
         const char *ops[16];
@@ -188,10 +198,12 @@ static void ew_body(CEmit *e, const char *const *idx, void *vctx)
             } else if (a->op == OP_CONST) {
                 char lit[CP_FLOAT_LEN];
                 ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(a, "value"), lit, sizeof lit));
+            } else if (a == c->self) {
+                ops[k] = arena_printf(e->a, "y[%s]", idx[0]); /* read before it is written */
             } else {
                 int j = 0;
                 while (c->leaf[j] != a) j++;
-                ops[k] = arena_printf(e->a, "x%d[%s]", j, idx[j + 1]);
+                ops[k] = hoist ? arena_printf(e->a, "a%d", j) : arena_printf(e->a, "x%d[%s]", j, idx[j + 1]);
             }
         }
         const char *expr = cp_expand(e->a, e->p->d, op_info(n->op)->ew, ops, n->nin, n);
@@ -203,28 +215,32 @@ static void ew_body(CEmit *e, const char *const *idx, void *vctx)
 /* An elementwise op, with the members of its fused region (passes/plan.c)
  * computed in the same loop.  Operands broadcast (NumPy); scalar constants
  * are inlined as literals.  When the plan computes the result in place of
- * an operand (an optimizer update), the block drops `restrict`. */
+ * an operand (an optimizer update: same type, so same index), that operand
+ * is read through y itself, which keeps every pointer of the block
+ * restrict-qualified honestly. */
 static void ck_elementwise(CEmit *e, const Node *n)
 {
     EwCtx c;
     c.nmem = c.nleaf = 0;
+    c.self = NULL;
     ew_collect(&c, n);
+    for (int j = 0; j < c.nleaf; j++)
+        if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
+            DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
+            c.self = c.leaf[j];
+            c.leaf[j--] = c.leaf[--c.nleaf];
+        }
     LoopNest l;
     ln_init(&l, &n->type);
     strides_of(&n->type, l.stride[0]);
     l.narr = 1 + c.nleaf;
-    bool in_place = false;
-    for (int j = 0; j < c.nleaf; j++) {
-        strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
-        in_place |= strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0;
-    }
+    for (int j = 0; j < c.nleaf; j++) strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
     ln_coalesce(&l);
-    const char *r = in_place ? "" : e->p->d->restrict_kw;
-    const char *sp = in_place ? "" : " ";
+    const char *r = e->p->d->restrict_kw;
     cp_block(e->p);
     for (int j = 0; j < c.nleaf; j++)
-        cp_line(e->p, "const %s *%s%sx%d = %s;", ce_ctype(c.leaf[j]->type.dtype), r, sp, j, ce_ref(e, c.leaf[j]));
-    cp_line(e->p, "%s *%s%sy = %s;%s", ce_ctype(n->type.dtype), r, sp, ce_ref(e, n), in_place ? "   /* in place */" : "");
+        cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(c.leaf[j]->type.dtype), r, j, ce_ref(e, c.leaf[j]));
+    cp_line(e->p, "%s *%s y = %s;%s", ce_ctype(n->type.dtype), r, ce_ref(e, n), c.self ? "   /* in place */" : "");
     ln_emit(e, &l, ew_body, &c);
     kend(e);
 }

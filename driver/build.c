@@ -6,8 +6,11 @@
  * a fresh temporary folder (or --keep-source DIR) and runs the C compiler
  * there, with fork/execvp (no shell, so paths need no quoting):
  *
- *   CC -std=c99 -O2 -march=native -I<runtime> -I<cblas> NAME.c
- *      <libdlrt.a> <libopenblas> -lz -lm -o OUT
+ *   CC -std=c99 -O2 -march=native -fno-math-errno -I<runtime> -I<cblas>
+ *      NAME.c <libdlrt.a> <libopenblas> -lz -lm -o OUT
+ *
+ * -fno-math-errno: generated code never reads errno, and without it sqrtf
+ * and friends keep their loops from being vectorized.
  *
  * The include and library paths are compile definitions of the dlc target
  * (CMakeLists.txt).  When dlc itself is built with AddressSanitizer, the
@@ -272,6 +275,7 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = "-std=c99";
     cmd[k++] = opt;
     cmd[k++] = "-march=native";
+    cmd[k++] = "-fno-math-errno";
 #ifdef DLC_BUILT_WITH_ASAN
     cmd[k++] = "-fsanitize=address,undefined";
 #endif
