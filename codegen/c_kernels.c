@@ -27,7 +27,9 @@
  * binary crossentropy and mean squared error: over all elements);
  * probabilities are clipped to [1e-7, 1 - 1e-7] before a log, as Keras
  * does; accuracy compares argmaxes (first maximum), or thresholds at 0.5
- * for a single column.
+ * for a single column.  A sparse label outside [0, C) (which the
+ * interpreter rejects) contributes no loss and no gradient here instead of
+ * reading out of bounds.
  */
 #include <string.h>
 
@@ -643,6 +645,7 @@ static void ck_sparse_categorical_crossentropy(CEmit *e, const Node *n)
     cp_line(e->p, "double total = 0;");
     rows_open(e, r);
     cp_line(e->p, "const int64_t t = x1[r];");
+    cp_line(e->p, "if (t < 0 || t >= %lld) continue;   /* not a class: no loss (and no read out of bounds) */", (long long)r.c);
     if (lossflag(n)) {
         row_lse(e, r);
         cp_line(e->p, "total += lse - x0[b + t];");
@@ -663,6 +666,10 @@ static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
     cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
     rows_open(e, r);
     cp_line(e->p, "const int64_t t = x1[r];");
+    cp_open(e->p, "if (t < 0 || t >= %lld)", (long long)r.c);
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", (long long)r.c);
+    cp_line(e->p, "continue;");
+    cp_close(e->p, "");
     if (lossflag(n)) {
         cp_line(e->p, "float m = x0[b];");
         cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
