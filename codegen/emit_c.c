@@ -85,6 +85,27 @@ static char *sanitize(Arena *a, const char *prefix, const char *s)
     return r;
 }
 
+/* The contents of a C string literal for s (quotes, backslashes and
+ * control characters escaped). */
+static const char *cstr(Arena *a, const char *s)
+{
+    size_t len = strlen(s);
+    char *r = arena_alloc(a, 4 * len + 1), *q = r;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            *q++ = '\\';
+            *q++ = (char)c;
+        } else if (c < 32 || c == 127) {
+            q += sprintf(q, "\\%03o", c);
+        } else {
+            *q++ = (char)c;
+        }
+    }
+    *q = '\0';
+    return r;
+}
+
 static bool is_named_leaf(const Node *n)
 {
     return n->op == OP_INPUT || n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM;
@@ -441,14 +462,14 @@ static void emit_tables(CEmit *e, const ModelInfo *m)
                 size_t len = 0;
                 for (int d = 0; d < n->type.rank; d++)
                     len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", d ? ", " : "", (long long)n->type.dims[d]);
-                cp_line(e->p, "{\"%s\", %s, %d, {%s}, NULL},", n->name, dlrt_dtype_name(n->type.dtype), n->type.rank,
+                cp_line(e->p, "{\"%s\", %s, %d, {%s}, NULL},", cstr(e->a, n->name), dlrt_dtype_name(n->type.dtype), n->type.rank,
                         len ? dims : "0");
             }
         cp_close(e->p, ";");
     }
     if (g->nmetrics > 0) {
         cp_open(e->p, "static const char *const metric_names[%d] =", g->nmetrics);
-        for (int i = 0; i < g->nmetrics; i++) cp_line(e->p, "\"%s\",", g->metrics[i].name);
+        for (int i = 0; i < g->nmetrics; i++) cp_line(e->p, "\"%s\",", cstr(e->a, g->metrics[i].name));
         cp_close(e->p, ";");
     }
     cp_blank(e->p);
@@ -459,7 +480,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     const Graph *g = e->g;
     const char *P = e->o->prefix;
     cp_open(e->p, "const dlrt_model %s_model =", P);
-    cp_line(e->p, ".name = \"%s\",", g->name);
+    cp_line(e->p, ".name = \"%s\",", cstr(e->a, g->name));
     if (m->x) {
         char dims[256] = "";
         size_t len = 0;
@@ -485,7 +506,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     double lr = m->train && m->lr ? train_learning_rate(g) : -1;
     if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
     cp_line(e->p, ".learning_rate = %.17g,", lr);
-    if (m->train && g->train.optimizer) cp_line(e->p, ".optimizer = \"%s\",", g->train.optimizer);
+    if (m->train && g->train.optimizer) cp_line(e->p, ".optimizer = \"%s\",", cstr(e->a, g->train.optimizer));
     else cp_line(e->p, ".optimizer = NULL,");
     cp_line(e->p, ".nmetrics = %d,", m->train ? g->nmetrics : 0);
     cp_line(e->p, ".metric_names = %s,", m->train && g->nmetrics ? "metric_names" : "NULL");
