@@ -75,6 +75,12 @@ static void kbegin(CEmit *e, const Node *n, const bool *skip)
     cp_line(e->p, "%s *%s y = %s;", ce_ctype(n->type.dtype), r, ce_ref(e, n));
 }
 
+/* A single-precision math function as the dialect spells it (exp -> expf). */
+static const char *fm(CEmit *e, const char *fn)
+{
+    return e->p->d->float_math ? arena_printf(e->a, "%sf", fn) : fn;
+}
+
 static void kend(CEmit *e)
 {
     cp_close(e->p, "");
@@ -546,7 +552,7 @@ static void ck_softmax(CEmit *e, const Node *n)
     cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
     cp_line(e->p, "float s = 0;");
     cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
-    cp_line(e->p, "y[%s] = expf(x0[%s] - m);", at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "y[%s] = %s(x0[%s] - m);", at(e, r, "j"), fm(e, "exp"), at(e, r, "j"));
     cp_line(e->p, "s += y[%s];", at(e, r, "j"));
     cp_close(e->p, "");
     cp_line(e->p, "const float inv = 1.0f / s;");
@@ -563,8 +569,8 @@ static void ck_log_softmax(CEmit *e, const Node *n)
     cp_line(e->p, "float m = x0[b];");
     cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
     cp_line(e->p, "float s = 0;");
-    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += expf(x0[%s] - m);", (long long)r.c, at(e, r, "j"));
-    cp_line(e->p, "const float lse = m + logf(s);");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += %s(x0[%s] - m);", (long long)r.c, fm(e, "exp"), at(e, r, "j"));
+    cp_line(e->p, "const float lse = m + %s(s);", fm(e, "log"));
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - lse;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
     rows_close(e, r);
     kend(e);
@@ -592,8 +598,8 @@ static void ck_log_softmax_grad(CEmit *e, const Node *n)
     rows_open(e, r);
     cp_line(e->p, "float s = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += x0[%s];", (long long)r.c, at(e, r, "j"));
-    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - expf(x1[%s]) * s;", (long long)r.c, at(e, r, "j"),
-            at(e, r, "j"), at(e, r, "j"));
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - %s(x1[%s]) * s;", (long long)r.c, at(e, r, "j"),
+            at(e, r, "j"), fm(e, "exp"), at(e, r, "j"));
     rows_close(e, r);
     kend(e);
 }
@@ -675,7 +681,7 @@ static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
         cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
         cp_line(e->p, "float s = 0;");
         cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
-        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+        cp_line(e->p, "y[b + j] = %s(x0[b + j] - m);", fm(e, "exp"));
         cp_line(e->p, "s += y[b + j];");
         cp_close(e->p, "");
         cp_line(e->p, "const float gs = g / s;");
@@ -722,7 +728,7 @@ static void ck_categorical_crossentropy_grad(CEmit *e, const Node *n)
         cp_line(e->p, "float m = x0[b], s = 0, ts = 0;");
         cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
         cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
-        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+        cp_line(e->p, "y[b + j] = %s(x0[b + j] - m);", fm(e, "exp"));
         cp_line(e->p, "s += y[b + j];");
         cp_line(e->p, "ts += x1[b + j];");
         cp_close(e->p, "");
@@ -763,7 +769,7 @@ static void ck_binary_crossentropy_grad(CEmit *e, const Node *n)
     cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
     cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
     if (lossflag(n)) {
-        cp_line(e->p, "y[i] = g * (1.0f / (1.0f + expf(-x0[i])) - x1[i]);");
+        cp_line(e->p, "y[i] = g * (1.0f / (1.0f + %s(-x0[i])) - x1[i]);", fm(e, "exp"));
     } else {
         cp_line(e->p, "const float p = x0[i], t = x1[i];");
         cp_line(e->p, "y[i] = p >= %s && p <= 1 - %s ? g * ((1 - t) / (1 - p) - t / p) : 0;", PROB_EPS, PROB_EPS);

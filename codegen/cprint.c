@@ -23,7 +23,6 @@ const CDialect cdialect_c99 = {
     .float_math = true,
     .float_suffix = "f",
     .restrict_kw = "restrict",
-    .fn_static = "static",
     .fn_export = "",
 };
 

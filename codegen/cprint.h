@@ -3,7 +3,7 @@
  * CPrinter writes indented lines to a FILE.  A CDialect says how the target
  * language differs from C99 where the kernels care: the spelling of single
  * precision math functions (expf for exp), of float literals (0.5f), of the
- * restrict keyword, and the qualifiers of functions and kernels.  The C
+ * restrict keyword, and the qualifier of the exported functions.  The C
  * emitter uses cdialect_c99; a CUDA emitter would pass its own dialect to
  * the same printer and expression expander instead of growing a second
  * copy of them.
@@ -26,8 +26,8 @@ typedef struct CDialect {
     bool float_math;          /* math functions take the f suffix: expf */
     const char *float_suffix; /* suffix of float literals: "f" */
     const char *restrict_kw;  /* "restrict", "__restrict__" */
-    const char *fn_static;    /* qualifier of file-local functions: "static" */
-    const char *fn_export;    /* qualifier of exported entry points: "" */
+    const char *fn_export;    /* qualifier of the exported entry points, with a
+                                 trailing space if not empty ("" in C) */
 } CDialect;
 
 extern const CDialect cdialect_c99;

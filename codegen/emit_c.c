@@ -313,10 +313,10 @@ static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
 
     if (train) {
         cp_line(e->p, "/* One optimization step on n <= %s_MAX_BATCH samples. */", pfx);
-        cp_open(e->p, "void %s_train_step(const float *x, const void *y, int64_t n, uint64_t rng_key, float *loss, float *metrics)", e->o->prefix);
+        cp_open(e->p, "%svoid %s_train_step(const float *x, const void *y, int64_t n, uint64_t rng_key, float *loss, float *metrics)", e->p->d->fn_export, e->o->prefix);
     } else {
         cp_line(e->p, "/* Loss and metrics of n <= %s_MAX_BATCH samples; updates nothing. */", pfx);
-        cp_open(e->p, "void %s_eval_step(const float *x, const void *y, int64_t n, float *loss, float *metrics)", e->o->prefix);
+        cp_open(e->p, "%svoid %s_eval_step(const float *x, const void *y, int64_t n, float *loss, float *metrics)", e->p->d->fn_export, e->o->prefix);
     }
     bind_inputs(e, m, need, true);
     if (!uses_n(g, need)) cp_line(e->p, "(void)n;");
@@ -340,7 +340,7 @@ static void emit_predict(CEmit *e, const ModelInfo *m, const char *pfx)
     needed_set(g, roots, 1, need);
     e->entry = ENTRY_PREDICT;
     cp_line(e->p, "/* Inference: out receives n * %s_OUTPUT_SIZE floats (output '%s'). */", pfx, g->outputs[0].name);
-    cp_open(e->p, "void %s_predict(const float *x, float *out, int64_t n)", e->o->prefix);
+    cp_open(e->p, "%svoid %s_predict(const float *x, float *out, int64_t n)", e->p->d->fn_export, e->o->prefix);
     bind_inputs(e, m, need, false);
     cp_blank(e->p);
     emit_kernels(e, need);
@@ -372,7 +372,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
 
     cp_line(e->p, "/* Allocates the arena, points the tensor table into it and writes the");
     cp_line(e->p, "   hyperparameters and constants.  Returns 0, or -1 without memory. */");
-    cp_open(e->p, "int %s_setup(void)", P);
+    cp_open(e->p, "%sint %s_setup(void)", e->p->d->fn_export, P);
     cp_line(e->p, "if (arena) return 0;");
     cp_line(e->p, "arena = dlrt_arena_alloc(%s_ARENA_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
@@ -395,7 +395,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_blank(e->p);
 
     cp_line(e->p, "/* Frees the arena. */");
-    cp_open(e->p, "void %s_teardown(void)", P);
+    cp_open(e->p, "%svoid %s_teardown(void)", e->p->d->fn_export, P);
     cp_line(e->p, "dlrt_arena_free(arena);");
     cp_line(e->p, "arena = NULL;");
     cp_line(e->p, "for (int i = 0; i < %d; i++) tensors[i].data = NULL;", m->nparams + m->nstate);
@@ -404,7 +404,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
 
     cp_line(e->p, "/* Draws the parameters from their initializers (the stream of a tensor");
     cp_line(e->p, "   is dlrt_key(seed, fnv1a64(its name))) and resets the optimizer state. */");
-    cp_open(e->p, "void %s_init_params(uint64_t seed)", P);
+    cp_open(e->p, "%svoid %s_init_params(uint64_t seed)", e->p->d->fn_export, P);
     if (m->nparams + m->nstate == 0) cp_line(e->p, "(void)seed;");
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < g->nnodes; i++) {
@@ -438,7 +438,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
 
     if (m->lr) {
         cp_line(e->p, "/* Sets the learning rate used by the following steps. */");
-        cp_open(e->p, "void %s_set_learning_rate(double lr)", P);
+        cp_open(e->p, "%svoid %s_set_learning_rate(double lr)", e->p->d->fn_export, P);
         cp_line(e->p, "%s[0] = (float)lr;", ce_ref(e, m->lr));
         cp_close(e->p, "");
         cp_blank(e->p);
