@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "codegen/cprint.h"
 #include "frontend/frontend.h"
 #include "ir/interp.h"
 #include "passes/pass.h"
@@ -238,6 +239,39 @@ static void check_source(const char *name, const char *src, GraphMode mode, bool
     arena_free(&a);
 }
 
+/* ---- the printer's template expander and literals -------------------- */
+
+START_TEST(expand_templates)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = ir_graph_new(&a, "t", MODE_INFER);
+    int64_t dims[2] = {DIM_N, 4};
+    Node *x = ir_input(g, "x", tt_make(DT_F32, 2, dims), SRCLOC_NONE);
+    Attr alpha = attr_float("alpha", 0.25);
+    Node *lr = ir_node(g, OP_LEAKY_RELU, &x, 1, &alpha, 1, SRCLOC_NONE);
+    const char *ops[2] = {"a[i]", "b[i]"};
+    const CDialect *d = &cdialect_c99;
+    ck_assert_str_eq(cp_expand(&a, d, op_info(OP_LEAKY_RELU)->ew, ops, 1, lr), "(a[i] > 0 ? a[i] : 0.25f * a[i])");
+    ck_assert_str_eq(cp_expand(&a, d, op_info(OP_GELU)->ew, ops, 1, lr),
+                     "(0.5f * a[i] * (1 + erff(a[i] * 0.70710678118654752440f)))");
+    ck_assert_str_eq(cp_expand(&a, d, op_info(OP_MAXIMUM)->ew, ops, 2, lr), "fmaxf(a[i], b[i])");
+    ck_assert_str_eq(cp_expand(&a, d, "log1p($0) + x2 * 1e-3 + 3", ops, 1, lr), "log1pf(a[i]) + x2 * 1e-3f + 3");
+    CDialect dbl = *d;
+    dbl.float_math = false;
+    dbl.float_suffix = "";
+    ck_assert_str_eq(cp_expand(&a, &dbl, op_info(OP_ELU)->ew, ops, 1, lr), "(a[i] > 0 ? a[i] : 0.25 * (exp(a[i]) - 1))");
+    char buf[CP_FLOAT_LEN];
+    ck_assert_str_eq(cp_float(d, 0.5, buf, sizeof buf), "0.5f");
+    ck_assert_str_eq(cp_float(d, -2, buf, sizeof buf), "(-2.0f)");
+    ck_assert_str_eq(cp_float(d, 1e-7, buf, sizeof buf), "1e-07f");
+    ck_assert_str_eq(cp_float(d, 0.1, buf, sizeof buf), "0.1f");
+    ck_assert_str_eq(cp_float(d, 1.0 / 3.0, buf, sizeof buf), "0.333333343f");
+    ck_assert_str_eq(cp_float(d, INFINITY, buf, sizeof buf), "INFINITY");
+    arena_free(&a);
+}
+END_TEST
+
 /* ---- forward kernels (infer mode, predict) ---------------------------- */
 
 START_TEST(unary_positive)
@@ -440,7 +474,10 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("codegen");
-    TCase *tc = tcase_create("forward");
+    TCase *tc = tcase_create("printer");
+    tcase_add_test(tc, expand_templates);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("forward");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, unary_positive);
     tcase_add_test(tc, unary_mixed);
