@@ -619,7 +619,7 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     cp_line(&p, " * Each kernel names the IR node it implements (as `dlc ir` prints it) and");
     cp_line(&p, " * the model source line it came from.");
     cp_line(&p, " */");
-    cp_line(&p, "#include \"%s.h\"", opts.prefix);
+    cp_line(&p, "#include \"%s.h\"", cstr(a, o->prefix ? o->prefix : g->name)); /* the file stem */
     cp_line(&p, "#include \"dlrt.h\"");
     cp_blank(&p);
     if (opts.use_blas) cp_line(&p, "#include <cblas.h>");

@@ -23,6 +23,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -59,6 +60,15 @@
 #endif
 #endif
 
+/* True if s is a C identifier (a --prefix names files and symbols). */
+static bool is_identifier(const char *s)
+{
+    if (!*s || (!isalpha((unsigned char)*s) && *s != '_')) return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_') return false;
+    return true;
+}
+
 /* Options shared by emit and build. */
 typedef struct BuildOpts {
     const char *model;
@@ -85,15 +95,20 @@ static bool common_opt(ArgIter *it, BuildOpts *b)
     return false;
 }
 
-/* Loads, runs the pipeline and writes DIR/PREFIX.c and .h; returns the
- * file stem used. */
-static const char *emit_to(Arena *a, const BuildOpts *b, const char *dir, bool with_main)
+/* Loads the model and runs the pipeline of its mode (user errors exit). */
+static Graph *load_planned(Arena *a, const BuildOpts *b)
 {
     Graph *g = model_load(a, b->model, b->mode);
     PassOptions po = {0};
     po.max_batch = b->max_batch;
     if (b->max_batch > 0) g->max_batch = b->max_batch;
     pass_run_pipeline(g, &po, NULL);
+    return g;
+}
+
+/* Writes DIR/PREFIX.c and .h for a planned graph; returns the file stem. */
+static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, const char *dir, bool with_main)
+{
     CodegenOptions co = {TARGET_C, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
     const char *stem = co.prefix;
     char *cpath = arena_printf(a, "%s/%s.c", dir, stem), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
@@ -143,6 +158,8 @@ int dlc_cmd_emit(int argc, char **argv)
             dir = it.value;
         } else if (args_opt(&it, "--prefix")) {
             b.prefix = it.value;
+            if (!is_identifier(b.prefix))
+                return args_usage_error(&it, "--prefix must be a C identifier, not '%s'", b.prefix);
         } else if (args_flag(&it, "--no-blas")) {
             b.no_blas = true;
         } else {
@@ -159,10 +176,13 @@ int dlc_cmd_emit(int argc, char **argv)
         dlc_error(SRCLOC_NONE, "output folder '%s' does not exist", dir);
     Arena arena;
     arena_init(&arena);
-    emit_to(&arena, &b, dir, false);
+    write_sources(&arena, load_planned(&arena, &b), &b, dir, false);
     arena_free(&arena);
     return EXIT_OK;
 }
+
+/* What the child writes when exec fails (the log then starts with it). */
+#define NO_EXEC "dlc: cannot run "
 
 /* Runs argv with stdout and stderr going to `log_path`; returns the exit
  * status, or -1 if it could not be started. */
@@ -178,7 +198,7 @@ static int run_logged(char *const *argv, const char *log_path)
             close(fd);
         }
         execvp(argv[0], argv);
-        fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
+        fprintf(stderr, "%s%s: %s\n", NO_EXEC, argv[0], strerror(errno));
         _exit(127);
     }
     int status;
@@ -213,6 +233,17 @@ static bool compiler_is_gcc(const char *cc, const char *log)
     buf[k] = '\0';
     fclose(f);
     return strstr(buf, "Free Software Foundation") != NULL && strstr(buf, "clang") == NULL;
+}
+
+/* Removes the temporary folder (and the generated files unless kept). */
+static void cleanup(Arena *a, const char *tmp, const char *dir, const char *stem, bool keep)
+{
+    unlink(arena_printf(a, "%s/cc.log", tmp));
+    if (!keep) {
+        unlink(arena_printf(a, "%s/%s.c", dir, stem));
+        unlink(arena_printf(a, "%s/%s.h", dir, stem));
+    }
+    rmdir(tmp);
 }
 
 static void build_help(void)
@@ -270,16 +301,14 @@ int dlc_cmd_build(int argc, char **argv)
 
     Arena arena;
     arena_init(&arena);
+    Graph *g = load_planned(&arena, &b); /* user errors before any folder is made */
+    if (keep && mkdir(keep, 0755) != 0 && errno != EEXIST)
+        dlc_error(SRCLOC_NONE, "cannot create '%s': %s", keep, strerror(errno));
     char tmpl[] = "/tmp/dlc-build-XXXXXX";
     const char *tmp = mkdtemp(tmpl);
     if (!tmp) DLC_ICE("cannot create a temporary folder: %s", strerror(errno));
-    const char *dir = tmp;
-    if (keep) {
-        if (mkdir(keep, 0755) != 0 && errno != EEXIST)
-            dlc_error(SRCLOC_NONE, "cannot create '%s': %s", keep, strerror(errno));
-        dir = keep;
-    }
-    const char *stem = emit_to(&arena, &b, dir, true);
+    const char *dir = keep ? keep : tmp;
+    const char *stem = write_sources(&arena, g, &b, dir, true);
     if (!out) out = stem;
 
     char *src = arena_printf(&arena, "%s/%s.c", dir, stem);
@@ -311,6 +340,21 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = (char *)out;
     cmd[k] = NULL;
     int rc = run_logged(cmd, log);
+    if (rc == 127) {
+        /* a compiler that cannot be run is the user's choice (--cc, $CC) */
+        FILE *f = fopen(log, "r");
+        char line[512] = "";
+        if (f) {
+            if (!fgets(line, sizeof line, f)) line[0] = '\0';
+            fclose(f);
+        }
+        if (strncmp(line, NO_EXEC, strlen(NO_EXEC)) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            cleanup(&arena, tmp, dir, stem, keep != NULL);
+            dlc_error(SRCLOC_NONE, "cannot run the C compiler '%s' (%s); choose one with --cc or $CC", cc,
+                      line + strlen(NO_EXEC));
+        }
+    }
     if (rc != 0) {
         fprintf(stderr, "dlc: internal error: the C compiler failed (status %d) on the generated code:\n ", rc);
         for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
@@ -320,13 +364,7 @@ int dlc_cmd_build(int argc, char **argv)
         arena_free(&arena);
         return EXIT_ICE;
     }
-    /* clean up the temporary folder */
-    unlink(log);
-    if (!keep) {
-        unlink(src);
-        unlink(arena_printf(&arena, "%s/%s.h", dir, stem));
-    }
-    rmdir(tmp);
+    cleanup(&arena, tmp, dir, stem, keep != NULL);
     arena_free(&arena);
     return EXIT_OK;
 }
