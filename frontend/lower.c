@@ -46,25 +46,35 @@ static Binding *slot_of(Binding *tab, int cap, const char *name) {
     return &tab[i];
 }
 
-const Binding *lower_lookup(const Lower *L, const char *name) {
-    if (L->capnames == 0) return NULL;
-    Binding *b = slot_of(L->names, L->capnames, name);
+Binding *names_find(const NameTable *t, const char *name) {
+    if (t->cap == 0) return NULL;
+    Binding *b = slot_of(t->slots, t->cap, name);
     return b->name ? b : NULL;
+}
+
+void names_add(Arena *a, NameTable *t, Binding b) {
+    if (2 * (t->n + 1) > t->cap) {
+        int ncap = t->cap ? t->cap * 2 : 64;
+        Binding *tab = ARENA_NEW_N(a, Binding, ncap);
+        for (int i = 0; i < t->cap; i++)
+            if (t->slots[i].name) *slot_of(tab, ncap, t->slots[i].name) = t->slots[i];
+        t->slots = tab;
+        t->cap = ncap;
+    }
+    Binding *slot = slot_of(t->slots, t->cap, b.name);
+    DLC_ASSERT(slot->name == NULL);
+    *slot = b;
+    t->n++;
+}
+
+const Binding *lower_lookup(const Lower *L, const char *name) {
+    return names_find(&L->scope, name);
 }
 
 void lower_define(Lower *L, const char *name, Value v, SrcLoc loc) {
     const Binding *old = lower_lookup(L, name);
     if (old) dlc_error(loc, "redefinition of '%s' (first defined at %d:%d)", name, old->loc.line, old->loc.col);
-    if (2 * (L->nnames + 1) > L->capnames) {
-        int ncap = L->capnames ? L->capnames * 2 : 64;
-        Binding *tab = ARENA_NEW_N(L->arena, Binding, ncap);
-        for (int i = 0; i < L->capnames; i++)
-            if (L->names[i].name) *slot_of(tab, ncap, L->names[i].name) = L->names[i];
-        L->names = tab;
-        L->capnames = ncap;
-    }
-    *slot_of(L->names, L->capnames, name) = (Binding){name, v, loc};
-    L->nnames++;
+    names_add(L->arena, &L->scope, (Binding){name, v, loc});
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -382,10 +392,10 @@ static Value lower_call(Lower *L, const Expr *call) {
 
 /* All names in scope, for suggestions. */
 static const char *const *scope_names(Lower *L, int *n) {
-    const char **v = ARENA_NEW_N(L->arena, const char *, L->nnames + 1);
+    const char **v = ARENA_NEW_N(L->arena, const char *, L->scope.n + 1);
     int k = 0;
-    for (int i = 0; i < L->capnames; i++)
-        if (L->names[i].name) v[k++] = L->names[i].name;
+    for (int i = 0; i < L->scope.cap; i++)
+        if (L->scope.slots[i].name) v[k++] = L->scope.slots[i].name;
     *n = k;
     return v;
 }
@@ -557,6 +567,7 @@ Graph *nn_compile(Arena *a, const SrcFile *file, GraphMode mode) {
     const Stmt *loss_stmt = NULL, *train_stmt = NULL;
     NamedValue *outputs = NULL, *metrics = NULL;
     int noutputs = 0, capout = 0, nmetrics = 0, capmet = 0;
+    NameTable output_names = {0}, metric_names = {0};
     TrainConfig cfg = g->train;
 
     for (int i = 1; i < prog->nstmts; i++) {
@@ -592,8 +603,8 @@ Graph *nn_compile(Arena *a, const SrcFile *file, GraphMode mode) {
                 v.node = materialize(&L, v, DT_F32);
             }
             if (s->kind == ST_ASSIGN) break;
-            for (int k = 0; k < noutputs; k++)
-                if (strcmp(outputs[k].name, s->name) == 0) dlc_error(s->name_loc, "duplicate output '%s'", s->name);
+            if (names_find(&output_names, s->name)) dlc_error(s->name_loc, "duplicate output '%s'", s->name);
+            names_add(a, &output_names, (Binding){.name = s->name, .loc = s->name_loc});
             push_named(a, &outputs, &noutputs, &capout, (NamedValue){s->name, v.node, s->name_loc});
             break;
         }
@@ -608,8 +619,8 @@ Graph *nn_compile(Arena *a, const SrcFile *file, GraphMode mode) {
             break;
         }
         case ST_METRIC: {
-            for (int k = 0; k < nmetrics; k++)
-                if (strcmp(metrics[k].name, s->name) == 0) dlc_error(s->name_loc, "duplicate metric '%s'", s->name);
+            if (names_find(&metric_names, s->name)) dlc_error(s->name_loc, "duplicate metric '%s'", s->name);
+            names_add(a, &metric_names, (Binding){.name = s->name, .loc = s->name_loc});
             int mark = g->nnodes;
             Node *m = lower_scalar(&L, s->value, arena_printf(a, "metric '%s'", s->name));
             if (mode == MODE_INFER)

@@ -34,13 +34,23 @@ typedef struct Binding {
     SrcLoc loc; /* where it was defined */
 } Binding;
 
+/* A set of bindings by name: an open-addressing hash table. */
+typedef struct NameTable {
+    Binding *slots; /* cap slots, unused ones have name == NULL */
+    int n, cap;
+} NameTable;
+
+/* The binding of `name`, or NULL. */
+Binding *names_find(const NameTable *t, const char *name);
+/* Adds b (its name must not be in the table yet). */
+void names_add(Arena *a, NameTable *t, Binding b);
+
 typedef struct Lower {
     Arena *arena;
     Graph *g;
     const Program *prog;
     GraphMode mode;
-    Binding *names;  /* open-addressing hash table */
-    int nnames, capnames;
+    NameTable scope; /* every name defined so far */
     int layer_count[16]; /* per entry of the layer table: names given so far */
 } Lower;
 

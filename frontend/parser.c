@@ -98,6 +98,8 @@ static void parse_args(Parser *P, Expr *call) {
     int cap = 0;
     for (;;) {
         if (accept(P, TK_RPAREN)) break;
+        if (call->nargs == NN_MAX_ARGS)
+            dlc_error(peek(P)->loc, "too many arguments in one call (the limit is %d)", NN_MAX_ARGS);
         Arg a = {0};
         if (peek(P)->kind == TK_IDENT && peek2(P)->kind == TK_EQ) {
             Token *kw = next(P);

@@ -20,6 +20,8 @@
 /* Deepest nesting of expressions (parentheses, calls, lists, unary minus)
  * the parser accepts; deeper input is reported, not a stack overflow. */
 #define NN_MAX_NESTING 200
+/* Most arguments one call may have. */
+#define NN_MAX_ARGS 256
 
 typedef enum {
     EX_NUM,    /* number literal: num (and ival if is_int) */

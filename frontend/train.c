@@ -115,22 +115,23 @@ void lower_train(Lower *L, const Stmt *s, TrainConfig *cfg) {
     cfg->loc = s->loc;
     for (int i = 0; i < s->nentries; i++) {
         const TrainEntry *t = &s->entries[i];
+        int k = 0;
+        while (keys[k] && strcmp(keys[k], t->key) != 0) k++;
+        if (!keys[k]) {
+            const char *near = closest_name(t->key, keys, 4);
+            if (near) dlc_error(t->key_loc, "unknown train setting '%s' (did you mean '%s'?)", t->key, near);
+            dlc_error(t->key_loc, "unknown train setting '%s' (valid: %s)", t->key, name_list(L->arena, keys));
+        }
+        /* Only known keys get here, so a repeat shows within 5 entries. */
         for (int j = 0; j < i; j++)
             if (strcmp(s->entries[j].key, t->key) == 0)
                 dlc_error(t->key_loc, "duplicate train setting '%s' (first set at %d:%d)", t->key,
                           s->entries[j].key_loc.line, s->entries[j].key_loc.col);
-        if (strcmp(t->key, "optimizer") == 0) {
-            lower_optimizer(L, t->value, cfg);
-        } else if (strcmp(t->key, "batch_size") == 0) {
-            cfg->batch_size = int_setting(L, t, 1, MAX_BATCH);
-        } else if (strcmp(t->key, "epochs") == 0) {
-            cfg->epochs = int_setting(L, t, 1, 1000000000);
-        } else if (strcmp(t->key, "seed") == 0) {
-            cfg->seed = int_setting(L, t, 0, INT64_MAX);
-        } else {
-            const char *near = closest_name(t->key, keys, 4);
-            if (near) dlc_error(t->key_loc, "unknown train setting '%s' (did you mean '%s'?)", t->key, near);
-            dlc_error(t->key_loc, "unknown train setting '%s' (valid: %s)", t->key, name_list(L->arena, keys));
+        switch (k) {
+        case 0: lower_optimizer(L, t->value, cfg); break;
+        case 1: cfg->batch_size = int_setting(L, t, 1, MAX_BATCH); break;
+        case 2: cfg->epochs = int_setting(L, t, 1, 1000000000); break;
+        default: cfg->seed = int_setting(L, t, 0, INT64_MAX); break;
         }
     }
     if (!cfg->optimizer) dlc_error(s->loc, "the train block sets no optimizer (add 'optimizer = ...')");
