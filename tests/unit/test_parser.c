@@ -255,6 +255,17 @@ START_TEST(test_nesting_limit) {
 }
 END_TEST
 
+START_TEST(test_argument_limit) {
+    char src[4096];
+    int n = snprintf(src, sizeof src, "model m\ny = f(");
+    for (int i = 0; i < NN_MAX_ARGS; i++) n += snprintf(src + n, sizeof src - (size_t)n, "%sa", i ? "," : "");
+    snprintf(src + n, sizeof src - (size_t)n, ")\n");
+    ck_assert_int_eq(parse(src)->stmts[1].value->nargs, NN_MAX_ARGS);
+    snprintf(src + n, sizeof src - (size_t)n, ",b)\n");
+    ck_assert_str_eq(parse_error(src), "2:519: too many arguments in one call (the limit is 256)");
+}
+END_TEST
+
 START_TEST(test_errors) {
     static const struct {
         const char *src, *want;
@@ -318,6 +329,7 @@ Suite *parser_suite(void) {
     tcase_add_test(tc, test_locations);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_nesting_limit);
+    tcase_add_test(tc, test_argument_limit);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;
