@@ -15,7 +15,8 @@
  *    reader (and the node is no output, loss or metric).  A region - a tree
  *    of inlined nodes under one materialized root - has at most
  *    PLAN_MAX_FUSED members.  Inlined nodes get no storage (offset -1);
- *    every member gets fuse_group = root id + 1; the operands of an inlined
+ *    the members of a region share fuse_group, numbered 1, 2, ... in
+ *    the order of the regions' roots; the operands of an inlined
  *    node are read when its root runs, so their lifetimes extend to the
  *    root's position.  The code generator evaluates a region as one loop
  *    with a local variable per inlined node.
@@ -208,9 +209,13 @@ void pass_plan(Graph *g, const PassOptions *o)
         readpos[i] = fused_into[i] >= 0 ? readpos[fused_into[i]] : pos[i];
         root[i] = fused_into[i] >= 0 ? root[fused_into[i]] : i;
     }
+    /* regions are numbered 1, 2, ... in the order of their roots */
+    int *group = ARENA_NEW_N(a, int, nn + 1);
+    int ngroups = 0;
     for (int i = 0; i < nn; i++)
-        if (fused_into[i] >= 0) g->nodes[i]->fuse_group = g->nodes[root[i]]->id + 1;
-        else if (subtree[i] > 1) g->nodes[i]->fuse_group = g->nodes[i]->id + 1;
+        if (fused_into[i] < 0 && subtree[i] > 1) group[i] = ++ngroups;
+    for (int i = 0; i < nn; i++)
+        if (subtree[i] > 1 || fused_into[i] >= 0) g->nodes[i]->fuse_group = group[root[i]];
 
     /* 3. lifetimes of the nodes themselves. */
     for (int i = 0; i < nn; i++) last[i] = readpos[i];
