@@ -15,6 +15,8 @@
 #   (d) batch-1 predict latency: dlc (`dlc emit --mode infer`, timed by
 #       bench/predict_latency.c) against PyTorch (1 thread, no_grad);
 #   (e) the peak RSS of both training runs (/usr/bin/time -f %M).
+# Both sides get the same thread count through OPENBLAS_NUM_THREADS,
+# OMP_NUM_THREADS and MKL_NUM_THREADS (and torch.set_num_threads).
 # The measurements run in ROUNDS interleaved rounds (each round: every
 # configuration once, back to back).  Then prints one table with the ratios
 # (bench/report.py: medians over all rounds) and saves it in
@@ -83,11 +85,12 @@ for r in $(seq 1 "$ROUNDS"); do
         say "round $r/$ROUNDS, $t thread(s): sgemm floor"
         "$OUT/sgemm_floor" "$t" > "$OUT/floor_${t}_$r.txt"
         say "round $r/$ROUNDS, $t thread(s): PyTorch training, $EPOCHS epoch(s)"
-        with_rss "$OUT/torch_rss_${t}_$r.txt" $PY "$root/bench/torch_mlp.py" train --threads "$t" \
+        OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t MKL_NUM_THREADS=$t \
+            with_rss "$OUT/torch_rss_${t}_$r.txt" $PY "$root/bench/torch_mlp.py" train --threads "$t" \
             --epochs "$EPOCHS" --data "$DATA" | tail -n 1 > "$OUT/torch_train_${t}_$r.json"
         if [ $dlc_ok = 1 ]; then
             # one more epoch than timed: the first is the warm-up (report.py
-            # drops it), as torch_mlp.py runs 30 steps before timing
+            # drops it), as torch_mlp.py does
             say "round $r/$ROUNDS, $t thread(s): dlc training, 1 + $EPOCHS epoch(s)"
             OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t with_rss "$OUT/dlc_rss_${t}_$r.txt" \
                 "$OUT/mnist_mlp" train --data "$DATA" --epochs $((EPOCHS + 1)) --log "$OUT/dlc_log_${t}_$r.csv" \
@@ -96,7 +99,8 @@ for r in $(seq 1 "$ROUNDS"); do
         fi
     done
     say "round $r/$ROUNDS: batch-1 latency, 1 thread"
-    $PY "$root/bench/torch_mlp.py" latency --threads 1 --data "$DATA" | tail -n 1 > "$OUT/torch_latency_$r.json"
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+        $PY "$root/bench/torch_mlp.py" latency --threads 1 --data "$DATA" | tail -n 1 > "$OUT/torch_latency_$r.json"
     if [ $lat_ok = 1 ]; then
         OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$OUT/predict_latency" 5000 > "$OUT/dlc_latency_$r.json" ||
             { say "predict_latency failed"; lat_ok=0; }
