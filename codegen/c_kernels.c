@@ -18,8 +18,10 @@
  *     }
  *
  * The restrict locals are sound because the memory plan never gives a
- * result storage that overlaps an operand live at the same time.  The
- * batch dimension is the run-time `n`.  Sums accumulate in float inside
+ * result storage that overlaps an operand live at the same time.  An
+ * elementwise kernel also computes the members of its fused region (see
+ * passes/plan.c), one `const float vK = ...;` local each, in the same loop.
+ * The batch dimension is the run-time `n`.  Sums accumulate in float inside
  * vectorizable loops; the scalar losses accumulate in double.
  *
  * Semantics follow the reference interpreter (ir/interp.c): losses are
