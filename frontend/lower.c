@@ -211,6 +211,15 @@ Node *materialize(Lower *L, Value v, DType dt) {
     if (v.node) return v.node;
     if (!dtype_is_float(dt) && !v.is_int && v.num != floor(v.num))
         dlc_error(v.loc, "non-integer constant %s used with an %s tensor", fmt_num(L->arena, v), dtype_name(dt));
+    double lo, hi; /* the values the element type holds */
+    switch (dt) {
+    case DT_I32: lo = -2147483648.0, hi = 2147483647.0; break;
+    case DT_U8: lo = 0, hi = 255; break;
+    case DT_F32: lo = -3.4028234663852886e38, hi = 3.4028234663852886e38; break;
+    default: lo = -1.7976931348623157e308, hi = 1.7976931348623157e308; break;
+    }
+    if (v.num < lo || v.num > hi)
+        dlc_error(v.loc, "constant %s is out of range for %s", fmt_num(L->arena, v), dtype_name(dt));
     return ir_const(L->g, dt, v.num, v.loc);
 }
 
