@@ -51,7 +51,9 @@
  *    - in-place updates: the value v of assign(s, v) is computed directly
  *      into the storage of s when v is an elementwise root of the same type
  *      as s and every other reader of s reads before v runs or inside v's
- *      own fused loop (at the same index, before the write).  The final
+ *      own fused loop (at the same index, before the write), and no
+ *      output, loss or metric depends on v (eval and predict run without
+ *      the updates and must leave s alone).  The final
  *      assign then has nothing to copy.  This turns an optimizer update
  *      into one pass over each parameter and slot.
  *    A buffer and all the nodes that alias it form one "storage" with the
@@ -231,13 +233,22 @@ void pass_plan(Graph *g, const PassOptions *o)
     for (int k = 0; k < g->nmetrics; k++) last[index[g->metrics[k].node->id]] = end;
     if (g->loss) last[index[g->loss->id]] = end;
 
-    /* 5a. in-place updates: assign(s, v) with v computed into s */
+    /* 5a. in-place updates: assign(s, v) with v computed into s.  Not for a
+       value an output, the loss or a metric depends on: eval_step and
+       predict compute those without the updates and must not write s. */
+    bool *reported = ARENA_NEW_N(a, bool, nn + 1);
+    for (int k = 0; k < g->noutputs; k++) reported[index[g->outputs[k].node->id]] = true;
+    for (int k = 0; k < g->nmetrics; k++) reported[index[g->metrics[k].node->id]] = true;
+    if (g->loss) reported[index[g->loss->id]] = true;
+    for (int i = nn - 1; i >= 0; i--)
+        if (reported[i])
+            for (int k = 0; k < g->nodes[i]->nin; k++) reported[index[g->nodes[i]->in[k]->id]] = true;
     for (int i = 0; i < nn; i++) {
         Node *as = g->nodes[i];
         if (as->op != OP_ASSIGN) continue;
         int si = index[as->in[0]->id], vi = index[as->in[1]->id];
         Node *v = g->nodes[vi];
-        if (si > vi || !is_elementwise(v) || fused_into[vi] >= 0 || inplace[vi] >= 0 ||
+        if (si > vi || reported[vi] || !is_elementwise(v) || fused_into[vi] >= 0 || inplace[vi] >= 0 ||
             !tt_equal(&v->type, &as->in[0]->type))
             continue;
         bool ok = true;

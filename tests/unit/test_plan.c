@@ -14,7 +14,8 @@
  *     where sharing is legal (reshape / flatten of the same bytes whose
  *     storage no assign writes, or an assign naming its state), and a value
  *     sharing the offset of the state its assign updates only if every
- *     other reader of the state reads before it or inside its region;
+ *     other reader of the state reads before it or inside its region and
+ *     no output, loss or metric depends on it;
  *     shared nodes form one storage with the union of their lifetimes;
  * and then requires: offsets 64-byte aligned; every storage inside
  * arena_bytes; no two storages whose lifetimes overlap overlapping in
@@ -110,6 +111,15 @@ static void check_plan(const Graph *g, const char *what)
     for (int k = 0; k < g->nmetrics; k++) end[idx[g->metrics[k].node->id]] = last;
     if (g->loss) end[idx[g->loss->id]] = last;
 
+    /* what outputs, the loss and metrics depend on */
+    bool *reported = calloc((size_t)nn + 1, sizeof *reported);
+    for (int k = 0; k < g->noutputs; k++) reported[idx[g->outputs[k].node->id]] = true;
+    for (int k = 0; k < g->nmetrics; k++) reported[idx[g->metrics[k].node->id]] = true;
+    if (g->loss) reported[idx[g->loss->id]] = true;
+    for (int i = nn - 1; i >= 0; i--)
+        if (reported[i])
+            for (int k = 0; k < g->nodes[i]->nin; k++) reported[idx[g->nodes[i]->in[k]->id]] = true;
+
     /* storages */
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
@@ -126,6 +136,7 @@ static void check_plan(const Graph *g, const char *what)
                 st = g->nodes[k]->in[0];
         if (st && n->op != OP_ASSIGN) {
             int s = idx[st->id];
+            ck_assert_msg(!reported[i], "%s: node %d is reported (output/loss/metric) but computed in place", what, n->id);
             ck_assert_msg(elementwise(n) && tt_equal(&n->type, &st->type), "%s: node %d in place of %s", what, n->id, st->name);
             for (int r = 0; r < nn; r++) {
                 const Node *rn = g->nodes[r];
@@ -206,6 +217,7 @@ static void check_plan(const Graph *g, const char *what)
     free(end);
     free(root);
     free(written);
+    free(reported);
     free(nreaders);
     free(reader);
     free(rpos);
@@ -347,6 +359,35 @@ START_TEST(assign_on_state_and_no_alias_of_written_param)
 }
 END_TEST
 
+/* An update value is computed in place of its state unless something the
+ * caller reads (output, loss, metric) depends on it. */
+START_TEST(in_place_updates)
+{
+    const char *fmt = "graph upd (train)\n"
+                      "  input %%x : f32[N,4]\n"
+                      "  state %%s : f32[4] = zeros()\n"
+                      "  %%0 = sum %%x {axes=[0]} : f32[4]\n"
+                      "  %%1 = add %%s, %%0 : f32[4]\n"
+                      "  %%2 = assign %%s, %%1 : f32[4]\n"
+                      "  %%3 = mul %%%d, %%%d : f32[4]\n"
+                      "  %%4 = sum %%3 : f32[]\n"
+                      "  output y = %%3\n"
+                      "  loss = %%4\n";
+    char text[1024];
+    for (int dep = 0; dep < 2; dep++) {
+        snprintf(text, sizeof text, fmt, dep, dep);
+        Arena a;
+        arena_init(&a);
+        Graph *g = plan_text(&a, dep ? "upd_reported" : "upd", text, 4);
+        const Node *st = leaf(g, "s"), *v = g->nodes[3];
+        ck_assert_int_eq(v->op, OP_ADD);
+        if (dep) ck_assert_int_ne(v->offset, st->offset);
+        else ck_assert_int_eq(v->offset, st->offset);
+        arena_free(&a);
+    }
+}
+END_TEST
+
 START_TEST(repository_models)
 {
     DIR *d = opendir(DLC_SOURCE_DIR "/models");
@@ -388,6 +429,7 @@ static Suite *suite(void)
     tcase_add_test(tc, diamond_and_batch);
     tcase_add_test(tc, reshape_aliases);
     tcase_add_test(tc, assign_on_state_and_no_alias_of_written_param);
+    tcase_add_test(tc, in_place_updates);
     tcase_add_test(tc, repository_models);
     suite_add_tcase(s, tc);
     return s;
