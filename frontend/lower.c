@@ -649,7 +649,7 @@ Graph *nn_compile(Arena *a, const SrcFile *file, GraphMode mode) {
     if (train_stmt && !loss_stmt)
         dlc_error(train_stmt->loc, "a train block needs a loss to minimize (add 'loss = ...')");
     if (noutputs == 0 && !loss_stmt)
-        dlc_error(prog->end, "model '%s' has no output and no loss", prog->name);
+        dlc_error(prog->stmts[0].name_loc, "model '%s' has no output and no loss", prog->name);
 
     g->outputs = outputs;
     g->noutputs = noutputs;
