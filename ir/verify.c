@@ -13,6 +13,7 @@
  *    are params or states.
  * The first problem found is returned as a message (arena-allocated).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -93,6 +94,23 @@ static const char *check_ref(Graph *g, const int *pos, const Node *n, const char
     return NULL;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Returns a name two nodes share, or NULL: sorts the names (n log n, so
+ * that a model with many thousands of layers verifies quickly). */
+static const char *duplicate_name(Graph *g) {
+    const char **names = ARENA_NEW_N(g->arena, const char *, g->nnodes > 0 ? g->nnodes : 1);
+    int k = 0;
+    for (int p = 0; p < g->nnodes; p++)
+        if (g->nodes[p]->name) names[k++] = g->nodes[p]->name;
+    qsort(names, (size_t)k, sizeof *names, cmp_name);
+    for (int i = 1; i < k; i++)
+        if (strcmp(names[i - 1], names[i]) == 0) return names[i];
+    return NULL;
+}
+
 const char *ir_verify(Graph *g) {
     if (g->nnodes < 0 || g->nnodes > g->cap || (g->nnodes && !g->nodes)) return "the node list is corrupt";
     int *pos = ARENA_NEW_N(g->arena, int, g->next_id > 0 ? g->next_id : 1);
@@ -112,14 +130,9 @@ const char *ir_verify(Graph *g) {
         Node *n = g->nodes[p];
         const char *err = check_node(g, pos, p, n);
         if (err) return err;
-        if (n->name) {
-            for (int q = 0; q < p; q++) {
-                const Node *m = g->nodes[q];
-                if (m->name && strcmp(m->name, n->name) == 0)
-                    return arena_printf(g->arena, "the name %%%s is defined twice", n->name);
-            }
-        }
     }
+    const char *dup = duplicate_name(g);
+    if (dup) return arena_printf(g->arena, "the name %%%s is defined twice", dup);
     const char *err;
     for (int i = 0; i < g->noutputs; i++)
         if ((err = check_ref(g, pos, g->outputs[i].node,
