@@ -12,8 +12,9 @@ What it writes (all under tests/torch/):
         plain (uncompressed) IDX: the first 640 training and the first 320
         test samples of Fashion-MNIST (/usr/share/datasets/fashion-mnist).
   traj_<opt>.nn          a 784-64-10 MLP (dense layers, relu) whose train
-        block names <opt> (sgd: momentum 0.9, lr 0.01; rmsprop: lr 0.001,
-        rho 0.9; adam: lr 0.001), batch_size 32.
+        block names <opt> (sgd: momentum 0.9, lr 0.01; nesterov: the same
+        with nesterov=true; rmsprop: lr 0.001, rho 0.9; adam: lr 0.001),
+        batch_size 32.
   traj_init.safetensors  the shared initial parameters: Keras glorot_uniform
         kernels (U(-l, l), l = sqrt(6 / (fan_in + fan_out))) drawn with a
         seeded numpy Generator, zero biases.  Names and layouts are dlc's:
@@ -27,6 +28,7 @@ How: the same network in PyTorch, float32, one thread, deterministic, from
 traj_init.safetensors.  SGD with momentum and RMSprop use torch.optim, whose
 update rules equal Keras' for these settings (SGD: torch keeps buf = m*buf +
 g and p -= lr*buf, which is Keras' v = m*v - lr*g, p += v with v = -lr*buf;
+Nesterov: torch's p -= lr*(g + m*buf) is Keras' p += m*v - lr*g;
 RMSprop: alpha = rho, eps = 1e-7 added after the square root, not centered,
 no momentum).  Adam is written out by hand because Keras adds epsilon to
 sqrt(v) with the bias correction folded into the learning rate
@@ -53,6 +55,7 @@ SEED = 20241125
 
 OPTIMIZERS = {
     "sgd": "sgd(learning_rate=0.01, momentum=0.9)",
+    "nesterov": "sgd(learning_rate=0.01, momentum=0.9, nesterov=true)",
     "rmsprop": "rmsprop(learning_rate=0.001, rho=0.9)",
     "adam": "adam(learning_rate=0.001)",
 }
@@ -147,6 +150,8 @@ class KerasAdam:
 def make_optimizer(name, params):
     if name == "sgd":
         return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=False)
+    if name == "nesterov":
+        return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=0.001, alpha=0.9, eps=1e-7,
                                    momentum=0.0, centered=False)
