@@ -11,7 +11,7 @@
  * The input is a fixed pseudo-random pattern in [0, 1), like a scaled image.
  *
  * Build (bench/run.sh does it):
- *   cc -O2 -DMODEL=mnist_mlp_model -IDIR -Iruntime bench/predict_latency.c \
+ *   cc -O2 -march=native -DMODEL=mnist_mlp_model -IDIR -Iruntime bench/predict_latency.c \
  *      DIR/mnist_mlp.c libdlrt.a -lopenblas -lz -lm
  * usage: predict_latency [RUNS]
  */

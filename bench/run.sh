@@ -12,7 +12,8 @@
 #   (c) the sgemm floor: 468 x T(128) + T(96), T(n) = OpenBLAS's time for the
 #       five GEMMs of one step at batch n (bench/sgemm_floor.c), 1 and 2
 #       threads;
-#   (d) batch-1 predict latency: dlc (`dlc emit --mode infer`, timed by
+#   (d) batch-1 predict latency: dlc (`dlc emit --mode infer`, compiled
+#       -O2 -march=native as `dlc build` compiles, timed by
 #       bench/predict_latency.c) against PyTorch (1 thread, no_grad);
 #   (e) the peak RSS of both training runs (/usr/bin/time -f %M).
 # Both sides get the same thread count through OPENBLAS_NUM_THREADS,
@@ -68,7 +69,7 @@ if [ $lat_ok = 1 ]; then
     say "dlc emit --mode infer, predict_latency harness"
     rm -rf "$OUT/infer" && mkdir -p "$OUT/infer"
     if ! { "$BUILD/dlc" emit "$root/models/mnist_mlp.nn" --mode infer -o "$OUT/infer" &&
-           $CC -O2 -std=c11 -DMODEL=mnist_mlp_model -I"$OUT/infer" -I"$root/runtime" $cblas_inc \
+           $CC -O2 -march=native -std=c11 -DMODEL=mnist_mlp_model -I"$OUT/infer" -I"$root/runtime" $cblas_inc \
                -o "$OUT/predict_latency" "$root/bench/predict_latency.c" "$OUT/infer/mnist_mlp.c" \
                "$BUILD/libdlrt.a" -lopenblas -lz -lm -lpthread; }; then
         say "could not build the latency harness; skipping the dlc latency row"
