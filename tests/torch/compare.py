@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """compare.py - checks a dlc training run against a PyTorch trajectory fixture.
 
-usage: compare.py --trace RUN.csv --expected traj_X.expected.csv
+usage: compare.py [--trace RUN.csv --expected traj_X.expected.csv]
                   [--weights RUN.safetensors --expected-weights traj_X.final.safetensors]
+                  [--npy OUT.npy --expected-npy traj_X.predict.npy]
                   [--rtol 1e-4] [--atol 1e-6] [--loss-rtol 1e-4]
 
 Losses: the run's trace (`step,loss` per step, as `prog train --trace`
@@ -16,6 +17,9 @@ checkpoint with the same shape, and each element must satisfy
 |got - want| <= atol + rtol * |want| (numpy.isclose's rule; atol covers
 entries near zero, where a relative bound means nothing).  Extra tensors in
 the run's checkpoint (optimizer slots) are ignored.
+
+Outputs (--npy): the run's .npy array (prog predict -o) must have the
+expected shape and every element within atol + rtol * |want|, as weights.
 
 Prints the worst mismatch of each kind (tensor, index, values) and exits 0
 when everything is within tolerance, 1 on a mismatch, 2 on bad usage or an
@@ -76,58 +80,86 @@ def compare_losses(got_path, want_path, rtol):
     return []
 
 
+def compare_arrays(what, g, w, rtol, atol):
+    """Elementwise check of g against w (numpy.isclose's rule); returns
+    (failure messages, (worst ratio to the allowed error, description))."""
+    g = g.astype(np.float64)
+    w = w.astype(np.float64)
+    if g.shape != w.shape:
+        return ["%s has shape %s, expected %s" % (what, list(g.shape), list(w.shape))], None
+    if not np.all(np.isfinite(g)):
+        idx = np.unravel_index(int(np.argmax(~np.isfinite(g))), g.shape)
+        return ["%s%s is %r" % (what, list(idx), g[idx])], None
+    if g.size == 0:
+        return [], None
+    bound = atol + rtol * np.abs(w)
+    ratio = np.abs(g - w) / bound
+    k = int(np.argmax(ratio))
+    idx = np.unravel_index(k, w.shape)
+    worst = (float(ratio.flat[k]), "%s%s: got %.9g, expected %.9g (|diff| %.3g, allowed %.3g)"
+             % (what, list(idx), g[idx], w[idx], abs(g[idx] - w[idx]), bound[idx]))
+    nbad = int(np.sum(ratio > 1.0))
+    if nbad:
+        return ["%s: %d of %d elements outside atol %g + rtol %g; worst: %s"
+                % (what, nbad, w.size, atol, rtol, worst[1])], worst
+    return [], worst
+
+
 def compare_weights(got_path, want_path, rtol, atol):
     """Returns a list of failure messages (empty when the weights agree)."""
     got = read_safetensors(got_path)
     want = read_safetensors(want_path)
     fails = []
-    worst = (-1.0, None)  # (excess over the bound relative to it, description)
-    nbad_total = 0
+    worst = None  # (ratio to the allowed error, description)
     for name in sorted(want):
-        w = want[name].astype(np.float64)
         if name not in got:
             fails.append("tensor %s missing from %s (has: %s)" % (name, got_path, ", ".join(sorted(got))))
             continue
-        g = got[name].astype(np.float64)
-        if g.shape != w.shape:
-            fails.append("tensor %s has shape %s, expected %s" % (name, list(g.shape), list(w.shape)))
-            continue
-        if not np.all(np.isfinite(g)):
-            idx = np.unravel_index(int(np.argmax(~np.isfinite(g))), g.shape)
-            fails.append("tensor %s%s is %r" % (name, list(idx), g[idx]))
-            continue
-        bound = atol + rtol * np.abs(w)
-        ratio = np.abs(g - w) / bound
-        k = int(np.argmax(ratio)) if ratio.size else 0
-        if ratio.size and ratio.flat[k] > worst[0]:
-            idx = np.unravel_index(k, w.shape)
-            worst = (float(ratio.flat[k]), "%s%s: got %.9g, expected %.9g (|diff| %.3g, allowed %.3g)"
-                     % (name, list(idx), g[idx], w[idx], abs(g[idx] - w[idx]), bound[idx]))
-        nbad = int(np.sum(ratio > 1.0))
-        if nbad:
-            nbad_total += nbad
-            fails.append("tensor %s: %d of %d elements outside atol %g + rtol %g" % (name, nbad, w.size, atol, rtol))
-    if worst[1] is not None:
+        f, w = compare_arrays("tensor " + name, got[name], want[name], rtol, atol)
+        fails += f
+        if w and (worst is None or w[0] > worst[0]):
+            worst = w
+    if worst:
         print("weights: %d tensors, worst mismatch %.3g x the allowed error at %s" % (len(want), worst[0], worst[1]))
-    if nbad_total and worst[1] is not None:
-        fails.append("worst: " + worst[1])
+    return fails
+
+
+def compare_npy(got_path, want_path, rtol, atol):
+    """Returns a list of failure messages (empty when the outputs agree)."""
+    try:
+        g = np.load(got_path, allow_pickle=False)
+        w = np.load(want_path, allow_pickle=False)
+    except ValueError as e:
+        raise ValueError("%s / %s: %s" % (got_path, want_path, e))
+    fails, worst = compare_arrays("output", g, w, rtol, atol)
+    if worst:
+        print("outputs: %s, worst mismatch %.3g x the allowed error at %s" % (list(w.shape), worst[0], worst[1]))
     return fails
 
 
 def main():
     ap = argparse.ArgumentParser(description="compare a dlc training run with a PyTorch trajectory fixture")
-    ap.add_argument("--trace", required=True, help="the run's `step,loss` CSV (prog train --trace)")
-    ap.add_argument("--expected", required=True, help="the fixture's expected `step,loss` CSV")
+    ap.add_argument("--trace", help="the run's `step,loss` CSV (prog train --trace)")
+    ap.add_argument("--expected", help="the fixture's expected `step,loss` CSV")
     ap.add_argument("--weights", help="the run's saved checkpoint (prog train --save)")
     ap.add_argument("--expected-weights", help="the fixture's final parameters")
+    ap.add_argument("--npy", help="the run's outputs (prog predict -o OUT.npy)")
+    ap.add_argument("--expected-npy", help="the fixture's expected outputs")
     ap.add_argument("--loss-rtol", type=float, default=1e-4)
     ap.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance on weights")
     ap.add_argument("--atol", type=float, default=1e-6, help="absolute tolerance on weights (near-zero entries)")
     a = ap.parse_args()
-    if (a.weights is None) != (a.expected_weights is None):
-        ap.error("--weights and --expected-weights go together")
+    for x, y in (("trace", "expected"), ("weights", "expected_weights"), ("npy", "expected_npy")):
+        if (getattr(a, x) is None) != (getattr(a, y) is None):
+            ap.error("--%s and --%s go together" % (x, y.replace("_", "-")))
+    if a.trace is None and a.weights is None and a.npy is None:
+        ap.error("nothing to compare")
     try:
-        fails = compare_losses(a.trace, a.expected, a.loss_rtol)
+        fails = []
+        if a.trace:
+            fails += compare_losses(a.trace, a.expected, a.loss_rtol)
+        if a.npy:
+            fails += compare_npy(a.npy, a.expected_npy, a.rtol, a.atol)
         if a.weights:
             fails += compare_weights(a.weights, a.expected_weights, a.rtol, a.atol)
     except (OSError, ValueError) as e:

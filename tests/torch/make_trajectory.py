@@ -23,6 +23,9 @@ What it writes (all under tests/torch/):
         epoch, batches in file order, loss = the batch's mean sparse
         categorical crossentropy computed before that step's update (%.9g).
   traj_<opt>.final.safetensors the parameters after the 20 steps.
+  traj_sgd.predict.npy   softmax outputs f32[320, 10] of the network with
+        traj_sgd.final.safetensors on the 320 test images (checks
+        `prog predict -o`).
 
 How: the same network in PyTorch, float32, one thread, deterministic, from
 traj_init.safetensors.  SGD with momentum and RMSprop use torch.optim, whose
@@ -181,6 +184,14 @@ def trajectory(name, init, x, y):
     return losses, {k: v.detach().numpy().copy() for k, v in p.items()}
 
 
+def predict(params, x):
+    """Softmax outputs of the network on images x (f32, numpy)."""
+    p = {k: torch.from_numpy(v) for k, v in params.items()}
+    with torch.no_grad():
+        h = torch.relu(torch.from_numpy(x.reshape(len(x), -1)) @ p["dense_1.kernel"] + p["dense_1.bias"])
+        return torch.softmax(h @ p["dense_2.kernel"] + p["dense_2.bias"], dim=-1).numpy()
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -200,6 +211,9 @@ def main():
         with open(os.path.join(HERE, "traj_%s.expected.csv" % name), "w") as f:
             f.write(buf.getvalue())
         write_safetensors(os.path.join(HERE, "traj_%s.final.safetensors" % name), final)
+        if name == "sgd":
+            xt = read_idx(os.path.join(HERE, "data", "t10k-images-idx3-ubyte")).astype(np.float32) / np.float32(255.0)
+            np.save(os.path.join(HERE, "traj_sgd.predict.npy"), predict(final, xt).astype(np.float32))
         print("%-8s loss %.6f -> %.6f" % (name, losses[0], losses[-1]))
 
 
