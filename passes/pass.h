@@ -19,6 +19,11 @@ typedef struct PassOptions {
     bool no_fuse;        /* skip fusion (for comparing fused/unfused builds) */
     bool no_optimizer;   /* train mode without the update rules (gradcheck) */
     int64_t max_batch;   /* batch the memory plan is made for; 0: the model's */
+    bool no_simplify;    /* skip constfold, algebraic, gemm_fold and cse (for
+                            comparing simplified and unsimplified graphs) */
+    bool external_leaves; /* plan: inputs, params, states, hparams and consts live
+                            outside the arena (embeddable inference: the
+                            caller's input, const weights); they get offset -1 */
 } PassOptions;
 
 typedef void (*PassFn)(Graph *g, const PassOptions *o);
@@ -52,6 +57,10 @@ bool pass_run_pipeline(Graph *g, const PassOptions *o, const DumpRequest *d);
 void pass_shapes(Graph *g, const PassOptions *o);
 void pass_autodiff(Graph *g, const PassOptions *o);
 void pass_optimizer(Graph *g, const PassOptions *o);
+void pass_constfold(Graph *g, const PassOptions *o);
+void pass_algebraic(Graph *g, const PassOptions *o);
+void pass_gemm_fold(Graph *g, const PassOptions *o);
+void pass_cse(Graph *g, const PassOptions *o);
 void pass_dce(Graph *g, const PassOptions *o);
 void pass_plan(Graph *g, const PassOptions *o);
 

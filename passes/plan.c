@@ -69,6 +69,11 @@
  *    (ties: the lowest offset).  Nothing below the persistent region is a
  *    candidate.
  *
+ * 6b. External leaves (PassOptions.external_leaves, for embeddable
+ *    inference): inputs, params, states, hparams and consts are not in the
+ *    arena at all (the caller's input, const weights); their storages and
+ *    the reshapes sharing them take no bytes and get offset -1.
+ *
  * 7. Results: node->offset, node->live_start/live_end (the node's own
  *    lifetime, not its storage's), g->arena_bytes (the end of the highest
  *    placed storage) and g->arena_lower_bound: the largest sum of the sizes
@@ -91,6 +96,7 @@ typedef struct Storage {
     int64_t offset;
     bool persistent;
     bool placed;
+    bool external;     /* outside the arena (PassOptions.external_leaves) */
 } Storage;
 
 static bool is_persistent_op(OpCode op)
@@ -295,6 +301,8 @@ void pass_plan(Graph *g, const PassOptions *o)
             s->start = start;
             s->end = own_end;
             s->persistent = is_persistent_op(n->op);
+            s->external = o && o->external_leaves && (n->op == OP_INPUT || s->persistent);
+            if (s->external) s->bytes = 0;
             s->offset = -1;
             owner[i] = nst++;
         }
@@ -305,7 +313,7 @@ void pass_plan(Graph *g, const PassOptions *o)
     /* 4. the persistent region. */
     int64_t base = 0;
     for (int k = 0; k < nst; k++)
-        if (st[k].persistent) {
+        if (st[k].persistent && !st[k].external) {
             st[k].offset = base;
             st[k].placed = true;
             base += st[k].bytes;
@@ -314,7 +322,7 @@ void pass_plan(Graph *g, const PassOptions *o)
     /* 6. greedy by size, best fit. */
     int nt = 0;
     for (int k = 0; k < nst; k++)
-        if (!st[k].persistent) order[nt++] = &st[k];
+        if (!st[k].persistent && !st[k].external) order[nt++] = &st[k];
     qsort(order, (size_t)nt, sizeof *order, cmp_storage);
     int64_t top = base;
     for (int k = 0; k < nt; k++) {
@@ -325,7 +333,8 @@ void pass_plan(Graph *g, const PassOptions *o)
     }
 
     /* 7. results and the lower bound. */
-    for (int i = 0; i < nn; i++) g->nodes[i]->offset = owner[i] >= 0 ? st[owner[i]].offset : -1;
+    for (int i = 0; i < nn; i++)
+        g->nodes[i]->offset = owner[i] >= 0 && !st[owner[i]].external ? st[owner[i]].offset : -1;
     int64_t lower = 0;
     for (int q = 0; q <= end; q++) {
         int64_t live = 0;
