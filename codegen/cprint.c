@@ -26,6 +26,17 @@ const CDialect cdialect_c99 = {
     .fn_export = "",
 };
 
+/* CUDA C++ (codegen/emit_cuda.c): the same float spellings (expf is a
+ * device function too), nvcc's restrict, and C linkage for the entry
+ * points so that C programs (and dlopen) find them by name. */
+const CDialect cdialect_cuda = {
+    .name = "cuda",
+    .float_math = true,
+    .float_suffix = "f",
+    .restrict_kw = "__restrict__",
+    .fn_export = "extern \"C\" ",
+};
+
 void cp_init(CPrinter *p, FILE *f, const CDialect *d)
 {
     p->f = f;

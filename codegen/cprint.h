@@ -31,6 +31,7 @@ typedef struct CDialect {
 } CDialect;
 
 extern const CDialect cdialect_c99;
+extern const CDialect cdialect_cuda; /* CUDA C++: __restrict__, extern "C" entry points */
 
 typedef struct CPrinter {
     FILE *f;

@@ -34,10 +34,13 @@
 #include <unistd.h>
 
 #include "../codegen/codegen.h"
+#include "../codegen/cuda_emit.h"
 #include "../frontend/frontend.h"
 #include "../passes/pass.h"
 #include "args.h"
 #include "build.h"
+#include "cmd_embed.h"
+#include "build_cuda.h"
 
 #ifndef DLC_RUNTIME_INCLUDE
 #define DLC_RUNTIME_INCLUDE "runtime"
@@ -76,6 +79,8 @@ typedef struct BuildOpts {
     int64_t max_batch;
     const char *prefix;
     bool no_blas;
+    Target target;     /* --target c (default) or cuda */
+    const char *arch;  /* --arch sm_XX (cuda): compiled in addition to sm_80, sm_90 */
 } BuildOpts;
 
 /* Parses the options both commands accept; returns true if it consumed the
@@ -90,6 +95,17 @@ static bool common_opt(ArgIter *it, BuildOpts *b)
     }
     if (args_opt(it, "--max-batch")) {
         args_int(it, 1, 1 << 24, &b->max_batch);
+        return true;
+    }
+    if (args_opt(it, "--target")) {
+        if (strcmp(it->value, "c") == 0) b->target = TARGET_C;
+        else if (strcmp(it->value, "cuda") == 0) b->target = TARGET_CUDA;
+        else args_usage_error(it, "unknown target '%s' (targets: c, cuda)", it->value);
+        return true;
+    }
+    if (args_opt(it, "--arch")) {
+        b->arch = it->value;
+        if (!dlc_cuda_arch_ok(b->arch)) args_usage_error(it, "--arch takes a GPU architecture such as sm_80, not '%s'", b->arch);
         return true;
     }
     return false;
@@ -109,9 +125,9 @@ static Graph *load_planned(Arena *a, const BuildOpts *b)
 /* Writes DIR/PREFIX.c and .h for a planned graph; returns the file stem. */
 static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, const char *dir, bool with_main)
 {
-    CodegenOptions co = {TARGET_C, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
+    CodegenOptions co = {b->target, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
     const char *stem = co.prefix;
-    char *cpath = arena_printf(a, "%s/%s.c", dir, stem), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
+    char *cpath = arena_printf(a, "%s/%s.%s", dir, stem, b->target == TARGET_CUDA ? "cu" : "c"), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
     FILE *c = fopen(cpath, "w");
     if (!c) dlc_error(SRCLOC_NONE, "cannot write '%s': %s", cpath, strerror(errno));
     FILE *h = fopen(hpath, "w");
@@ -119,7 +135,8 @@ static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, c
         fclose(c);
         dlc_error(SRCLOC_NONE, "cannot write '%s': %s", hpath, strerror(errno));
     }
-    codegen_emit(g, &co, c, h);
+    if (b->target == TARGET_CUDA) cuda_codegen_emit(g, &co, c, h);
+    else codegen_emit(g, &co, c, h);
     bool bad = ferror(c) || ferror(h);
     if (fclose(c) != 0) bad = true;
     if (fclose(h) != 0) bad = true;
@@ -129,31 +146,37 @@ static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, c
 
 static void emit_help(void)
 {
-    printf("usage: dlc emit MODEL [--mode train|infer] [--target c] [-o DIR] [--prefix NAME]\n"
+    printf("usage: dlc emit MODEL [--mode train|infer] [--target c|cuda] [-o DIR] [--prefix NAME]\n"
            "                [--max-batch N] [--no-blas]\n\n"
-           "Writes the C code generated for MODEL: DIR/NAME.c and DIR/NAME.h.\n\n"
+           "Writes the C code generated for MODEL: DIR/NAME.c and DIR/NAME.h\n"
+           "(--target cuda: DIR/NAME.cu and DIR/NAME.h).\n\n"
            "  --mode MODE       infer (default): predict only; train: training steps too\n"
-           "  --target T        c (the only target so far)\n"
+           "  --target T        c (default): C with OpenBLAS; cuda: CUDA with cuBLAS\n"
            "  -o DIR            folder to write into (default: .)\n"
            "  --prefix NAME     file stem and symbol prefix (default: the model name)\n"
            "  --max-batch N     largest batch the code accepts (default: the model's)\n"
-           "  --no-blas         portable loops instead of cblas_sgemm\n");
+           "  --no-blas         portable loops instead of cblas_sgemm\n"
+           "embeddable inference code (infer mode; docs/embedded.md):\n"
+           "  --embed-weights   the weights as const arrays in NAME.c (no heap, no runtime)\n"
+           "  --weights-file    the weights in DIR/NAME.weights, handed over at run time\n"
+           "  --weights FILE    their values, from a checkpoint (default: the initializers)\n"
+           "  --no-verify       skip `dlc verify --embedded` on what is written\n"
+           "  (--max-batch defaults to 1 there)\n");
 }
 
 int dlc_cmd_emit(int argc, char **argv)
 {
     ArgIter it;
     args_init(&it, "emit", argc - 1, argv + 1);
-    BuildOpts b = {NULL, MODE_INFER, 0, NULL, false};
+    BuildOpts b = {.mode = MODE_INFER};
     const char *dir = ".";
+    EmbedRequest er = {0};
+    bool embed = false;
     while (args_more(&it) && !it.failed) {
         if (args_flag(&it, "--help") || args_flag(&it, "-h")) {
             emit_help();
             return EXIT_OK;
         } else if (common_opt(&it, &b)) {
-        } else if (args_opt(&it, "--target")) {
-            if (strcmp(it.value, "c") != 0)
-                return args_usage_error(&it, "unknown target '%s' (the C target 'c' is the only one)", it.value);
         } else if (args_opt2(&it, "-o", "--output")) {
             dir = it.value;
         } else if (args_opt(&it, "--prefix")) {
@@ -162,6 +185,14 @@ int dlc_cmd_emit(int argc, char **argv)
                 return args_usage_error(&it, "--prefix must be a C identifier, not '%s'", b.prefix);
         } else if (args_flag(&it, "--no-blas")) {
             b.no_blas = true;
+        } else if (args_flag(&it, "--embed-weights")) {
+            embed = true;
+        } else if (args_flag(&it, "--weights-file")) {
+            embed = er.weights_file = true;
+        } else if (args_opt(&it, "--weights")) {
+            er.weights = it.value;
+        } else if (args_flag(&it, "--no-verify")) {
+            er.no_verify = true;
         } else {
             const char *w = args_positional(&it);
             if (!w) break;
@@ -171,9 +202,20 @@ int dlc_cmd_emit(int argc, char **argv)
     }
     if (it.failed) return EXIT_USAGE;
     if (!b.model) return args_usage_error(&it, "no model file given");
+    if (!embed && (er.weights || er.no_verify))
+        return args_usage_error(&it, "--weights and --no-verify go with --embed-weights or --weights-file");
+    if (embed && b.mode != MODE_INFER) return args_usage_error(&it, "embeddable code is inference only (--mode infer)");
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         dlc_error(SRCLOC_NONE, "output folder '%s' does not exist", dir);
+    if (embed) {
+        er.model = b.model;
+        er.dir = dir;
+        er.prefix = b.prefix;
+        er.max_batch = b.max_batch;
+        er.no_blas = b.no_blas;
+        return dlc_emit_embedded(&er);
+    }
     Arena arena;
     arena_init(&arena);
     write_sources(&arena, load_planned(&arena, &b), &b, dir, false);
@@ -249,7 +291,7 @@ static void cleanup(Arena *a, const char *tmp, const char *dir, const char *stem
 static void build_help(void)
 {
     printf("usage: dlc build MODEL [-o OUT] [--mode train|infer] [-O LEVEL] [--max-batch N]\n"
-           "                 [--keep-source DIR] [--cc CC] [--no-blas]\n\n"
+           "                 [--keep-source DIR] [--cc CC] [--no-blas] [--target c|cuda] [--arch sm_XX]\n\n"
            "Compiles MODEL into an executable with train / eval / predict commands\n"
            "(run it with --help).\n\n"
            "  -o OUT             the executable (default: the model name, here)\n"
@@ -258,14 +300,17 @@ static void build_help(void)
            "  --max-batch N      largest batch the program accepts (default: the model's)\n"
            "  --keep-source DIR  write the generated .c/.h into DIR and keep them\n"
            "  --cc CC            the C compiler (default: $CC, else cc)\n"
-           "  --no-blas          portable loops instead of cblas_sgemm\n");
+           "  --no-blas          portable loops instead of cblas_sgemm\n"
+           "  --target T         c (default): C with OpenBLAS, compiled by CC;\n"
+           "                     cuda: CUDA with cuBLAS, compiled by nvcc (needs a GPU to run)\n"
+           "  --arch sm_XX       cuda: also compile for this GPU (sm_80 and sm_90 always)\n");
 }
 
 int dlc_cmd_build(int argc, char **argv)
 {
     ArgIter it;
     args_init(&it, "build", argc - 1, argv + 1);
-    BuildOpts b = {NULL, MODE_TRAIN, 0, NULL, false};
+    BuildOpts b = {.mode = MODE_TRAIN};
     const char *out = NULL, *keep = NULL, *cc = getenv("CC"), *olevel = "2";
     if (!cc || !*cc) cc = "cc";
     while (args_more(&it) && !it.failed) {
@@ -310,6 +355,16 @@ int dlc_cmd_build(int argc, char **argv)
     const char *dir = keep ? keep : tmp;
     const char *stem = write_sources(&arena, g, &b, dir, true);
     if (!out) out = stem;
+    if (b.target == TARGET_CUDA) {
+        int crc = dlc_build_cuda(&arena, dir, stem, out, b.arch, tmp);
+        if (crc == EXIT_OK && !keep) {
+            unlink(arena_printf(&arena, "%s/%s.cu", dir, stem));
+            unlink(arena_printf(&arena, "%s/%s.h", dir, stem));
+        }
+        if (crc == EXIT_OK || keep) rmdir(tmp);
+        arena_free(&arena);
+        return crc;
+    }
 
     char *src = arena_printf(&arena, "%s/%s.c", dir, stem);
     char *log = arena_printf(&arena, "%s/cc.log", tmp);

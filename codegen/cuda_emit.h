@@ -1,0 +1,42 @@
+/* cuda_emit.h - the CUDA code generator (--target cuda), and its internals.
+ *
+ *   emit_cuda.c     the translation unit NAME.cu and header NAME.h: the
+ *                   managed arena, the tensor table, one __global__ kernel
+ *                   per computing node, the host entry points that launch
+ *                   them (a training step is one CUDA Graph per batch size)
+ *   cuda_kernels.c  the kernel of each op and how it is launched
+ *
+ * It shares with the C generator (c_emit.h) the naming of tensors, the
+ * loop-nest geometry (c_loops.c), the C-like printer and the `ew`
+ * template expander (cprint.c, here with the cdialect_cuda table), and,
+ * for the few ops whose CUDA kernel is a single thread running the C
+ * kernel (transpose, slice, concat, broadcast_to, max_grad, the scalar
+ * losses, accuracy), the C kernel text itself (ck_emit_node).
+ */
+#ifndef DLC_CODEGEN_CUDA_EMIT_H
+#define DLC_CODEGEN_CUDA_EMIT_H
+
+#include "c_emit.h"
+
+/* Writes NAME.cu to `cu` and NAME.h to `h` for a planned graph (o->target
+ * is TARGET_CUDA).  An op without a CUDA kernel is a user error naming it.
+ * Returns 0. */
+int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h);
+
+/* How the host runs a node's work. */
+typedef enum {
+    CL_NONE,   /* no code: aliases, assigns computed in place, inlined members */
+    CL_GRID,   /* a kernel over `count` threads (DLRT_GRID(count) blocks) */
+    CL_SINGLE, /* a kernel on one thread (the C kernel's loops, in order) */
+    CL_HOST    /* host code that enqueues work: cuBLAS, copies */
+} CudaLaunch;
+
+/* Checks that node n has a CUDA kernel (else a user error at its line) and
+ * says how it is launched; *count receives the thread count of CL_GRID. */
+CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count);
+/* Writes the __global__ kernel `name` of node n (CL_GRID, CL_SINGLE). */
+void cu_emit_kernel(CEmit *e, const Node *n, const char *name);
+/* Writes the host code of a CL_HOST node. */
+void cu_emit_host(CEmit *e, const Node *n);
+
+#endif

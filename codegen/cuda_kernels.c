@@ -1,0 +1,532 @@
+/* cuda_kernels.c - the CUDA kernel of every op (--target cuda).
+ *
+ * Each computing node becomes one `__global__` function
+ *
+ *     __global__ void k5(unsigned char *arena, int64_t n)
+ *
+ * that reaches its tensors through the same arena macros as the C code
+ * (T5, P_dense_1_bias: `arena` is the kernel's argument, the device
+ * address of the planned buffer) and takes the run-time batch n.  How a
+ * node runs (cu_launch_kind):
+ *
+ *  - elementwise (unary, binary, ew kinds of ops.def), with the members of
+ *    its fused region (passes/plan.c): one thread per result element; the
+ *    body is the C backend's, instantiated from the same `ew` templates by
+ *    the same expander (cp_expand) with the CUDA dialect.  The thread's
+ *    flat index is split into the coalesced loop-nest indices (c_loops.c)
+ *    from which each operand's broadcast index is formed;
+ *  - sum / mean / max / sum_to: one thread per result element, looping
+ *    over the reduced elements in a fixed order (no atomics: the same bits
+ *    every run);
+ *  - softmax, log_softmax and their gradients, the gradients of the
+ *    (sparse) categorical crossentropy: one thread per row;
+ *  - dropout masks: one thread per element, drawing the runtime's
+ *    counter-based stream on the device (the CPU program's bits);
+ *  - matmul: cuBLAS (dlrt_cuda_sgemm, runtime/cuda/dlrt_cuda.h), from the
+ *    host; copies (assign, a reshape with storage of its own): from the host;
+ *  - the scalar losses, accuracy, transpose, slice, concat, broadcast_to and
+ *    max_grad: one thread running the C kernel (ck_emit_node) unchanged.
+ *    Correct and deterministic; the scalars are tiny, the shape ops rare
+ *    in training graphs.
+ *
+ * Any other op (a new one in ops.def) has no CUDA kernel yet: a user error
+ * at emit time naming it, so that adding an op never breaks the build of
+ * this file.
+ */
+#include <string.h>
+
+#include "cuda_emit.h"
+
+/* ---- which ops run how ------------------------------------------------- */
+
+/* Ops whose CUDA kernel is one thread running the C kernel. */
+static bool single_thread_op(OpCode op)
+{
+    switch (op) {
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
+    case OP_CATEGORICAL_CROSSENTROPY:
+    case OP_BINARY_CROSSENTROPY:
+    case OP_MEAN_SQUARED_ERROR:
+    case OP_BINARY_CROSSENTROPY_GRAD:
+    case OP_MEAN_SQUARED_ERROR_GRAD:
+    case OP_ACCURACY:
+    case OP_TRANSPOSE:
+    case OP_SLICE:
+    case OP_CONCAT:
+    case OP_BROADCAST_TO:
+    case OP_MAX_GRAD: return true;
+    default: return false;
+    }
+}
+
+static bool is_ew(const Node *n)
+{
+    OpKind k = op_info(n->op)->kind;
+    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
+}
+
+/* Normalizes an axis attribute against a rank. */
+static int axis_of(const Node *n, int64_t axis, int rank)
+{
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) DLC_ICE("axis %lld out of range for %s", (long long)axis, op_info(n->op)->name);
+    return (int)axis;
+}
+
+/* outer x C x inner around an axis of t (the axis may not be N). */
+typedef struct Rows {
+    Ext outer;
+    int64_t c, inner;
+} Rows;
+
+static Rows rows_at(const Node *n, const TensorType *t, int axis)
+{
+    Rows r;
+    r.outer = ext_dims(t, 0, axis);
+    if (t->dims[axis] == DIM_N) dlc_error(n->loc, "%s over the batch axis has no CUDA kernel yet", op_info(n->op)->name);
+    r.c = t->dims[axis];
+    Ext in = ext_dims(t, axis + 1, t->rank);
+    DLC_ASSERT(!in.has_n);
+    r.inner = in.c;
+    return r;
+}
+
+static Rows softmax_rows(const Node *n)
+{
+    const TensorType *t = &n->type;
+    return rows_at(n, t, axis_of(n, node_attr_int(n, "axis"), t->rank));
+}
+
+/* Threads of a row-wise kernel: outer * inner. */
+static const char *row_count(CEmit *e, Rows r)
+{
+    Ext x = r.outer;
+    x.c *= r.inner;
+    return ext_str(e, x);
+}
+
+CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
+{
+    *count = NULL;
+    if (ck_is_inlined(n)) return CL_NONE;
+    if (is_ew(n)) {
+        *count = ext_str(e, ext_of(&n->type));
+        return CL_GRID;
+    }
+    if (single_thread_op(n->op)) return CL_SINGLE;
+    switch (n->op) {
+    case OP_SUM:
+    case OP_MEAN:
+    case OP_MAX:
+    case OP_SUM_TO:
+    case OP_DROPOUT_MASK: *count = ext_str(e, ext_of(&n->type)); return CL_GRID;
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+    case OP_SOFTMAX_GRAD:
+    case OP_LOG_SOFTMAX_GRAD: *count = row_count(e, softmax_rows(n)); return CL_GRID;
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
+    case OP_CATEGORICAL_CROSSENTROPY_GRAD: {
+        const TensorType *t = &n->in[0]->type;
+        *count = row_count(e, rows_at(n, t, t->rank - 1));
+        return CL_GRID;
+    }
+    case OP_MATMUL: return CL_HOST;
+    case OP_RESHAPE:
+    case OP_FLATTEN: return ce_is_alias(n) ? CL_NONE : CL_HOST;
+    case OP_ASSIGN: {
+        if (strcmp(ce_ref(e, n->in[0]), ce_ref(e, n->in[1])) == 0) return CL_NONE;
+        if (tt_numel(&n->in[1]->type, 1) == 1 && tt_numel(&n->type, 1) > 1) return CL_SINGLE; /* a broadcast fill */
+        return CL_HOST;
+    }
+    default: dlc_error(n->loc, "op '%s' has no CUDA kernel yet (--target cuda); the C target supports it", op_info(n->op)->name);
+    }
+}
+
+/* ---- kernel frame -------------------------------------------------------- */
+
+/* Opens `__global__ void NAME(unsigned char *arena, int64_t n)`; for a grid
+ * kernel also `i`, the thread's index, returning past `count`. */
+static void kopen(CEmit *e, const char *name, const char *count)
+{
+    cp_open(e->p, "__global__ void %s(unsigned char *arena, int64_t n)", name);
+    cp_line(e->p, "(void)n;");
+    if (count) {
+        cp_line(e->p, "const int64_t i = DLRT_TID;");
+        cp_line(e->p, "if (i >= %s) return;", count);
+    } else {
+        cp_line(e->p, "if (DLRT_TID != 0) return;");
+    }
+}
+
+/* The restrict locals x0, x1, ... and y of a node. */
+static void klocals(CEmit *e, const Node *n)
+{
+    const char *r = e->p->d->restrict_kw;
+    for (int k = 0; k < n->nin; k++)
+        cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(n->in[k]->type.dtype), r, k, ce_ref(e, n->in[k]));
+    cp_line(e->p, "%s *%s y = %s;", ce_ctype(n->type.dtype), r, ce_ref(e, n));
+}
+
+/* ---- elementwise ------------------------------------------------------- */
+
+typedef struct EwRegion {
+    const Node *mem[64];
+    int nmem;
+    const Node *leaf[LN_MAX_ARR];
+    int nleaf;
+    const Node *self; /* a leaf stored where y is (an in-place update) */
+} EwRegion;
+
+/* The members of n's fused region below it (post-order) and the tensors
+ * they read (constants are inlined as literals). */
+static void ew_collect(EwRegion *c, const Node *n)
+{
+    for (int k = 0; k < n->nin; k++) {
+        const Node *a = n->in[k];
+        if (ck_is_inlined(a)) {
+            ew_collect(c, a);
+            continue;
+        }
+        if (a->op == OP_CONST) continue;
+        bool seen = false;
+        for (int j = 0; j < c->nleaf; j++) seen |= c->leaf[j] == a;
+        if (seen) continue;
+        if (c->nleaf + 1 >= LN_MAX_ARR) DLC_ICE("fused region of %%%d reads too many tensors", n->id);
+        c->leaf[c->nleaf++] = a;
+    }
+    if (c->nmem >= 64) DLC_ICE("fused region too large");
+    c->mem[c->nmem++] = n;
+}
+
+/* Declares the nest indices i0, i1, ... of the flat index i and returns
+ * each array's index expression (as ln_emit forms them). */
+static void nest_indices(CEmit *e, const LoopNest *l, const char **idx)
+{
+    char var[DLC_MAX_RANK][16];
+    if (l->nd <= 1) {
+        strcpy(var[0], "i");
+    } else {
+        int64_t inner = 1;
+        for (int d = l->nd - 1; d >= 0; d--) {
+            snprintf(var[d], sizeof var[d], "i%d", d);
+            if (d > 0 && l->ext[d].has_n) DLC_ICE("the batch dimension inside a loop nest");
+            if (d == 0) cp_line(e->p, "const int64_t i0 = i / %lld;", (long long)inner);
+            else if (inner == 1) cp_line(e->p, "const int64_t i%d = i %% %lld;", d, (long long)l->ext[d].c);
+            else cp_line(e->p, "const int64_t i%d = (i / %lld) %% %lld;", d, (long long)inner, (long long)l->ext[d].c);
+            inner *= l->ext[d].c;
+        }
+    }
+    for (int a = 0; a < l->narr; a++) {
+        char buf[512];
+        size_t len = 0;
+        buf[0] = '\0';
+        for (int d = 0; d < l->nd; d++) {
+            int64_t s = l->stride[a][d];
+            if (s == 0) continue;
+            if (s == 1) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? " + " : "", var[d]);
+            else len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s * %lld", len ? " + " : "", var[d], (long long)s);
+        }
+        if (l->base[a] != 0) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", len ? " + " : "", (long long)l->base[a]);
+        if (!len) strcpy(buf, "0");
+        idx[a] = arena_strdup(e->a, buf);
+    }
+}
+
+/* A fused elementwise region: one thread per element of the root. */
+static void k_elementwise(CEmit *e, const Node *n, const char *name)
+{
+    EwRegion c;
+    c.nmem = c.nleaf = 0;
+    c.self = NULL;
+    ew_collect(&c, n);
+    for (int j = 0; j < c.nleaf; j++)
+        if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
+            DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
+            c.self = c.leaf[j];
+            c.leaf[j--] = c.leaf[--c.nleaf];
+        }
+    LoopNest l;
+    ln_init(&l, &n->type);
+    strides_of(&n->type, l.stride[0]);
+    l.narr = 1 + c.nleaf;
+    for (int j = 0; j < c.nleaf; j++) strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
+    ln_coalesce(&l);
+
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    const char *r = e->p->d->restrict_kw;
+    for (int j = 0; j < c.nleaf; j++)
+        cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(c.leaf[j]->type.dtype), r, j, ce_ref(e, c.leaf[j]));
+    cp_line(e->p, "%s *%s y = %s;%s", ce_ctype(n->type.dtype), r, ce_ref(e, n), c.self ? "   /* in place */" : "");
+    const char *idx[LN_MAX_ARR];
+    nest_indices(e, &l, idx);
+    /* every operand is loaded once, unconditionally */
+    for (int j = 0; j < c.nleaf; j++)
+        cp_line(e->p, "const %s a%d = x%d[%s];", ce_ctype(c.leaf[j]->type.dtype), j, j, idx[j + 1]);
+    if (c.self) cp_line(e->p, "const %s self = y[%s];", ce_ctype(n->type.dtype), idx[0]);
+    for (int m = 0; m < c.nmem; m++) {
+        const Node *v = c.mem[m];
+        const char *ops[16];
+        DLC_ASSERT(v->nin <= 16);
+        for (int k = 0; k < v->nin; k++) {
+            const Node *a = v->in[k];
+            if (ck_is_inlined(a)) {
+                ops[k] = ce_ref(e, a);
+            } else if (a->op == OP_CONST) {
+                char lit[CP_FLOAT_LEN];
+                ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(a, "value"), lit, sizeof lit));
+            } else if (a == c.self) {
+                ops[k] = "self";
+            } else {
+                int j = 0;
+                while (c.leaf[j] != a) j++;
+                ops[k] = arena_printf(e->a, "a%d", j);
+            }
+        }
+        const char *expr = cp_expand(e->a, e->p->d, op_info(v->op)->ew, ops, v->nin, v);
+        if (m + 1 < c.nmem) cp_line(e->p, "const %s %s = %s;", ce_ctype(v->type.dtype), ce_ref(e, v), expr);
+        else cp_line(e->p, "y[%s] = %s;", idx[0], expr);
+    }
+    cp_close(e->p, "");
+}
+
+/* ---- reductions -------------------------------------------------------- */
+
+/* Marks the input dims a reduction sums over. */
+static void reduced_dims(const Node *n, bool *red)
+{
+    const TensorType *t = &n->in[0]->type;
+    if (n->op == OP_SUM_TO) {
+        const TensorType *o = &n->type;
+        int shift = t->rank - o->rank;
+        for (int d = 0; d < t->rank; d++) {
+            int od = d - shift;
+            red[d] = od < 0 || (o->dims[od] == 1 && t->dims[d] != 1);
+        }
+        return;
+    }
+    const int64_t *axes;
+    int na = node_attr_ints(n, "axes", &axes);
+    for (int d = 0; d < t->rank; d++) red[d] = na == 0;
+    for (int k = 0; k < na; k++) red[axis_of(n, axes[k], t->rank)] = true;
+}
+
+static const char *dim_str(CEmit *e, int64_t d)
+{
+    return d == DIM_N ? "n" : arena_printf(e->a, "%lld", (long long)d);
+}
+
+/* One thread per result element: it splits its index over the kept dims
+ * (row-major, as the result is laid out), then loops over the reduced
+ * dims in order. */
+static void k_reduce(CEmit *e, const Node *n, const char *name)
+{
+    const TensorType *t = &n->in[0]->type;
+    bool red[DLC_MAX_RANK];
+    reduced_dims(n, red);
+    int64_t xs[DLC_MAX_RANK];
+    strides_of(t, xs);
+    bool max = n->op == OP_MAX, mean = n->op == OP_MEAN;
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    klocals(e, n);
+    cp_line(e->p, "int64_t rest = i, base = 0;");
+    for (int d = t->rank - 1; d >= 0; d--) {
+        if (red[d]) continue;
+        cp_line(e->p, "base += (rest %% %s) * %lld;", dim_str(e, t->dims[d]), (long long)xs[d]);
+        cp_line(e->p, "rest /= %s;", dim_str(e, t->dims[d]));
+    }
+    cp_line(e->p, "(void)rest;");
+    cp_line(e->p, "float acc = %s;", max ? "-INFINITY" : "0.0f");
+    Ext count = {1, false};
+    char off[512] = "base";
+    size_t len = strlen(off);
+    int open = 0;
+    for (int d = 0; d < t->rank; d++) {
+        if (!red[d]) continue;
+        if (t->dims[d] == DIM_N) count.has_n = true;
+        else count.c *= t->dims[d];
+        cp_open(e->p, "for (int64_t r%d = 0; r%d < %s; r%d++)", d, d, dim_str(e, t->dims[d]), d);
+        open++;
+        if (xs[d] == 1) len += (size_t)snprintf(off + len, sizeof off - len, " + r%d", d);
+        else len += (size_t)snprintf(off + len, sizeof off - len, " + r%d * %lld", d, (long long)xs[d]);
+    }
+    if (max) cp_line(e->p, "if (x0[%s] > acc) acc = x0[%s];", off, off);
+    else cp_line(e->p, "acc += x0[%s];", off);
+    for (; open > 0; open--) cp_close(e->p, "");
+    if (mean) cp_line(e->p, "y[i] = acc * (1.0f / (float)(%s));", ext_str(e, count));
+    else cp_line(e->p, "y[i] = acc;");
+    cp_close(e->p, "");
+}
+
+/* ---- row-wise kernels ------------------------------------------------------ */
+
+/* Declares b, the index of the row's first element (row i / inner,
+ * position i % inner), and returns the expression of element j. */
+static const char *row_begin(CEmit *e, Rows r)
+{
+    if (r.inner == 1) {
+        cp_line(e->p, "const int64_t b = i * %lld;", (long long)r.c);
+        return "b + j";
+    }
+    cp_line(e->p, "const int64_t b = (i / %lld) * %lld + i %% %lld;", (long long)r.inner, (long long)(r.c * r.inner),
+            (long long)r.inner);
+    return arena_printf(e->a, "b + j * %lld", (long long)r.inner);
+}
+
+static void k_softmax_family(CEmit *e, const Node *n, const char *name)
+{
+    Rows r = softmax_rows(n);
+    long long c = (long long)r.c;
+    kopen(e, name, row_count(e, r));
+    klocals(e, n);
+    const char *at = row_begin(e, r);
+    switch (n->op) {
+    case OP_SOFTMAX:
+        cp_line(e->p, "float m = x0[b];");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
+        cp_line(e->p, "float s = 0;");
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+        cp_line(e->p, "y[%s] = expf(x0[%s] - m);", at, at);
+        cp_line(e->p, "s += y[%s];", at);
+        cp_close(e->p, "");
+        cp_line(e->p, "const float inv = 1.0f / s;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] *= inv;", c, at);
+        break;
+    case OP_LOG_SOFTMAX:
+        cp_line(e->p, "float m = x0[b];");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
+        cp_line(e->p, "float s = 0;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += expf(x0[%s] - m);", c, at);
+        cp_line(e->p, "const float lse = m + logf(s);");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - lse;", c, at, at);
+        break;
+    case OP_SOFTMAX_GRAD: /* y * (dy - sum(dy * y)) */
+        cp_line(e->p, "float dot = 0;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) dot += x0[%s] * x1[%s];", c, at, at);
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x1[%s] * (x0[%s] - dot);", c, at, at, at);
+        break;
+    case OP_LOG_SOFTMAX_GRAD: /* dy - exp(y) * sum(dy) */
+        cp_line(e->p, "float s = 0;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += x0[%s];", c, at);
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - expf(x1[%s]) * s;", c, at, at, at);
+        break;
+    default: DLC_ICE("not a softmax op");
+    }
+    cp_close(e->p, "");
+}
+
+/* Gradients of the (sparse) categorical crossentropy: one thread per row,
+ * the C kernel's arithmetic (codegen/c_kernels.c). */
+static void k_crossentropy_grad(CEmit *e, const Node *n, const char *name)
+{
+    const TensorType *t = &n->in[0]->type;
+    Rows r = rows_at(n, t, t->rank - 1);
+    long long c = (long long)r.c;
+    bool logits = node_attr_int(n, "from_logits") != 0;
+    kopen(e, name, row_count(e, r));
+    klocals(e, n);
+    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
+    cp_line(e->p, "const int64_t b = i * %lld;", c);
+    if (n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD) {
+        cp_line(e->p, "const int64_t t = x1[i];");
+        cp_open(e->p, "if (t < 0 || t >= %lld)", c);
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", c);
+        cp_line(e->p, "return;");
+        cp_close(e->p, "");
+        if (logits) {
+            cp_line(e->p, "float m = x0[b];");
+            cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
+            cp_line(e->p, "float s = 0;");
+            cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+            cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+            cp_line(e->p, "s += y[b + j];");
+            cp_close(e->p, "");
+            cp_line(e->p, "const float gs = g / s;");
+            cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] *= gs;", c);
+            cp_line(e->p, "y[b + t] -= g;");
+        } else {
+            cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", c);
+            cp_line(e->p, "const float p = x0[b + t];");
+            cp_line(e->p, "if (p >= 1e-7f && p <= 1 - 1e-7f) y[b + t] = -g / p;");
+        }
+    } else if (logits) {
+        cp_line(e->p, "float m = x0[b], s = 0, ts = 0;");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
+        cp_line(e->p, "s += y[b + j];");
+        cp_line(e->p, "ts += x1[b + j];");
+        cp_close(e->p, "");
+        cp_line(e->p, "const float k = ts / s;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = g * (y[b + j] * k - x1[b + j]);", c);
+    } else {
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+        cp_line(e->p, "const float p = x0[b + j];");
+        cp_line(e->p, "y[b + j] = p >= 1e-7f && p <= 1 - 1e-7f ? -g * x1[b + j] / p : 0;");
+        cp_close(e->p, "");
+    }
+    cp_close(e->p, "");
+}
+
+/* A dropout mask: element i of stream dlrt_key(step key, node id) in a
+ * training step (the key is in device memory: DLRT_STEP_KEY), ones else. */
+static void k_dropout_mask(CEmit *e, const Node *n, const char *name)
+{
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    cp_line(e->p, "%s *%s y = %s;", ce_ctype(n->type.dtype), e->p->d->restrict_kw, ce_ref(e, n));
+    if (e->entry == ENTRY_TRAIN) {
+        char lit[CP_FLOAT_LEN];
+        cp_line(e->p, "y[i] = dlrt_d_dropout(dlrt_d_key(DLRT_STEP_KEY[0], %d), i, %s);", n->id,
+                cp_float(e->p->d, node_attr_float(n, "rate"), lit, sizeof lit));
+    } else {
+        cp_line(e->p, "y[i] = 1.0f;");
+    }
+    cp_close(e->p, "");
+}
+
+/* One thread running the C kernel of the node. */
+static void k_single(CEmit *e, const Node *n, const char *name)
+{
+    kopen(e, name, NULL);
+    ck_emit_node(e, n);
+    cp_close(e->p, "");
+}
+
+void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
+{
+    const char *count;
+    CudaLaunch k = cu_launch_kind(e, n, &count);
+    if (k == CL_SINGLE) {
+        k_single(e, n, name);
+        return;
+    }
+    DLC_ASSERT(k == CL_GRID);
+    if (is_ew(n)) k_elementwise(e, n, name);
+    else if (op_info(n->op)->kind == OK_REDUCE) k_reduce(e, n, name);
+    else if (n->op == OP_DROPOUT_MASK) k_dropout_mask(e, n, name);
+    else if (n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD || n->op == OP_CATEGORICAL_CROSSENTROPY_GRAD)
+        k_crossentropy_grad(e, n, name);
+    else k_softmax_family(e, n, name);
+}
+
+/* ---- host-side work ------------------------------------------------------ */
+
+void cu_emit_host(CEmit *e, const Node *n)
+{
+    if (n->op == OP_MATMUL) {
+        bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
+        const TensorType *A = &n->in[0]->type, *B = &n->in[1]->type;
+        if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the CUDA emitter");
+        int64_t ac = A->dims[1], bc = B->dims[1];
+        Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
+        const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
+        const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
+        const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
+        cp_line(e->p, "dlrt_cuda_sgemm(%d, %d, (int)(%s), (int)(%s), (int)(%s), %s, %lld, %s, %lld, %s);", ta, tb, M, P, K,
+                ce_ref(e, n->in[0]), (long long)ac, ce_ref(e, n->in[1]), (long long)bc, ce_ref(e, n));
+        return;
+    }
+    /* a copy: assign, or a reshape with its own storage */
+    const Node *dst = n->op == OP_ASSIGN ? n->in[0] : n;
+    const Node *src = n->op == OP_ASSIGN ? n->in[1] : n->in[0];
+    cp_line(e->p, "dlrt_cuda_copy(%s, %s, %s);", ce_ref(e, dst), ce_ref(e, src), ce_bytes(e, n));
+}

@@ -1,0 +1,197 @@
+/* build_cuda.c - `dlc build --target cuda`: compiles generated CUDA source.
+ *
+ * build.c writes NAME.cu and NAME.h (codegen/emit_cuda.c) into a folder;
+ * this runs nvcc on them, with fork/execvp (no shell), in two steps:
+ *
+ *   nvcc -std=c++17 -O3 -gencode arch=compute_80,code=sm_80
+ *        -gencode arch=compute_90,code=sm_90 [-gencode ...sm_XX for --arch]
+ *        -Xcompiler -Wall,-Wextra -Werror all-warnings
+ *        -I<runtime> -I<dir> -c NAME.cu -o NAME.o
+ *   c++ NAME.o <libdlrt.a> -L<cuda>/lib64 -Wl,-rpath,<cuda>/lib64 -lcublas
+ *       -lcudart_static -ldl -lpthread -lrt -lz -lm -o OUT [-fsanitize=...]
+ *
+ * Warnings are errors: the generated code is meant to compile cleanly, so
+ * any warning is dlc's bug (exit 3, the output shown, the source kept).
+ * When dlc is built with AddressSanitizer its libdlrt is instrumented, so
+ * the link adds -fsanitize=address,undefined and the program tells ASan
+ * not to guard the shadow gap the CUDA driver maps.  nvcc is
+ * $DLC_NVCC, else /usr/local/cuda/bin/nvcc if it exists, else `nvcc`.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../ir/arena.h"
+#include "../ir/diag.h"
+#include "args.h"
+#include "build_cuda.h"
+
+#ifndef DLC_RUNTIME_INCLUDE
+#define DLC_RUNTIME_INCLUDE "runtime"
+#endif
+#ifndef DLC_RUNTIME_LIB
+#define DLC_RUNTIME_LIB "libdlrt.a"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DLC_CUDA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DLC_CUDA_ASAN 1
+#endif
+#endif
+
+#define NO_EXEC "dlc: cannot run "
+
+/* Runs argv with its output in log_path; the exit status, 127 if it could
+ * not be started. */
+static int run_logged(char *const *argv, const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "%s%s: %s\n", NO_EXEC, argv[0], strerror(errno));
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void show_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stderr);
+    fclose(f);
+}
+
+const char *dlc_nvcc_path(void)
+{
+    const char *env = getenv("DLC_NVCC");
+    if (env && *env) return env;
+    if (access("/usr/local/cuda/bin/nvcc", X_OK) == 0) return "/usr/local/cuda/bin/nvcc";
+    return "nvcc";
+}
+
+bool dlc_cuda_arch_ok(const char *arch)
+{
+    if (strncmp(arch, "sm_", 3) != 0 || !arch[3]) return false;
+    for (const char *s = arch + 3; *s; s++)
+        if (!(*s >= '0' && *s <= '9') && !(s[1] == '\0' && (*s == 'a' || *s == 'f'))) return false;
+    return true;
+}
+
+/* Runs one nvcc step; on failure reports it (the command, nvcc's output)
+ * and returns the exit status dlc should end with. */
+static int step(Arena *a, char **cmd, const char *log, const char *kept)
+{
+    int rc = run_logged(cmd, log);
+    if (rc == 0) return EXIT_OK;
+    FILE *f = fopen(log, "r");
+    char line[512] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f)) line[0] = '\0';
+        fclose(f);
+    }
+    if (rc == 127 && strncmp(line, NO_EXEC, strlen(NO_EXEC)) == 0) {
+        line[strcspn(line, "\n")] = '\0';
+        dlc_error(SRCLOC_NONE, "cannot run nvcc '%s' (%s); install the CUDA toolkit or set $DLC_NVCC", cmd[0],
+                  line + strlen(NO_EXEC));
+    }
+    fprintf(stderr, "dlc: internal error: nvcc failed (status %d) on the generated code:\n ", rc);
+    for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
+    fprintf(stderr, "\n");
+    show_file(log);
+    fprintf(stderr, "(the generated source is kept in %s)\n", kept);
+    (void)a;
+    return EXIT_ICE;
+}
+
+int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out, const char *arch, const char *tmp)
+{
+    const char *nvcc = dlc_nvcc_path();
+    char *src = arena_printf(a, "%s/%s.cu", dir, stem);
+    char *obj = arena_printf(a, "%s/%s.o", tmp, stem);
+    char *log = arena_printf(a, "%s/nvcc.log", tmp);
+    char *cmd[40];
+    int k = 0;
+    cmd[k++] = (char *)nvcc;
+    cmd[k++] = "-std=c++17";
+    cmd[k++] = "-O3";
+    cmd[k++] = "-gencode";
+    cmd[k++] = "arch=compute_80,code=sm_80";
+    cmd[k++] = "-gencode";
+    cmd[k++] = "arch=compute_90,code=sm_90";
+    if (arch && strcmp(arch, "sm_80") != 0 && strcmp(arch, "sm_90") != 0) {
+        cmd[k++] = "-gencode";
+        cmd[k++] = arena_printf(a, "arch=compute_%s,code=%s", arch + 3, arch);
+    }
+    cmd[k++] = "-Xcompiler";
+    cmd[k++] = "-Wall,-Wextra";
+    cmd[k++] = "-Werror";
+    cmd[k++] = "all-warnings";
+#ifdef DLC_CUDA_ASAN
+    cmd[k++] = "-DDLRT_CUDA_ASAN";
+#endif
+    cmd[k++] = arena_printf(a, "-I%s", dir);
+    cmd[k++] = arena_printf(a, "-I%s", DLC_RUNTIME_INCLUDE);
+    cmd[k++] = "-c";
+    cmd[k++] = src;
+    cmd[k++] = "-o";
+    cmd[k++] = obj;
+    cmd[k] = NULL;
+    int rc = step(a, cmd, log, dir);
+    if (rc != EXIT_OK) return rc;
+
+    /* The link: the host C++ compiler, so that a sanitized libdlrt links
+       with its runtime; cuBLAS from the toolkit next to nvcc. */
+    char *libdir = arena_strdup(a, nvcc);
+    char *slash = strrchr(libdir, '/');
+    if (slash) {
+        *slash = '\0';
+        libdir = arena_printf(a, "%s/../lib64", libdir);
+    } else {
+        libdir = "/usr/local/cuda/lib64";
+    }
+    k = 0;
+    cmd[k++] = "c++";
+    cmd[k++] = obj;
+    cmd[k++] = DLC_RUNTIME_LIB;
+    cmd[k++] = arena_printf(a, "-L%s", libdir);
+    cmd[k++] = arena_printf(a, "-Wl,-rpath,%s", libdir);
+    cmd[k++] = "-lcublas";
+    cmd[k++] = "-lcudart_static";
+    cmd[k++] = "-ldl";
+    cmd[k++] = "-lpthread";
+    cmd[k++] = "-lrt";
+    cmd[k++] = "-lz";
+    cmd[k++] = "-lm";
+#ifdef DLC_CUDA_ASAN
+    cmd[k++] = "-fsanitize=address,undefined";
+#endif
+    cmd[k++] = "-o";
+    cmd[k++] = (char *)out;
+    cmd[k] = NULL;
+    rc = step(a, cmd, log, dir);
+    unlink(obj);
+    unlink(log);
+    return rc;
+}
