@@ -80,6 +80,22 @@ const char *ce_ref(CEmit *e, const Node *n);
 const char *ce_bytes(CEmit *e, const Node *n);
 /* True if the plan lets this reshape/flatten share its operand's storage. */
 bool ce_is_alias(const Node *n);
+/* For other emitters of whole units (emit_embed.c): fills e->num and
+ * e->refs as codegen_emit names tensors; marks in need (by node id) what
+ * the roots depend on; writes the kernels of the needed nodes in graph
+ * order (assigns last). */
+void ce_name_nodes(CEmit *e);
+void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need);
+void ce_emit_kernels(CEmit *e, const bool *need);
+
+/* ---- c_gemm.c ----------------------------------------------------------- */
+
+/* Writes C = op(A) op(B) (row-major; op(A) is M x K, op(B) K x P; lda and
+ * ldb are the stored row lengths; M, P, K and A, B, C are C expressions):
+ * cblas_sgemm (cblas_sgemv when M is the run-time batch n and n == 1), or
+ * with use_blas off portable loops that vectorize without reordering sums. */
+void cg_gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const char *K, int64_t lda, int64_t ldb,
+             const char *A, const char *B, const char *C);
 
 /* ---- c_kernels.c -------------------------------------------------------- */
 

@@ -258,33 +258,11 @@ static void ck_elementwise(CEmit *e, const Node *n)
 /* ---- matmul ------------------------------------------------------------- */
 
 /* One GEMM call (or the portable loops) for y = op(A) op(B) with the
- * given operand / result expressions. */
+ * given operand / result expressions (c_gemm.c). */
 static void gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const char *K, int64_t lda, int64_t ldb,
                  const char *A, const char *B, const char *C)
 {
-    if (e->o->use_blas) {
-        cp_line(e->p, "cblas_sgemm(CblasRowMajor, %s, %s, (int)(%s), (int)(%s), (int)(%s),", ta ? "CblasTrans" : "CblasNoTrans",
-                tb ? "CblasTrans" : "CblasNoTrans", M, P, K);
-        cp_line(e->p, "            1.0f, %s, %lld, %s, %lld, 0.0f, %s, (int)(%s));", A, (long long)lda, B, (long long)ldb, C, P);
-        return;
-    }
-    /* i-k-j order: the inner loop runs along rows of B and C. */
-    const char *Ae = ta ? arena_printf(e->a, "a[k * %lld + i]", (long long)lda) : arena_printf(e->a, "a[i * %lld + k]", (long long)lda);
-    const char *Be = tb ? arena_printf(e->a, "b[j * %lld + k]", (long long)ldb) : arena_printf(e->a, "b[k * %lld + j]", (long long)ldb);
-    const char *r = e->p->d->restrict_kw;
-    cp_block(e->p);
-    cp_line(e->p, "const float *%s a = %s;", r, A);
-    cp_line(e->p, "const float *%s b = %s;", r, B);
-    cp_line(e->p, "const int64_t M = %s, K = %s, P = %s;", M, K, P);
-    cp_open(e->p, "for (int64_t i = 0; i < M; i++)");
-    cp_line(e->p, "float *%s c = %s + i * P;", r, C);
-    cp_line(e->p, "for (int64_t j = 0; j < P; j++) c[j] = 0;");
-    cp_open(e->p, "for (int64_t k = 0; k < K; k++)");
-    cp_line(e->p, "const float av = %s;", Ae);
-    cp_line(e->p, "for (int64_t j = 0; j < P; j++) c[j] += av * %s;", Be);
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
+    cg_gemm(e, ta, tb, M, P, K, lda, ldb, A, B, C);
 }
 
 /* matmul of two matrices (the shape rule admits only 2-D operands; a

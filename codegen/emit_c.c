@@ -65,7 +65,11 @@ const char *ce_ref(CEmit *e, const Node *n)
 
 bool ce_is_alias(const Node *n)
 {
-    return (n->op == OP_RESHAPE || n->op == OP_FLATTEN) && n->offset >= 0 && n->offset == n->in[0]->offset;
+    if (n->op != OP_RESHAPE && n->op != OP_FLATTEN) return false;
+    /* both outside the arena (PassOptions.external_leaves): a view of the
+       caller's input or of const weights */
+    if (n->offset < 0 && n->in[0]->offset < 0 && n->fuse_group == 0) return true;
+    return n->offset >= 0 && n->offset == n->in[0]->offset;
 }
 
 const char *ce_bytes(CEmit *e, const Node *n)
@@ -641,4 +645,21 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     emit_model(&e, &m);
     emit_header(&e, &m, pfx, h);
     return 0;
+}
+
+/* ---- shared with the embeddable emitter (emit_embed.c) ------------------ */
+
+void ce_name_nodes(CEmit *e)
+{
+    name_nodes(e);
+}
+
+void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need)
+{
+    needed_set(g, roots, nroots, need);
+}
+
+void ce_emit_kernels(CEmit *e, const bool *need)
+{
+    emit_kernels(e, need);
 }
