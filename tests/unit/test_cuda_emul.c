@@ -1,0 +1,381 @@
+/* test_cuda_emul.c - the CUDA generator's output, run on the host, against
+ * the C generator's.
+ *
+ * No GPU is needed: the generated NAME.cu is compiled by the host C++
+ * compiler with DLC_CUDA_EMUL defined, which makes runtime/cuda/dlrt_cuda.h
+ * turn every kernel launch into a loop over blocks and threads around the
+ * same kernel source, cuBLAS's sgemm into a column-major reference loop
+ * (so the row-major operand swap is exercised), and device memory into
+ * host memory.  Every generated kernel qualifies: no thread of a dlc kernel
+ * reads what another writes.
+ *
+ * For small models covering the kernels (forward, losses, gradients, every
+ * optimizer, dropout, broadcasting, reductions, shape ops) and for every
+ * model under models/, in both modes:
+ *   1. compile the source, run the pipeline with max batch 4, and emit both
+ *      C and CUDA from the same planned graph;
+ *   2. build each into a shared object (-Wall -Wextra -Werror: warning-free
+ *      in both dialects) and dlopen them;
+ *   3. init_params with the same seed (both draw on the host: identical);
+ *   4. random inputs with n = 3: predict (infer mode), or eval_step and two
+ *      train_steps (train mode), comparing the loss, the metrics and every
+ *      parameter and optimizer slot after each step.
+ * A last test compiles one generated unit with nvcc, when it is installed,
+ * to check the same source is valid CUDA (test_cuda_build covers all
+ * models with nvcc through `dlc build`).
+ */
+#include <check.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/codegen.h"
+#include "codegen/cuda_emit.h"
+#include "frontend/frontend.h"
+#include "passes/pass.h"
+#include "runtime/dlrt.h"
+
+#define SCRATCH DLC_BINARY_DIR "/test_cuda_emul.tmp"
+#define RTOL 1e-3
+#define ATOL 1e-4   /* GEMMs sum in another order; RMSprop amplifies that where a gradient cancels */
+#define N_RUN 3
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SAN_FLAGS "-fsanitize=address,undefined "
+#else
+#define SAN_FLAGS ""
+#endif
+
+static uint64_t rng_state = 4242;
+static double rnd(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(rng_state >> 11) * 0x1.0p-53;
+}
+
+/* Compares n floats of the emulated CUDA build with the C build's. */
+static void compare(const char *model, const char *what, const float *cuda, const float *c, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabs((double)cuda[i] - (double)c[i]) <= ATOL + RTOL * fabs((double)c[i])))
+            ck_abort_msg("%s: %s[%lld]: CUDA (emulated) %.9g, C %.9g", model, what, (long long)i, (double)cuda[i],
+                         (double)c[i]);
+}
+
+static void show_log_and_fail(const char *name, const char *what, const char *log)
+{
+    char buf[8192] = "";
+    FILE *f = fopen(log, "r");
+    if (f) {
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        buf[k] = '\0';
+        fclose(f);
+    }
+    ck_abort_msg("%s: the generated %s does not compile cleanly:\n%s", name, what, buf);
+}
+
+/* Emits the unit of `target` for g into SCRATCH/<name>_<c|cuda>/, builds a
+ * shared object and loads it; *m receives the model. */
+static void *build_so(Graph *g, const char *name, Target target, const dlrt_model **m)
+{
+    bool cuda = target == TARGET_CUDA;
+    char dir[512], src[700], hpath[700], so[700], log[700], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/%s_%s", SCRATCH, name, cuda ? "cuda" : "c");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(src, sizeof src, "%s/%s.%s", dir, name, cuda ? "cu" : "c");
+    snprintf(hpath, sizeof hpath, "%s/%s.h", dir, name);
+    snprintf(so, sizeof so, "%s/%s.so", dir, name);
+    snprintf(log, sizeof log, "%s/cc.log", dir);
+    FILE *c = fopen(src, "w"), *h = fopen(hpath, "w");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(h);
+    CodegenOptions co = {target, name, false, true};
+    if (cuda) ck_assert_int_eq(cuda_codegen_emit(g, &co, c, h), 0);
+    else ck_assert_int_eq(codegen_emit(g, &co, c, h), 0);
+    fclose(c);
+    fclose(h);
+    if (cuda)
+        snprintf(cmd, sizeof cmd,
+                 "c++ -x c++ -std=c++17 -DDLC_CUDA_EMUL -O1 -Wall -Wextra -Werror -fPIC -shared " SAN_FLAGS
+                 "-I'%s' -I" DLC_SOURCE_DIR "/runtime '%s' -x none " DLC_BINARY_DIR "/libdlrt.a -lz -lm -o '%s' > '%s' 2>&1",
+                 dir, src, so, log);
+    else
+        snprintf(cmd, sizeof cmd,
+                 "cc -std=c99 -O1 -Wall -Wextra -Werror -fPIC -shared " SAN_FLAGS
+                 "-I'%s' -I" DLC_SOURCE_DIR "/runtime -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas "
+                 "'%s' " DLC_BINARY_DIR "/libdlrt.a -lopenblas -lz -lm -o '%s' > '%s' 2>&1",
+                 dir, src, so, log);
+    if (system(cmd) != 0) show_log_and_fail(name, cuda ? "CUDA (host emulation)" : "C", log);
+    void *hnd = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(hnd != NULL, "dlopen %s: %s", so, dlerror());
+    char sym[256];
+    snprintf(sym, sizeof sym, "%s_model", name);
+    *m = (const dlrt_model *)dlsym(hnd, sym);
+    ck_assert_msg(*m != NULL, "no symbol %s", sym);
+    return hnd;
+}
+
+static int64_t tensor_numel(const dlrt_tensor *t)
+{
+    int64_t k = 1;
+    for (int d = 0; d < t->rank; d++) k *= t->dims[d];
+    return k;
+}
+
+/* Every persistent tensor of the two builds agrees. */
+static void compare_tensors(const char *name, const dlrt_model *mc, const dlrt_model *mg, const char *when)
+{
+    ck_assert_int_eq(mc->nparams + mc->nstate, mg->nparams + mg->nstate);
+    for (int k = 0; k < mc->nparams + mc->nstate; k++) {
+        ck_assert_str_eq(mc->tensors[k].name, mg->tensors[k].name);
+        if (mc->tensors[k].dtype != DLRT_F32) continue;
+        char what[512];
+        snprintf(what, sizeof what, "%s %s", when, mc->tensors[k].name);
+        compare(name, what, mg->tensors[k].data, mc->tensors[k].data, tensor_numel(&mc->tensors[k]));
+    }
+}
+
+/* Runs the C and the emulated CUDA build of g side by side. */
+static void check_graph(Graph *g, const char *name, double lo, double hi)
+{
+    const dlrt_model *mc, *mg;
+    void *hc = build_so(g, name, TARGET_C, &mc);
+    void *hg = build_so(g, name, TARGET_CUDA, &mg);
+    ck_assert_int_eq(mc->setup(), 0);
+    ck_assert_int_eq(mg->setup(), 0);
+    mc->init_params(11);
+    mg->init_params(11);
+    compare_tensors(name, mc, mg, "init");
+
+    int64_t nx = N_RUN * mc->in_size, ny = N_RUN * (mc->label_size > 0 ? mc->label_size : 1);
+    float *x = calloc((size_t)nx, sizeof(float)), *yf = calloc((size_t)ny, sizeof(float));
+    int32_t *yi = calloc((size_t)ny, sizeof(int32_t));
+    int classes = mc->out_size > 1 ? (int)mc->out_size : 2;
+    for (int64_t i = 0; i < nx; i++) x[i] = (float)(lo + (hi - lo) * rnd());
+    for (int64_t i = 0; i < ny; i++) {
+        yf[i] = (float)rnd();
+        yi[i] = (int32_t)(rnd() * classes);
+    }
+    const void *yv = mc->label_dtype == DLRT_I32 ? (const void *)yi : (const void *)yf;
+
+    if (mc->predict) {
+        int64_t no = N_RUN * mc->out_size;
+        float *oc = calloc((size_t)no, sizeof(float)), *og = calloc((size_t)no, sizeof(float));
+        mc->predict(x, oc, N_RUN);
+        mg->predict(x, og, N_RUN);
+        compare(name, "predict", og, oc, no);
+        free(oc);
+        free(og);
+    }
+    if (mc->train_step) {
+        float lc, lg, metc[16], metg[16];
+        ck_assert_int_le(mc->nmetrics, 16);
+        mc->eval_step(x, yv, N_RUN, &lc, metc);
+        mg->eval_step(x, yv, N_RUN, &lg, metg);
+        compare(name, "eval loss", &lg, &lc, 1);
+        compare(name, "eval metrics", metg, metc, mc->nmetrics);
+        for (uint64_t step = 1; step <= 2; step++) {
+            mc->train_step(x, yv, N_RUN, dlrt_key(11, step), &lc, metc);
+            mg->train_step(x, yv, N_RUN, dlrt_key(11, step), &lg, metg);
+            compare(name, "train loss", &lg, &lc, 1);
+            compare(name, "train metrics", metg, metc, mc->nmetrics);
+            compare_tensors(name, mc, mg, step == 1 ? "after step 1:" : "after step 2:");
+        }
+        if (mc->set_learning_rate) {
+            double lr = mc->learning_rate > 0 ? mc->learning_rate * 0.5 : 0.01;
+            mc->set_learning_rate(lr);
+            mg->set_learning_rate(lr);
+            mc->train_step(x, yv, 2, dlrt_key(11, 3), &lc, metc); /* a second batch size */
+            mg->train_step(x, yv, 2, dlrt_key(11, 3), &lg, metg);
+            compare(name, "train loss (n=2, half the learning rate)", &lg, &lc, 1);
+            compare_tensors(name, mc, mg, "after a step with n=2:");
+        }
+    }
+    free(x);
+    free(yf);
+    free(yi);
+    mc->teardown();
+    mg->teardown();
+    dlclose(hc);
+    dlclose(hg);
+}
+
+static void check_source(const char *name, const char *src, GraphMode mode, double lo, double hi, bool fuse)
+{
+    Arena a;
+    arena_init(&a);
+    SrcFile *f = srcfile_from_string(&a, name, src, strlen(src));
+    Graph *g = nn_compile(&a, f, mode);
+    PassOptions po = {0};
+    po.max_batch = 4;
+    po.no_fuse = !fuse;
+    g->max_batch = 4;
+    pass_run_pipeline(g, &po, NULL);
+    check_graph(g, name, lo, hi);
+    arena_free(&a);
+}
+
+START_TEST(forward_elementwise)
+{
+    check_source("e_unary",
+                 "model e_unary\ninput x: f32[N, 5]\n"
+                 "output y = concat(neg(x), exp(x), abs(x), sign(x), square(x), tanh(x), sigmoid(x), relu(x),"
+                 " leaky_relu(x), elu(x, alpha=0.5), gelu(x), log(abs(x) + 1), sqrt(abs(x)), axis=-1)\n",
+                 MODE_INFER, -2.0, 2.0, true);
+    check_source("e_binary",
+                 "model e_binary\ninput x: f32[N, 3, 4]\n"
+                 "param a: f32[4] = uniform(low=0.5, high=1.5)\nparam b: f32[3, 1] = uniform(low=0.5, high=1.5)\n"
+                 "output y = concat(x + a, b - x, x * x, x / 2.5, a / (x * x + 1), pow(abs(x) + 0.5, 1.5),"
+                 " maximum(x, a), x * b, axis=-1)\n",
+                 MODE_INFER, -2.0, 2.0, true);
+}
+END_TEST
+
+START_TEST(forward_reductions_shapes)
+{
+    check_source("e_reduce",
+                 "model e_reduce\ninput x: f32[N, 3, 4]\n"
+                 "output y = concat(sum(x, axes=[1]), mean(x, axes=[2]), flatten(max(x, axes=[1, 2], keepdims=true)),"
+                 " sum(x, axes=[-1]), max(x, axes=[1]), flatten(x) + flatten(mean(x, axes=[0], keepdims=true)),"
+                 " flatten(x) * sum(x), axis=-1)\n",
+                 MODE_INFER, -2.0, 2.0, true);
+    check_source("e_shapes",
+                 "model e_shapes\ninput x: f32[N, 3, 4]\n"
+                 "output y = concat(flatten(transpose(x, perm=[0, 2, 1])), reshape(x, shape=[-1, 12]),"
+                 " flatten(softmax(x, axis=1)), flatten(log_softmax(x)), axis=-1)\n",
+                 MODE_INFER, -3.0, 3.0, true);
+    check_source("e_mm",
+                 "model e_mm\ninput x: f32[N, 6]\nparam w: f32[6, 5] = glorot_uniform()\n"
+                 "param v: f32[5, 6] = glorot_uniform()\n"
+                 "output y = concat(x @ w, matmul(x, v, trans_b=true), axis=-1)\n",
+                 MODE_INFER, -1.0, 1.0, true);
+}
+END_TEST
+
+START_TEST(train_classifiers)
+{
+    check_source("e_sce",
+                 "model e_sce\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "h = dense(x, 5, activation=relu)\nlogits = dense(h, 3)\noutput probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "metric accuracy(probs, label)\ntrain {\n optimizer = adam(learning_rate=0.01)\n batch_size = 4\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_scep",
+                 "model e_scep\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "output probs = softmax(dense(x, 4, activation=tanh))\n"
+                 "loss = sparse_categorical_crossentropy(probs, label)\nmetric accuracy(probs, label)\n"
+                 "train {\n optimizer = rmsprop(learning_rate=0.01, momentum=0.5, centered=1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_cce",
+                 "model e_cce\ninput x: f32[N, 5]\ninput t: f32[N, 3]\n"
+                 "logits = dense(x, 3)\noutput probs = softmax(logits)\n"
+                 "loss = categorical_crossentropy(logits, t, from_logits=true)\nmetric accuracy(probs, t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1, momentum=0.9, nesterov=1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_ccep",
+                 "model e_ccep\ninput x: f32[N, 5]\ninput t: f32[N, 3]\n"
+                 "output probs = softmax(dense(x, 3, activation=sigmoid))\n"
+                 "loss = categorical_crossentropy(probs, t)\ntrain {\n optimizer = adagrad(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+}
+END_TEST
+
+START_TEST(train_regression_dropout)
+{
+    check_source("e_bce",
+                 "model e_bce\ninput x: f32[N, 4]\ninput t: f32[N, 1]\n"
+                 "logits = dense(x, 1)\noutput p = sigmoid(logits)\n"
+                 "loss = binary_crossentropy(logits, t, from_logits=true)\nmetric accuracy(p, t)\n"
+                 "train {\n optimizer = adagrad(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_mse",
+                 "model e_mse\ninput x: f32[N, 3, 4]\ninput t: f32[N, 2]\n"
+                 "param w: f32[4] = uniform(low=0.5, high=1.5)\nparam v: f32[3, 1] = uniform(low=-0.5, high=0.5)\n"
+                 "param w2: f32[12, 2] = glorot_uniform()\n"
+                 "z = tanh(x * w) + sigmoid(x - v) - exp(x / 4) + square(x) * 0.1 + sqrt(abs(x) + 1)\n"
+                 "e = elu(z) * gelu(z) + leaky_relu(z) + relu(z) / (abs(z) + 1) + log(abs(z) + 1) + maximum(z, x)\n"
+                 "m = max(e, axes=[2])\nk = transpose(e, perm=[0, 2, 1])\n"
+                 "u = concat(softmax(m), log_softmax(m), mean(k, axes=[2]), sum(e, axes=[1]), flatten(x) @ w2, axis=-1)\n"
+                 "output out = dense(u, 2)\nloss = mean_squared_error(out, t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.05)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_drop",
+                 "model e_drop\ninput x: f32[N, 6]\ninput label: i32[N]\n"
+                 "h = dropout(dense(x, 16, activation=relu), rate=0.5)\nlogits = dense(h, 3)\n"
+                 "output probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "metric accuracy(probs, label)\ntrain {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_unfused",
+                 "model e_unfused\ninput x: f32[N, 3, 4]\ninput t: f32[N, 1]\n"
+                 "param w: f32[4] = uniform(low=0.5, high=1.5)\n"
+                 "z = tanh(x * w) + sigmoid(x) - exp(x / 4) + square(x) * 0.1\n"
+                 "output out = dense(flatten(elu(z) * gelu(z) + relu(z)), 1)\nloss = mean_squared_error(out, t)\n"
+                 "train {\n optimizer = rmsprop(learning_rate=0.01)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, false);
+}
+END_TEST
+
+START_TEST(repository_models)
+{
+    DIR *d = opendir(DLC_SOURCE_DIR "/models");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
+        for (int mode = 0; mode < 2; mode++) {
+            char path[1024], name[256];
+            snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
+            snprintf(name, sizeof name, "m_%.*s_%s", (int)(len - 3), ent->d_name, mode ? "train" : "infer");
+            Arena a;
+            arena_init(&a);
+            Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
+            PassOptions po = {0};
+            po.max_batch = 4;
+            g->max_batch = 4;
+            pass_run_pipeline(g, &po, NULL);
+            check_graph(g, name, 0.0, 1.0);
+            arena_free(&a);
+            count++;
+        }
+    }
+    closedir(d);
+    ck_assert_int_gt(count, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cuda_emul");
+    TCase *tc = tcase_create("forward");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, forward_elementwise);
+    tcase_add_test(tc, forward_reductions_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("train");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, train_classifiers);
+    tcase_add_test(tc, train_regression_dropout);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("models");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, repository_models);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
