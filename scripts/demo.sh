@@ -16,6 +16,6 @@ fi
 echo "== dlc build models/mnist_mlp.nn -o $out/mnist_mlp"
 build/dlc build models/mnist_mlp.nn -o "$out/mnist_mlp"
 echo "== training (5 epochs, Fashion-MNIST)"
-"$out/mnist_mlp" train --epochs 5 --seed 1 --save "$out/mnist_mlp.safetensors" --log "$out/history.csv"
+"$out/mnist_mlp" train --epochs 5 --save "$out/mnist_mlp.safetensors" --log "$out/history.csv"
 echo "== evaluating the saved weights"
 "$out/mnist_mlp" eval --weights "$out/mnist_mlp.safetensors"
