@@ -26,3 +26,15 @@ foreach(t ${lit_tests})
             $<TARGET_FILE:dlc> ${FILECHECK} ${CMAKE_BINARY_DIR}/lit-tmp)
   set_tests_properties(lit/${rel} PROPERTIES LABELS lit)
 endforeach()
+
+# tests/gpu/*.sh (but lib.sh): need a CUDA device (label gpu).  Without nvcc
+# or a device each prints a SKIP line and exits 77, which CTest reports as
+# skipped, so the suite passes on machines without a GPU.
+file(GLOB gpu_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/gpu/*.sh)
+list(FILTER gpu_tests EXCLUDE REGEX "/lib\\.sh$")
+foreach(t ${gpu_tests})
+  get_filename_component(name ${t} NAME_WE)
+  add_test(NAME gpu/${name}
+    COMMAND bash ${t} $<TARGET_FILE:dlc> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/gpu-tmp/${name})
+  set_tests_properties(gpu/${name} PROPERTIES LABELS gpu SKIP_RETURN_CODE 77 TIMEOUT 1800)
+endforeach()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# compute-sanitizer (memcheck, racecheck, initcheck) finds nothing in a few
+# training steps, an evaluation and a prediction of a CUDA build.
+. "$(dirname "$0")/lib.sh"
+require_gpu
+cs=${COMPUTE_SANITIZER:-/usr/local/cuda/bin/compute-sanitizer}
+[ -x "$cs" ] || cs=$(command -v compute-sanitizer || true)
+[ -n "$cs" ] || skip "no compute-sanitizer in /usr/local/cuda/bin"
+if ldd "$dlc" 2>/dev/null | grep -q libasan; then
+    skip "this dlc is built with AddressSanitizer, whose programs compute-sanitizer cannot run; use a plain build (cmake -B build && ctest -L gpu)"
+fi
+build mnist_deep_mlp cuda "$t/gpu" --max-batch 64
+for tool in memcheck racecheck initcheck; do
+    "$cs" --tool "$tool" --error-exitcode 9 "$t/gpu" train --data "$data" --max-steps 3 --batch-size 64 \
+        --save "$t/w.safetensors" --quiet > "$t/$tool.log" 2>&1 || { cat "$t/$tool.log"; fail "$tool"; }
+    tail -1 "$t/$tool.log"
+done
+"$cs" --error-exitcode 9 "$t/gpu" eval --data "$data" --weights "$t/w.safetensors" > "$t/eval.log" 2>&1 ||
+    { cat "$t/eval.log"; fail "memcheck eval"; }
+echo "PASS"
