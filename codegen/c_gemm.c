@@ -29,14 +29,16 @@
 /* A's element (i, k + d), B's element (k + d, j) as C expressions. */
 static const char *a_at(CEmit *e, bool ta, int64_t lda, int d)
 {
-    if (ta) return arena_printf(e->a, "a[(k + %d) * %lld + i]", d, (long long)lda);
-    return arena_printf(e->a, "ai[k + %d]", d);
+    const char *k = d ? arena_printf(e->a, "(k + %d)", d) : "k";
+    if (ta) return arena_printf(e->a, "a[%s * %lld + i]", k, (long long)lda);
+    return d ? arena_printf(e->a, "ai[k + %d]", d) : "ai[k]";
 }
 
 static const char *b_at(CEmit *e, bool tb, int64_t ldb, int d)
 {
-    if (tb) return arena_printf(e->a, "b[j * %lld + k + %d]", (long long)ldb, d);
-    return arena_printf(e->a, "b[(k + %d) * %lld + j]", d, (long long)ldb);
+    if (tb) return d ? arena_printf(e->a, "b[j * %lld + k + %d]", (long long)ldb, d) : arena_printf(e->a, "b[j * %lld + k]", (long long)ldb);
+    const char *k = d ? arena_printf(e->a, "(k + %d)", d) : "k";
+    return arena_printf(e->a, "b[%s * %lld + j]", k, (long long)ldb);
 }
 
 /* The portable loops (see the file comment). */
@@ -49,7 +51,8 @@ static void gemm_loops(CEmit *e, bool ta, bool tb, const char *M, const char *P,
     cp_line(e->p, "const float *%s b = %s;", r, B);
     cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", M);
     if (!ta) cp_line(e->p, "const float *%s ai = a + i * %lld;", r, (long long)lda);
-    cp_line(e->p, "float *%s c = %s + i * (%s);", r, C, P);
+    bool simple = strspn(P, "0123456789") == strlen(P) || strcmp(P, "n") == 0;
+    cp_line(e->p, simple ? "float *%s c = %s + i * %s;" : "float *%s c = %s + i * (%s);", r, C, P);
     cp_line(e->p, "int64_t k = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %s; j++) c[j] = 0;", P);
     cp_open(e->p, "for (; k + 4 <= %s; k += 4)", K);
