@@ -164,7 +164,9 @@ static inline int dlrt_cuda_init(const char *who)
     const size_t ws = (size_t)32 << 20;
     DLRT_CUDA_CHECK(cudaMalloc(&dlrt_cuda_blas_ws, ws));
     DLRT_CUBLAS_CHECK(cublasSetWorkspace(dlrt_cuda_blas, dlrt_cuda_blas_ws, ws));
-    DLRT_CUBLAS_CHECK(cublasSetMathMode(dlrt_cuda_blas, CUBLAS_PEDANTIC_MATH)); /* plain f32, no TF32 */
+    /* sgemm in plain f32 (the default mode uses no TF32); cuBLAS gives the
+       same bits run after run on one stream with a fixed workspace */
+    DLRT_CUBLAS_CHECK(cublasSetMathMode(dlrt_cuda_blas, CUBLAS_DEFAULT_MATH));
     return 0;
 }
 
@@ -213,42 +215,50 @@ static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const fl
  * last partial one of an epoch; a few more for odd callers). */
 #define DLRT_CUDA_GRAPHS 4
 typedef struct dlrt_cuda_graphs {
-    int64_t n[DLRT_CUDA_GRAPHS];
-    cudaGraphExec_t exec[DLRT_CUDA_GRAPHS];
-    int next; /* the slot replaced when all are taken */
+    int64_t n[DLRT_CUDA_GRAPHS];       /* batch size of the slot (0: free) */
+    cudaGraphExec_t exec[DLRT_CUDA_GRAPHS]; /* NULL: n ran once, eagerly */
+    int next;                           /* the slot replaced when all are taken */
 } dlrt_cuda_graphs;
 
 static inline void dlrt_cuda_graphs_free(dlrt_cuda_graphs *c)
 {
-    for (int i = 0; i < DLRT_CUDA_GRAPHS; i++)
-        if (c->exec[i]) {
-            cudaGraphExecDestroy(c->exec[i]);
-            c->exec[i] = NULL;
-            c->n[i] = 0;
-        }
+    for (int i = 0; i < DLRT_CUDA_GRAPHS; i++) {
+        if (c->exec[i]) cudaGraphExecDestroy(c->exec[i]);
+        c->exec[i] = NULL;
+        c->n[i] = 0;
+    }
 }
 
-/* The graph of batch size n: found, or captured from one run of `body`
- * (which only enqueues work on the stream; its values that change from
- * step to step live in device memory, not in kernel arguments). */
-#define DLRT_CUDA_GRAPH_RUN(cache, nn, body)                                                          \
-    do {                                                                                              \
-        int dlrt_k_ = -1;                                                                             \
-        for (int dlrt_i_ = 0; dlrt_i_ < DLRT_CUDA_GRAPHS; dlrt_i_++)                                  \
-            if ((cache)->exec[dlrt_i_] && (cache)->n[dlrt_i_] == (nn)) dlrt_k_ = dlrt_i_;             \
-        if (dlrt_k_ < 0) {                                                                            \
-            dlrt_k_ = (cache)->next;                                                                  \
-            (cache)->next = ((cache)->next + 1) % DLRT_CUDA_GRAPHS;                                   \
-            if ((cache)->exec[dlrt_k_]) DLRT_CUDA_CHECK(cudaGraphExecDestroy((cache)->exec[dlrt_k_])); \
-            cudaGraph_t dlrt_gr_;                                                                     \
-            DLRT_CUDA_CHECK(cudaStreamBeginCapture(dlrt_cuda_stream, cudaStreamCaptureModeThreadLocal)); \
-            body;                                                                                     \
-            DLRT_CUDA_CHECK(cudaStreamEndCapture(dlrt_cuda_stream, &dlrt_gr_));                       \
-            DLRT_CUDA_CHECK(cudaGraphInstantiate(&(cache)->exec[dlrt_k_], dlrt_gr_, 0));              \
-            DLRT_CUDA_CHECK(cudaGraphDestroy(dlrt_gr_));                                              \
-            (cache)->n[dlrt_k_] = (nn);                                                               \
-        }                                                                                             \
-        DLRT_CUDA_CHECK(cudaGraphLaunch((cache)->exec[dlrt_k_], dlrt_cuda_stream));                   \
+/* Runs `body` (which only enqueues work on the stream; the values that
+ * change from step to step live in device memory, not in kernel
+ * arguments) for batch size nn.  The first time nn is seen the body runs
+ * eagerly, which also lets cuBLAS and the lazily loaded kernels initialize
+ * outside of a capture; the second time it is captured into a graph, which
+ * is launched then and every later time. */
+#define DLRT_CUDA_GRAPH_RUN(cache, nn, body)                                                                 \
+    do {                                                                                                     \
+        int dlrt_k_ = -1;                                                                                    \
+        for (int dlrt_i_ = 0; dlrt_i_ < DLRT_CUDA_GRAPHS; dlrt_i_++)                                         \
+            if ((cache)->n[dlrt_i_] == (nn)) dlrt_k_ = dlrt_i_;                                              \
+        if (dlrt_k_ < 0) {                                                                                   \
+            dlrt_k_ = (cache)->next;                                                                         \
+            (cache)->next = ((cache)->next + 1) % DLRT_CUDA_GRAPHS;                                          \
+            if ((cache)->exec[dlrt_k_]) DLRT_CUDA_CHECK(cudaGraphExecDestroy((cache)->exec[dlrt_k_]));       \
+            (cache)->exec[dlrt_k_] = NULL;                                                                   \
+            (cache)->n[dlrt_k_] = (nn);                                                                      \
+            body;                                                                                            \
+            DLRT_CUDA_CHECK(cudaGetLastError());                                                             \
+            break;                                                                                           \
+        }                                                                                                    \
+        if (!(cache)->exec[dlrt_k_]) {                                                                       \
+            cudaGraph_t dlrt_gr_;                                                                            \
+            DLRT_CUDA_CHECK(cudaStreamBeginCapture(dlrt_cuda_stream, cudaStreamCaptureModeThreadLocal));     \
+            body;                                                                                            \
+            DLRT_CUDA_CHECK(cudaStreamEndCapture(dlrt_cuda_stream, &dlrt_gr_));                              \
+            DLRT_CUDA_CHECK(cudaGraphInstantiate(&(cache)->exec[dlrt_k_], dlrt_gr_, 0));                     \
+            DLRT_CUDA_CHECK(cudaGraphDestroy(dlrt_gr_));                                                     \
+        }                                                                                                    \
+        DLRT_CUDA_CHECK(cudaGraphLaunch((cache)->exec[dlrt_k_], dlrt_cuda_stream));                          \
     } while (0)
 
 /* A program linked with a sanitized libdlrt (`dlc build` by a dlc built with
