@@ -112,3 +112,10 @@ done
 
 # ---- the table ------------------------------------------------------------------
 $PY "$root/bench/report.py" "$OUT" "$ROUNDS" $THREADS | tee "$OUT/results.md"
+
+# ---- embeddable inference (bench/embed/run.sh): latency against sgemv and
+# PyTorch, arena, Cortex-M4 sizes; uses the weights the training run saved --
+if [ -x "$BUILD/dlc" ]; then
+    BUILD=$BUILD OUT=$OUT/embed ROUNDS=$ROUNDS PY=$PY CC=$CC DATA=$DATA bash "$root/bench/embed/run.sh" ||
+        say "the embedded benchmark failed"
+fi
