@@ -5,12 +5,12 @@
 set -eu
 what=${1:-build}
 build_pkgs="cmake make gcc pkg-config check libsubunit-dev zlib1g-dev libopenblas-dev llvm-14-tools libclang-dev"
-test_pkgs="$build_pkgs clang python3 python3-torch python3-numpy dataset-fashion-mnist graphviz"
+test_pkgs="$build_pkgs clang python3 python3-torch python3-numpy dataset-fashion-mnist graphviz gcc-arm-none-eabi libnewlib-arm-none-eabi"
 case "$what" in
     build) pkgs=$build_pkgs ;;
     test|all) pkgs=$test_pkgs ;;
     demo) pkgs="$build_pkgs dataset-fashion-mnist graphviz" ;;
-    bench) pkgs="$build_pkgs python3 python3-torch python3-numpy dataset-fashion-mnist" ;;
+    bench) pkgs="$build_pkgs python3 python3-torch python3-numpy dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
     *) echo "usage: $0 [build|test|demo|bench|all]" >&2; exit 2 ;;
 esac
 missing=""
