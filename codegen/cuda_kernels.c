@@ -14,7 +14,9 @@
  *    body is the C backend's, instantiated from the same `ew` templates by
  *    the same expander (cp_expand) with the CUDA dialect.  The thread's
  *    flat index is split into the coalesced loop-nest indices (c_loops.c)
- *    from which each operand's broadcast index is formed;
+ *    from which each operand's broadcast index is formed.  The body is a
+ *    device function kK_at(arena, n, i), so that a launch group (the
+ *    optimizer's updates of all parameters, emit_cuda.c) can call several;
  *  - sum / mean / max / sum_to: one thread per result element, looping
  *    over the reduced elements in a fixed order (no atomics: the same bits
  *    every run);
@@ -252,7 +254,11 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
     for (int j = 0; j < c.nleaf; j++) strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
     ln_coalesce(&l);
 
-    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    /* the body, per element i, as a device function that launch groups
+       (emit_cuda.c) call too; then the kernel over all elements */
+    cp_open(e->p, "static __device__ __forceinline__ void %s_at(unsigned char *arena, int64_t n, int64_t i)", name);
+    cp_line(e->p, "(void)n;");
+    cp_line(e->p, "(void)i;");
     const char *r = e->p->d->restrict_kw;
     for (int j = 0; j < c.nleaf; j++)
         cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(c.leaf[j]->type.dtype), r, j, ce_ref(e, c.leaf[j]));
@@ -286,6 +292,9 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
         if (m + 1 < c.nmem) cp_line(e->p, "const %s %s = %s;", ce_ctype(v->type.dtype), ce_ref(e, v), expr);
         else cp_line(e->p, "y[%s] = %s;", idx[0], expr);
     }
+    cp_close(e->p, "");
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    cp_line(e->p, "%s_at(arena, n, i);", name);
     cp_close(e->p, "");
 }
 

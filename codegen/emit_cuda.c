@@ -244,6 +244,230 @@ static const char *kname(CEmit *e, const Node *n, EntryKind k)
     return arena_printf(e->a, "k%d", e->num[n->id]);
 }
 
+/* ---- launch groups -------------------------------------------------------
+ *
+ * Consecutive elementwise kernels over static extents (in a training step:
+ * the optimizer's updates, a few per parameter) are merged into as few
+ * launches as their dependencies allow:
+ *
+ *  - each node's storage accesses are known from the plan: it writes its
+ *    result's bytes and reads its region's operands' bytes;
+ *  - a node that conflicts (write/write, read after write, write after
+ *    read) with the nodes of exactly one earlier segment, all of the same
+ *    shape and all through exactly the same bytes (so thread i touches
+ *    only element i), joins that segment: one thread runs both bodies, in
+ *    graph order, at its index (RMSprop's slot, then its parameter);
+ *  - any other conflict starts a segment one level above the segments it
+ *    conflicts with; a node without conflicts starts a segment at level 0;
+ *  - all segments of a level are one launch: thread ranges laid end to end.
+ *
+ * So the update of every parameter is one launch for SGD, RMSprop, Adam
+ * and the others, whatever the number of parameters.
+ */
+
+typedef struct Access {
+    int64_t off, len;
+    const TensorType *t;
+} Access;
+
+typedef struct Item {
+    const Node *n;
+    int64_t count;
+    Access w;
+    Access r[LN_MAX_ARR];
+    int nr;
+    int seg;
+} Item;
+
+typedef struct Segment {
+    int level;
+    int64_t count;
+} Segment;
+
+/* One launch of an entry: a node's own kernel (or host work), or a group. */
+typedef struct LaunchStep {
+    const Node *node;    /* NULL for a group */
+    int nseg;
+    const Node **nodes;  /* the group's nodes, segment after segment */
+    int *seg_len;        /* nodes per segment */
+    int64_t *seg_count;  /* threads per segment */
+} LaunchStep;
+
+typedef struct LaunchPlan {
+    LaunchStep *steps;
+    int nsteps;
+} LaunchPlan;
+
+static Access access_of(const Graph *g, const Node *n)
+{
+    Access a = {n->offset, tt_numel(&n->type, g->max_batch) * (int64_t)dtype_size(n->type.dtype), &n->type};
+    return a;
+}
+
+static void leaf_reads(const Graph *g, const Node *n, Item *it)
+{
+    for (int k = 0; k < n->nin; k++) {
+        const Node *a = n->in[k];
+        if (ck_is_inlined(a)) {
+            leaf_reads(g, a, it);
+            continue;
+        }
+        if (a->op == OP_CONST || a->offset < 0) continue; /* inlined literal; an input (never written) */
+        if (it->nr >= LN_MAX_ARR) DLC_ICE("fused region of %%%d reads too many tensors", n->id);
+        it->r[it->nr++] = access_of(g, a);
+    }
+}
+
+static bool overlap(Access x, Access y)
+{
+    return x.off < y.off + y.len && y.off < x.off + x.len;
+}
+
+/* A conflict between accesses x and y; clears *same unless both are the
+ * very same bytes viewed with the shape ty. */
+static bool pair_conflict(Access x, Access y, const TensorType *ty, bool *same)
+{
+    if (!overlap(x, y)) return false;
+    if (!(x.off == y.off && x.len == y.len && tt_equal(x.t, y.t) && tt_equal(x.t, ty))) *same = false;
+    return true;
+}
+
+/* Does B (later) depend on A?  *same: only element-wise, index to index. */
+static bool conflict(const Item *A, const Item *B, bool *same)
+{
+    *same = tt_equal(&A->n->type, &B->n->type);
+    bool c = pair_conflict(A->w, B->w, &B->n->type, same);
+    for (int k = 0; k < B->nr; k++) c |= pair_conflict(A->w, B->r[k], &B->n->type, same);
+    for (int k = 0; k < A->nr; k++) c |= pair_conflict(A->r[k], B->w, &B->n->type, same);
+    return c;
+}
+
+/* True for a node a launch group can take. */
+static bool groupable(CEmit *e, const Node *n)
+{
+    OpKind k = op_info(n->op)->kind;
+    if (k != OK_UNARY && k != OK_BINARY && k != OK_EW) return false;
+    if (ck_is_inlined(n) || n->offset < 0) return false;
+    const char *count;
+    return cu_launch_kind(e, n, &count) == CL_GRID && !ext_of(&n->type).has_n;
+}
+
+/* Appends the launches of a run of groupable nodes (items[0..ni)). */
+static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
+{
+    Segment *segs = ARENA_NEW_N(e->a, Segment, ni + 1);
+    int nseg = 0, maxlevel = -1;
+    for (int b = 0; b < ni; b++) {
+        int only = -1, level = 0;
+        bool multiple = false, all_same = true;
+        for (int a = 0; a < b; a++) {
+            bool same;
+            if (!conflict(&items[a], &items[b], &same)) continue;
+            all_same &= same;
+            if (only < 0) only = items[a].seg;
+            else if (only != items[a].seg) multiple = true;
+            if (segs[items[a].seg].level + 1 > level) level = segs[items[a].seg].level + 1;
+        }
+        if (only >= 0 && !multiple && all_same && segs[only].count == items[b].count) {
+            items[b].seg = only;
+            continue;
+        }
+        segs[nseg].level = only < 0 ? 0 : level;
+        segs[nseg].count = items[b].count;
+        items[b].seg = nseg++;
+        if (segs[nseg - 1].level > maxlevel) maxlevel = segs[nseg - 1].level;
+    }
+    for (int lv = 0; lv <= maxlevel; lv++) {
+        LaunchStep *st = &lp->steps[lp->nsteps++];
+        memset(st, 0, sizeof *st);
+        st->nodes = ARENA_NEW_N(e->a, const Node *, ni);
+        st->seg_len = ARENA_NEW_N(e->a, int, nseg);
+        st->seg_count = ARENA_NEW_N(e->a, int64_t, nseg);
+        int nn = 0;
+        for (int sg = 0; sg < nseg; sg++) {
+            if (segs[sg].level != lv) continue;
+            st->seg_count[st->nseg] = segs[sg].count;
+            for (int b = 0; b < ni; b++)
+                if (items[b].seg == sg) {
+                    st->nodes[nn++] = items[b].n;
+                    st->seg_len[st->nseg]++;
+                }
+            st->nseg++;
+        }
+        if (nn == 1) st->node = st->nodes[0]; /* alone: its own kernel */
+    }
+}
+
+/* The launches of an entry, in order: nodes in graph order (assigns last),
+ * runs of groupable nodes merged into launch groups. */
+static LaunchPlan plan_launches(CEmit *e, const bool *need)
+{
+    const Graph *g = e->g;
+    LaunchPlan lp;
+    lp.steps = ARENA_NEW_N(e->a, LaunchStep, g->nnodes + 1);
+    lp.nsteps = 0;
+    Item *items = ARENA_NEW_N(e->a, Item, g->nnodes + 1);
+    int ni = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < g->nnodes; i++) {
+            const Node *n = g->nodes[i];
+            if (!need[n->id] || op_info(n->op)->kind == OK_LEAF) continue;
+            if ((n->op == OP_ASSIGN) != (pass == 1)) continue;
+            const char *count;
+            if (cu_launch_kind(e, n, &count) == CL_NONE) continue;
+            if (groupable(e, n)) {
+                Item *it = &items[ni++];
+                memset(it, 0, sizeof *it);
+                it->n = n;
+                it->count = ext_of(&n->type).c;
+                it->w = access_of(g, n);
+                leaf_reads(g, n, it);
+                continue;
+            }
+            if (ni) plan_run(e, items, ni, &lp);
+            ni = 0;
+            LaunchStep *st = &lp.steps[lp.nsteps++];
+            memset(st, 0, sizeof *st);
+            st->node = n;
+        }
+    if (ni) plan_run(e, items, ni, &lp);
+    return lp;
+}
+
+/* The kernel of launch group `name`: the segments' thread ranges end to
+ * end; each thread runs its segment's bodies at its index, in order. */
+static void emit_group_kernel(CEmit *e, const LaunchStep *st, const char *name)
+{
+    cp_line(e->p, "/* launch group: %d segments, one thread per element of each */", st->nseg);
+    cp_open(e->p, "__global__ void %s(unsigned char *arena, int64_t n)", name);
+    cp_line(e->p, "int64_t i = DLRT_TID;");
+    int k = 0;
+    for (int sg = 0; sg < st->nseg; sg++) {
+        cp_open(e->p, "if (i < %lld)", (long long)st->seg_count[sg]);
+        for (int j = 0; j < st->seg_len[sg]; j++, k++) {
+            const Node *n = st->nodes[k];
+            char ty[TT_FMT_LEN];
+            cp_line(e->p, "k%d_at(arena, n, i);   /* %%%d = %s : %s */", e->num[n->id], e->num[n->id], op_info(n->op)->name,
+                    tt_format(&n->type, ty, sizeof ty));
+        }
+        cp_line(e->p, "return;");
+        cp_close(e->p, "");
+        if (sg + 1 < st->nseg) cp_line(e->p, "i -= %lld;", (long long)st->seg_count[sg]);
+    }
+    cp_line(e->p, "(void)n;");
+    cp_close(e->p, "");
+    cp_blank(e->p);
+}
+
+static int64_t group_threads(const LaunchStep *st)
+{
+    int64_t t = 0;
+    for (int sg = 0; sg < st->nseg; sg++) t += st->seg_count[sg];
+    return t;
+}
+
+static const char *const entry_tag[3] = {"t", "e", "p"};
+
 /* Writes the kernels of every node some entry needs. */
 static void emit_all_kernels(CEmit *e, bool *const *needs)
 {
@@ -272,27 +496,35 @@ static void emit_all_kernels(CEmit *e, bool *const *needs)
             cp_blank(e->p);
         }
     }
+    for (int k = 0; k < 3; k++) {
+        if (!needs[k]) continue;
+        LaunchPlan lp = plan_launches(e, needs[k]);
+        for (int s = 0; s < lp.nsteps; s++)
+            if (!lp.steps[s].node) emit_group_kernel(e, &lp.steps[s], arena_printf(e->a, "g%s%d", entry_tag[k], s));
+    }
 }
 
 /* static void <entry>_enqueue(int64_t n): the entry's work on the stream. */
 static void emit_enqueue(CEmit *e, const char *fn, const bool *need, EntryKind k)
 {
-    const Graph *g = e->g;
     cp_open(e->p, "static void %s(int64_t n)", fn);
     cp_line(e->p, "(void)n;");
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < g->nnodes; i++) {
-            const Node *n = g->nodes[i];
-            if (!need[n->id] || op_info(n->op)->kind == OK_LEAF) continue;
-            if ((n->op == OP_ASSIGN) != (pass == 1)) continue;
-            const char *count;
-            CudaLaunch l = cu_launch_kind(e, n, &count);
-            if (l == CL_NONE) continue;
-            const char *kn = kname(e, n, k);
-            if (l == CL_GRID) cp_line(e->p, "DLRT_LAUNCH(%s, DLRT_GRID(%s), DLRT_BLOCK, arena, n);", kn, count);
-            else if (l == CL_SINGLE) cp_line(e->p, "DLRT_LAUNCH(%s, 1, 1, arena, n);", kn);
-            else cu_emit_host(e, n);
+    LaunchPlan lp = plan_launches(e, need);
+    for (int s = 0; s < lp.nsteps; s++) {
+        const LaunchStep *st = &lp.steps[s];
+        if (!st->node) {
+            cp_line(e->p, "DLRT_LAUNCH(g%s%d, DLRT_GRID(%lld), DLRT_BLOCK, arena, n);", entry_tag[k], s,
+                    (long long)group_threads(st));
+            continue;
         }
+        const Node *n = st->node;
+        const char *count;
+        CudaLaunch l = cu_launch_kind(e, n, &count);
+        const char *kn = kname(e, n, k);
+        if (l == CL_GRID) cp_line(e->p, "DLRT_LAUNCH(%s, DLRT_GRID(%s), DLRT_BLOCK, arena, n);", kn, count);
+        else if (l == CL_SINGLE) cp_line(e->p, "DLRT_LAUNCH(%s, 1, 1, arena, n);", kn);
+        else cu_emit_host(e, n);
+    }
     cp_close(e->p, "");
     cp_blank(e->p);
 }

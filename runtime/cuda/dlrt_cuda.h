@@ -41,7 +41,7 @@
 #ifdef DLC_CUDA_EMUL
 /* ---- host emulation ------------------------------------------------------ */
 
-#define __global__ static
+#define __global__ [[maybe_unused]] static
 #define __device__
 #define __host__
 #define __forceinline__ inline
