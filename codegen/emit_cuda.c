@@ -261,8 +261,11 @@ static const char *kname(CEmit *e, const Node *n, EntryKind k)
  *    conflicts with; a node without conflicts starts a segment at level 0;
  *  - all segments of a level are one launch: thread ranges laid end to end.
  *
- * So the update of every parameter is one launch for SGD, RMSprop, Adam
- * and the others, whatever the number of parameters.
+ * So the update of all parameters is one launch for SGD and RMSprop
+ * (models/mnist_mlp.nn: four parameters, slot then parameter per thread),
+ * whatever the number of parameters; Adam takes two, because every
+ * parameter's update reads the bias-corrected step size, a scalar that the
+ * first launch computes.
  */
 
 typedef struct Access {
