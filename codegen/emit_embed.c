@@ -62,6 +62,24 @@ static const char *float_lit(float v, char *buf, size_t len)
     return buf;
 }
 
+/* Writes `static const float NAME[cnt] = {...};`, values from v (or all
+ * equal to *v when `same`), a few to a line. */
+static void emit_array(CEmit *e, const char *name, const float *v, int64_t cnt, bool same)
+{
+    char lit[CP_FLOAT_LEN], line[1024];
+    cp_open(e->p, "static const float %s[%lld] =", name, (long long)cnt);
+    size_t len = 0;
+    for (int64_t k = 0; k < cnt; k++) {
+        const char *s = float_lit(same ? v[0] : v[k], lit, sizeof lit);
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s,", len ? " " : "", s);
+        if (len > 100 || k + 1 == cnt) {
+            cp_line(e->p, "%s", line);
+            len = 0;
+        }
+    }
+    cp_close(e->p, ";");
+}
+
 /* True if identifier `id` occurs in text as a whole word. */
 static bool mentions(const char *text, const char *id)
 {
@@ -175,7 +193,7 @@ static char *run_body(CEmit *e, const EmbedModel *m)
 static void emit_data(CEmit *e, const EmbedModel *m, const EmbedOptions *o, const char *body)
 {
     const Graph *g = e->g;
-    char lit[CP_FLOAT_LEN], ty[TT_FMT_LEN];
+    char ty[TT_FMT_LEN];
     if (o->weights_file) {
         cp_line(e->p, "/* ---- weights: in the blob given to %s_set_weights() (from %s) ---- */", o->prefix, o->w->source);
         cp_line(e->p, "static const float *weights;   /* NULL until %s_set_weights() accepts a blob */", o->prefix);
@@ -197,24 +215,13 @@ static void emit_data(CEmit *e, const EmbedModel *m, const EmbedOptions *o, cons
                 continue;
             }
             cp_line(e->p, "/* %s %s %s */", n->op == OP_PARAM ? "param" : "state", n->name, ty);
-            cp_open(e->p, "static const float %s[%lld] =", ce_ref(e, n), (long long)cnt);
-            char line[1024];
-            size_t len = 0;
-            for (int64_t k = 0; k < cnt; k++) {
-                const char *s = float_lit(v[k], lit, sizeof lit);
-                len += (size_t)snprintf(line + len, sizeof line - len, "%s%s,", len ? " " : "", s);
-                if (len > 100 || k + 1 == cnt) {
-                    cp_line(e->p, "%s", line);
-                    len = 0;
-                }
-            }
-            cp_close(e->p, ";");
+            emit_array(e, ce_ref(e, n), v, cnt, false);
         } else {
             /* a constant or hyperparameter the kernels read from memory */
+            if (n->type.dtype != DT_F32) dlc_error(n->loc, "embedded code supports f32 constants only");
             float v = (float)node_attr_float(n, "value");
-            const char *s = float_lit(v, lit, sizeof lit);
-            cp_line(e->p, "static const float %s[%lld] = {%s%s};   /* %s %s */", ce_ref(e, n), (long long)cnt, s,
-                    cnt > 1 ? ", ..." : "", n->op == OP_CONST ? "const" : n->name, ty);
+            cp_line(e->p, "/* %s %s */", n->op == OP_CONST ? "const" : n->name, ty);
+            emit_array(e, ce_ref(e, n), &v, cnt, true);
         }
     }
     cp_blank(e->p);
