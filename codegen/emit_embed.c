@@ -310,7 +310,7 @@ static void emit_header(const Graph *g, const EmbedModel *m, const EmbedOptions 
             " *\n"
             " * Plain C99: no heap, no stdio, no runtime library%s.  Input '%s' %s,\n"
             " * output '%s' %s, per sample %lld and %lld floats, row after row.\n"
-            " * Weights: %s (%s).\n"
+            " * Weights: %s (from %s).\n"
             " *\n"
             " *   float in[%s_INPUT_SIZE], out[%s_OUTPUT_SIZE];\n"
             " *   if (%s_predict(in, out) != %s_OK) { ... }\n"
@@ -323,7 +323,9 @@ static void emit_header(const Graph *g, const EmbedModel *m, const EmbedOptions 
             " * %s_MAX_BATCH at a time.  Output must not overlap the input or the arena.\n",
             o->use_blas ? " (BLAS: cblas_sgemm / cblas_sgemv)" : " (libm only)", m->x->name, xt, g->outputs[0].name, ot,
             (long long)m->in_size, (long long)m->out_size,
-            o->weights_file ? "a separate blob, handed over with " : "const arrays in the unit", o->w->source, U, U, P, U,
+            o->weights_file ? arena_printf(g->arena, "a separate blob, handed over with %s_set_weights()", P)
+                            : "const arrays in the unit",
+            o->w->source, U, U, P, U,
             P, P, U, U, U, U);
     if (o->weights_file) {
         fprintf(h, " * %s_set_weights(blob, bytes) must accept the blob (%s.weights, %s_WEIGHTS_FILE_BYTES\n"

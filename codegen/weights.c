@@ -55,7 +55,10 @@ Weights *weights_load(const Graph *g, const char *path)
     }
     dlrt_err err;
     if (dlrt_st_read(path, t, w->n, g->name, NULL, &err) != 0) dlc_error(SRCLOC_NONE, "%s", err.msg);
-    w->source = arena_strdup(g->arena, path);
+    /* the path goes into C comments: never let it close one */
+    char *src = arena_strdup(g->arena, path);
+    for (char *q = strstr(src, "*/"); q; q = strstr(q, "*/")) q[1] = '_';
+    w->source = src;
     return w;
 }
 

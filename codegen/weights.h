@@ -19,7 +19,7 @@ typedef struct Weights {
     int n;
     const Node **leaf;   /* params and states, in graph order */
     float **data;        /* by leaf: tt_numel(&leaf->type, 1) floats */
-    const char *source;  /* for comments: the checkpoint, or "initializers (seed S)" */
+    const char *source;  /* for comments (never a comment end): the checkpoint, or "initializers (seed S)" */
 } Weights;
 
 /* Reads the graph's params and states from a safetensors checkpoint (the
