@@ -106,4 +106,12 @@ bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
 
+/* ---- c_kernels_conv.c: the convolution family ---------------------------- */
+
+void ck_conv2d(CEmit *e, const Node *n);
+void ck_max_pool2d(CEmit *e, const Node *n);
+void ck_avg_pool2d(CEmit *e, const Node *n);
+void ck_global_avg_pool2d(CEmit *e, const Node *n);
+void ck_batch_norm(CEmit *e, const Node *n);
+
 #endif

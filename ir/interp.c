@@ -40,6 +40,7 @@
 
 #include "init.h"
 #include "interp.h"
+#include "interp_conv.h"
 
 struct Interp {
     const Graph *g;
@@ -724,6 +725,24 @@ static void k_assign(Interp *it, const Node *nd)
     bool scalar = NUMEL(nd->in[1]) == 1;
     for (int64_t i = 0, m = NUMEL(nd); i < m; i++) y[i] = scalar ? v[0] : v[i];
 }
+
+/* ---- the convolution family: kernels in interp_conv.c ----------------- */
+
+/* Hands the operands' and the result's buffers to interp_conv_kernel. */
+static void conv_family(Interp *it, const Node *nd)
+{
+    const double *in[8];
+    DLC_ASSERT(nd->nin <= 8);
+    for (int k = 0; k < nd->nin; k++) in[k] = IN(k);
+    interp_conv_kernel(nd, it->n, in, OUT, NUMEL(nd));
+}
+static void k_erf(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_clip(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_conv2d(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_max_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_global_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_batch_norm(Interp *it, const Node *nd) { conv_family(it, nd); }
 
 /* ---- the interpreter -------------------------------------------------- */
 

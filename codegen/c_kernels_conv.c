@@ -1,0 +1,138 @@
+/* c_kernels_conv.c - C kernels of the convolution family: conv2d,
+ * max_pool2d, avg_pool2d, global_avg_pool2d and batch_norm (inference
+ * form), bound to the op table by the X-macro in c_kernels.c (declared in
+ * c_emit.h).  erf and clip are elementwise and go through ck_elementwise.
+ *
+ * Direct loops over NCHW tensors, one block per node, with the geometry
+ * (ir/conv.h) folded into the code as constants:
+ *
+ *     for b < n, o < O, oy < OH, ox < OW:
+ *         s = bias[o]
+ *         for c < C/group, ky < KH (rows inside the input), kx < KW (...):
+ *             s += x[b, c0 + c, iy, ix] * w[o, c, ky, kx]
+ *         y[b, o, oy, ox] = s
+ *
+ * Padding is never materialized: window positions outside the input are
+ * skipped (for conv2d and the average they contribute 0; the max ignores
+ * them; the average divides by the positions inside unless
+ * count_include_pad).  Sums accumulate in float, as PyTorch does on the
+ * CPU.  The semantics are those of the reference kernels, ir/interp_conv.c.
+ * These are straightforward forward kernels for inference; an im2col +
+ * GEMM version and the gradients come with the convolution work.
+ */
+#include "../ir/conv.h"
+#include "c_emit.h"
+
+/* Opens the block and declares x0.. (operands) and y (the result). */
+static void open_block(CEmit *e, const Node *n)
+{
+    const char *r = e->p->d->restrict_kw;
+    cp_block(e->p);
+    for (int k = 0; k < n->nin; k++)
+        cp_line(e->p, "const %s *%s x%d = %s;", ce_ctype(n->in[k]->type.dtype), r, k, ce_ref(e, n->in[k]));
+    cp_line(e->p, "%s *%s y = %s;", ce_ctype(n->type.dtype), r, ce_ref(e, n));
+}
+
+/* The number of images: the run-time n, or dim 0 when it is static. */
+static const char *images(CEmit *e, const Node *n)
+{
+    return ext_str(e, ext_dims(&n->in[0]->type, 0, 1));
+}
+
+#define LL(v) ((long long)(v))
+
+void ck_conv2d(CEmit *e, const Node *n)
+{
+    ConvGeom g = conv_geom_of(n);
+    const char *ct = ce_ctype(n->type.dtype);
+    int64_t cg = g.c / g.group, og = g.o / g.group;
+    open_block(e, n);
+    cp_open(e->p, "for (int64_t b = 0; b < %s; b++)", images(e, n));
+    cp_open(e->p, "for (int64_t o = 0; o < %lld; o++)", LL(g.o));
+    cp_line(e->p, "const %s *xb = x0 + (b * %lld + (o / %lld) * %lld) * %lld;", ct, LL(g.c), LL(og), LL(cg),
+            LL(g.h * g.w));
+    cp_line(e->p, "const %s *wo = x1 + o * %lld;", ct, LL(cg * g.kh * g.kw));
+    cp_line(e->p, "%s *yo = y + (b * %lld + o) * %lld;", ct, LL(g.o), LL(g.oh * g.ow));
+    cp_open(e->p, "for (int64_t oy = 0; oy < %lld; oy++)", LL(g.oh));
+    cp_open(e->p, "for (int64_t ox = 0; ox < %lld; ox++)", LL(g.ow));
+    cp_line(e->p, "%s s = %s;", ct, n->nin == 3 ? "x2[o]" : "0");
+    cp_open(e->p, "for (int64_t c = 0; c < %lld; c++)", LL(cg));
+    cp_open(e->p, "for (int64_t ky = 0; ky < %lld; ky++)", LL(g.kh));
+    cp_line(e->p, "const int64_t iy = oy * %lld - %lld + ky * %lld;", LL(g.sh), LL(g.pt), LL(g.dh));
+    cp_line(e->p, "if (iy < 0 || iy >= %lld) continue;", LL(g.h));
+    cp_open(e->p, "for (int64_t kx = 0; kx < %lld; kx++)", LL(g.kw));
+    cp_line(e->p, "const int64_t ix = ox * %lld - %lld + kx * %lld;", LL(g.sw), LL(g.pl), LL(g.dw));
+    cp_line(e->p, "if (ix < 0 || ix >= %lld) continue;", LL(g.w));
+    cp_line(e->p, "s += xb[(c * %lld + iy) * %lld + ix] * wo[(c * %lld + ky) * %lld + kx];", LL(g.h), LL(g.w),
+            LL(g.kh), LL(g.kw));
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_line(e->p, "yo[oy * %lld + ox] = s;", LL(g.ow));
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+}
+
+/* Max or average over each window (global_avg_pool2d: the whole plane). */
+static void pool(CEmit *e, const Node *n, bool is_max)
+{
+    ConvGeom g = conv_geom_of(n);
+    const char *ct = ce_ctype(n->type.dtype);
+    bool include_pad = n->op == OP_AVG_POOL2D && node_attr_int(n, "count_include_pad");
+    open_block(e, n);
+    cp_open(e->p, "for (int64_t bc = 0; bc < %s * %lld; bc++)", images(e, n), LL(g.c));
+    cp_line(e->p, "const %s *xp = x0 + bc * %lld;", ct, LL(g.h * g.w));
+    cp_line(e->p, "%s *yp = y + bc * %lld;", ct, LL(g.oh * g.ow));
+    cp_open(e->p, "for (int64_t oy = 0; oy < %lld; oy++)", LL(g.oh));
+    cp_open(e->p, "for (int64_t ox = 0; ox < %lld; ox++)", LL(g.ow));
+    cp_line(e->p, "%s acc = %s;", ct, is_max ? "-INFINITY" : "0");
+    if (!is_max && !include_pad) cp_line(e->p, "int64_t cnt = 0;");
+    cp_open(e->p, "for (int64_t ky = 0; ky < %lld; ky++)", LL(g.kh));
+    cp_line(e->p, "const int64_t iy = oy * %lld - %lld + ky;", LL(g.sh), LL(g.pt));
+    cp_line(e->p, "if (iy < 0 || iy >= %lld) continue;", LL(g.h));
+    cp_open(e->p, "for (int64_t kx = 0; kx < %lld; kx++)", LL(g.kw));
+    cp_line(e->p, "const int64_t ix = ox * %lld - %lld + kx;", LL(g.sw), LL(g.pl));
+    cp_line(e->p, "if (ix < 0 || ix >= %lld) continue;", LL(g.w));
+    cp_line(e->p, "const %s v = xp[iy * %lld + ix];", ct, LL(g.w));
+    if (is_max) cp_line(e->p, "acc = v > acc ? v : acc;");
+    else cp_line(e->p, "acc += v;%s", include_pad ? "" : " cnt++;");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    if (is_max) cp_line(e->p, "yp[oy * %lld + ox] = acc;", LL(g.ow));
+    else if (include_pad) cp_line(e->p, "yp[oy * %lld + ox] = acc / %lld;", LL(g.ow), LL(g.kh * g.kw));
+    else cp_line(e->p, "yp[oy * %lld + ox] = acc / (%s)cnt;", LL(g.ow), ct);
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+}
+
+void ck_max_pool2d(CEmit *e, const Node *n) { pool(e, n, true); }
+void ck_avg_pool2d(CEmit *e, const Node *n) { pool(e, n, false); }
+void ck_global_avg_pool2d(CEmit *e, const Node *n) { pool(e, n, false); }
+
+/* y = scale * (x - mean) / sqrt(var + eps) + bias per channel (dim 1):
+ * the per-channel factor and shift are computed once per channel. */
+void ck_batch_norm(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->type;
+    const char *ct = ce_ctype(t->dtype);
+    int64_t inner = 1;
+    for (int i = 2; i < t->rank; i++) inner *= t->dims[i];
+    char eps[CP_FLOAT_LEN];
+    cp_float(e->p->d, node_attr_float(n, "epsilon"), eps, sizeof eps);
+    const char *sq = e->p->d->float_math && t->dtype == DT_F32 ? "sqrtf" : "sqrt";
+    open_block(e, n);
+    cp_open(e->p, "for (int64_t b = 0; b < %s; b++)", images(e, n));
+    cp_open(e->p, "for (int64_t c = 0; c < %lld; c++)", LL(t->dims[1]));
+    cp_line(e->p, "const %s k = x1[c] / %s(x4[c] + %s);", ct, sq, eps);
+    cp_line(e->p, "const %s m = x2[c] - x3[c] * k;", ct);
+    cp_line(e->p, "const int64_t base = (b * %lld + c) * %lld;", LL(t->dims[1]), LL(inner));
+    cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) y[base + i] = x0[base + i] * k + m;", LL(inner));
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+}

@@ -1,0 +1,109 @@
+/* interp_conv.c - the reference kernels of the convolution family, in f64
+ * (see interp_conv.h).  Straightforward loops, the executable
+ * specification the C kernels (codegen/c_kernels_conv.c) are tested
+ * against:
+ *
+ *  - conv2d: y[b,o,oy,ox] = bias[o] + sum over the channels of o's group
+ *    and the window of x[b,c,iy,ix] * w[o,c',ky,kx], where
+ *    iy = oy*sh - pt + ky*dh, ix likewise; padding reads as 0.
+ *  - max_pool2d: the maximum of the window's positions inside the input
+ *    (padding never wins).  avg_pool2d: the sum over the positions inside
+ *    the input divided by their count, or by kh*kw with count_include_pad.
+ *  - global_avg_pool2d: the mean over H x W.
+ *  - batch_norm: scale * (x - mean) / sqrt(var + epsilon) + bias, per
+ *    channel (dimension 1).
+ *  - clip: min(max(x, min), max); erf: erf(x).
+ */
+#include <math.h>
+
+#include "conv.h"
+#include "interp_conv.h"
+
+/* conv2d over a batch of n. */
+static void conv2d(const Node *nd, int64_t n, const double *const *in, double *y)
+{
+    ConvGeom g = conv_geom_of(nd);
+    const double *x = in[0], *w = in[1], *bias = nd->nin == 3 ? in[2] : NULL;
+    int64_t cg = g.c / g.group, og = g.o / g.group;
+    int64_t nb = nd->in[0]->type.dims[0] == DIM_N ? n : nd->in[0]->type.dims[0];
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t o = 0; o < g.o; o++) {
+            int64_t c0 = (o / og) * cg;
+            for (int64_t oy = 0; oy < g.oh; oy++)
+                for (int64_t ox = 0; ox < g.ow; ox++) {
+                    double s = bias ? bias[o] : 0.0;
+                    for (int64_t c = 0; c < cg; c++)
+                        for (int64_t ky = 0; ky < g.kh; ky++) {
+                            int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+                            if (iy < 0 || iy >= g.h) continue;
+                            for (int64_t kx = 0; kx < g.kw; kx++) {
+                                int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+                                if (ix < 0 || ix >= g.w) continue;
+                                s += x[((b * g.c + c0 + c) * g.h + iy) * g.w + ix] *
+                                     w[((o * cg + c) * g.kh + ky) * g.kw + kx];
+                            }
+                        }
+                    y[((b * g.o + o) * g.oh + oy) * g.ow + ox] = s;
+                }
+        }
+}
+
+/* max_pool2d (is_max) or avg_pool2d / global_avg_pool2d. */
+static void pool2d(const Node *nd, int64_t n, const double *x, double *y, bool is_max)
+{
+    ConvGeom g = conv_geom_of(nd);
+    bool include_pad = nd->op == OP_AVG_POOL2D && node_attr_int(nd, "count_include_pad");
+    int64_t nb = nd->in[0]->type.dims[0] == DIM_N ? n : nd->in[0]->type.dims[0];
+    for (int64_t bc = 0; bc < nb * g.c; bc++)
+        for (int64_t oy = 0; oy < g.oh; oy++)
+            for (int64_t ox = 0; ox < g.ow; ox++) {
+                double acc = is_max ? -INFINITY : 0.0;
+                int64_t cnt = 0;
+                for (int64_t ky = 0; ky < g.kh; ky++) {
+                    int64_t iy = oy * g.sh - g.pt + ky;
+                    if (iy < 0 || iy >= g.h) continue;
+                    for (int64_t kx = 0; kx < g.kw; kx++) {
+                        int64_t ix = ox * g.sw - g.pl + kx;
+                        if (ix < 0 || ix >= g.w) continue;
+                        double v = x[(bc * g.h + iy) * g.w + ix];
+                        acc = is_max ? (v > acc ? v : acc) : acc + v;
+                        cnt++;
+                    }
+                }
+                if (!is_max) acc /= (double)(include_pad ? g.kh * g.kw : cnt);
+                y[(bc * g.oh + oy) * g.ow + ox] = acc;
+            }
+}
+
+/* batch_norm over channel dimension 1. */
+static void batch_norm(const Node *nd, const double *const *in, double *y, int64_t numel)
+{
+    const TensorType *t = &nd->type;
+    int64_t c = t->dims[1], inner = 1;
+    for (int i = 2; i < t->rank; i++) inner *= t->dims[i];
+    double eps = node_attr_float(nd, "epsilon");
+    for (int64_t i = 0; i < numel; i++) {
+        int64_t ch = (i / inner) % c;
+        y[i] = in[1][ch] * (in[0][i] - in[3][ch]) / sqrt(in[4][ch] + eps) + in[2][ch];
+    }
+}
+
+void interp_conv_kernel(const Node *nd, int64_t n, const double *const *in, double *y, int64_t numel)
+{
+    switch (nd->op) {
+    case OP_ERF:
+        for (int64_t i = 0; i < numel; i++) y[i] = erf(in[0][i]);
+        break;
+    case OP_CLIP: {
+        double lo = node_attr_float(nd, "min"), hi = node_attr_float(nd, "max");
+        for (int64_t i = 0; i < numel; i++) y[i] = fmin(fmax(in[0][i], lo), hi);
+        break;
+    }
+    case OP_CONV2D: conv2d(nd, n, in, y); break;
+    case OP_MAX_POOL2D: pool2d(nd, n, in[0], y, true); break;
+    case OP_AVG_POOL2D:
+    case OP_GLOBAL_AVG_POOL2D: pool2d(nd, n, in[0], y, false); break;
+    case OP_BATCH_NORM: batch_norm(nd, in, y, numel); break;
+    default: DLC_ICE("interp_conv: no kernel for '%s'", op_info(nd->op)->name);
+    }
+}

@@ -1,0 +1,18 @@
+/* interp_conv.h - reference kernels (f64) of the convolution family and the
+ * elementwise ops the ONNX importer added (erf, clip, conv2d, max_pool2d,
+ * avg_pool2d, global_avg_pool2d, batch_norm).  Internal to ir/: the
+ * interpreter (interp.c) binds its k_<name> entries for these ops to
+ * interp_conv_kernel, which lives in interp_conv.c.
+ */
+#ifndef DLC_IR_INTERP_CONV_H
+#define DLC_IR_INTERP_CONV_H
+
+#include <stdint.h>
+
+#include "ir.h"
+
+/* Evaluates node nd with the batch bound to n: in[k] holds operand k,
+ * y receives the result (numel elements). */
+void interp_conv_kernel(const Node *nd, int64_t n, const double *const *in, double *y, int64_t numel);
+
+#endif
