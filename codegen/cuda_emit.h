@@ -28,6 +28,9 @@ typedef enum {
     CL_NONE,   /* no code: aliases, assigns computed in place, inlined members */
     CL_GRID,   /* a kernel over `count` threads (DLRT_GRID(count) blocks) */
     CL_SINGLE, /* a kernel on one thread (the C kernel's loops, in order) */
+    CL_ROWS,   /* a kernel over `count` rows writing per-row terms to the
+                  scratch slot (DLRT_SCRATCH), then one thread (kernel
+                  <name>_sum) adding them up in row order */
     CL_HOST    /* host code that enqueues work: cuBLAS, copies */
 } CudaLaunch;
 

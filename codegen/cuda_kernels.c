@@ -26,7 +26,10 @@
  *    counter-based stream on the device (the CPU program's bits);
  *  - matmul: cuBLAS (dlrt_cuda_sgemm, runtime/cuda/dlrt_cuda.h), from the
  *    host; copies (assign, a reshape with storage of its own): from the host;
- *  - the scalar losses, accuracy, transpose, slice, concat, broadcast_to and
+ *  - the sparse categorical crossentropy and accuracy: one thread per row
+ *    writes the row's term to a scratch slot, then one thread adds the
+ *    terms in row order (deterministic, the C program's order);
+ *  - the other scalar losses, transpose, slice, concat, broadcast_to and
  *    max_grad: one thread running the C kernel (ck_emit_node) unchanged.
  *    Correct and deterministic; the scalars are tiny, the shape ops rare
  *    in training graphs.
@@ -45,13 +48,11 @@
 static bool single_thread_op(OpCode op)
 {
     switch (op) {
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
     case OP_CATEGORICAL_CROSSENTROPY:
     case OP_BINARY_CROSSENTROPY:
     case OP_MEAN_SQUARED_ERROR:
     case OP_BINARY_CROSSENTROPY_GRAD:
     case OP_MEAN_SQUARED_ERROR_GRAD:
-    case OP_ACCURACY:
     case OP_TRANSPOSE:
     case OP_SLICE:
     case OP_CONCAT:
@@ -131,6 +132,16 @@ CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
         const TensorType *t = &n->in[0]->type;
         *count = row_count(e, rows_at(n, t, t->rank - 1));
         return CL_GRID;
+    }
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY: {
+        const TensorType *t = &n->in[0]->type;
+        *count = ext_str(e, rows_at(n, t, t->rank - 1).outer);
+        return CL_ROWS;
+    }
+    case OP_ACCURACY: {
+        const TensorType *p = &n->in[0]->type;
+        *count = ext_str(e, p->rank >= 2 ? ext_dims(p, 0, p->rank - 1) : ext_of(p));
+        return CL_ROWS;
     }
     case OP_MATMUL: return CL_HOST;
     case OP_RESHAPE:
@@ -492,6 +503,81 @@ static void k_dropout_mask(CEmit *e, const Node *n, const char *name)
     cp_close(e->p, "");
 }
 
+/* ---- losses and metrics over rows ------------------------------------------
+ *
+ * One thread per row writes the row's term to the scratch slot (doubles);
+ * then one thread adds them in row order, as the C kernel's loop does, so
+ * the result is deterministic and matches the C program's summation. */
+
+/* sparse_categorical_crossentropy(x [rows, C], labels): mean over rows. */
+static void k_sparse_ce_rows(CEmit *e, const Node *n, const char *name)
+{
+    const TensorType *t = &n->in[0]->type;
+    Rows r = rows_at(n, t, t->rank - 1);
+    long long c = (long long)r.c;
+    const char *rows = ext_str(e, r.outer);
+    kopen(e, name, rows);
+    cp_line(e->p, "const float *%s x0 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[0]));
+    cp_line(e->p, "const int32_t *%s x1 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[1]));
+    cp_line(e->p, "const int64_t b = i * %lld;", c);
+    cp_line(e->p, "const int64_t t = x1[i];");
+    cp_open(e->p, "if (t < 0 || t >= %lld)   /* not a class: no loss */", c);
+    cp_line(e->p, "DLRT_SCRATCH[i] = 0;");
+    cp_line(e->p, "return;");
+    cp_close(e->p, "");
+    if (node_attr_int(n, "from_logits")) {
+        cp_line(e->p, "float m = x0[b];");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
+        cp_line(e->p, "double s = 0;");
+        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", c);
+        cp_line(e->p, "const double lse = m + log(s);");
+        cp_line(e->p, "DLRT_SCRATCH[i] = lse - x0[b + t];");
+    } else {
+        cp_line(e->p, "const float p = x0[b + t] < 1e-7f ? 1e-7f : x0[b + t] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + t];");
+        cp_line(e->p, "DLRT_SCRATCH[i] = -log((double)p);");
+    }
+    cp_close(e->p, "");
+    cp_blank(e->p);
+    kopen(e, arena_printf(e->a, "%s_sum", name), NULL);
+    cp_line(e->p, "double total = 0;");
+    cp_line(e->p, "for (int64_t r = 0; r < %s; r++) total += DLRT_SCRATCH[r];", rows);
+    cp_line(e->p, "%s[0] = (float)(total / (double)(%s));", ce_ref(e, n), rows);
+    cp_close(e->p, "");
+}
+
+/* accuracy(probs, labels): the fraction of rows whose argmax (first
+ * maximum) is the label's, or thresholds at 0.5 for a single column. */
+static void k_accuracy_rows(CEmit *e, const Node *n, const char *name)
+{
+    const TensorType *p = &n->in[0]->type, *t = &n->in[1]->type;
+    long long c = p->rank >= 2 ? (long long)p->dims[p->rank - 1] : 1;
+    const char *rows = ext_str(e, p->rank >= 2 ? ext_dims(p, 0, p->rank - 1) : ext_of(p));
+    kopen(e, name, rows);
+    cp_line(e->p, "const float *%s x0 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[0]));
+    cp_line(e->p, "const %s *%s x1 = %s;", ce_ctype(t->dtype), e->p->d->restrict_kw, ce_ref(e, n->in[1]));
+    if (c == 1) {
+        cp_line(e->p, "DLRT_SCRATCH[i] = (x0[i] > 0.5f) == (x1[i] > 0.5f);");
+    } else {
+        cp_line(e->p, "const int64_t b = i * %lld;", c);
+        cp_line(e->p, "int64_t best = 0;");
+        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) best = x0[b + j] > x0[b + best] ? j : best;", c);
+        if (t->rank == p->rank && t->dtype != DT_I32) {
+            cp_line(e->p, "int64_t want = 0;");
+            cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) want = x1[b + j] > x1[b + want] ? j : want;", c);
+            cp_line(e->p, "DLRT_SCRATCH[i] = best == want;");
+        } else {
+            cp_line(e->p, "DLRT_SCRATCH[i] = best == (int64_t)x1[i];");
+        }
+    }
+    cp_close(e->p, "");
+    cp_blank(e->p);
+    kopen(e, arena_printf(e->a, "%s_sum", name), NULL);
+    cp_line(e->p, "int64_t correct = 0;");
+    cp_line(e->p, "for (int64_t r = 0; r < %s; r++) correct += DLRT_SCRATCH[r] != 0;", rows);
+    cp_line(e->p, "%s[0] = (float)correct / (float)(%s);", ce_ref(e, n), rows);
+    cp_close(e->p, "");
+}
+
 /* One thread running the C kernel of the node. */
 static void k_single(CEmit *e, const Node *n, const char *name)
 {
@@ -506,6 +592,11 @@ void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
     CudaLaunch k = cu_launch_kind(e, n, &count);
     if (k == CL_SINGLE) {
         k_single(e, n, name);
+        return;
+    }
+    if (k == CL_ROWS) {
+        if (n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
+        else k_sparse_ce_rows(e, n, name);
         return;
     }
     DLC_ASSERT(k == CL_GRID);

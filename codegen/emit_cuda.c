@@ -134,7 +134,7 @@ typedef struct ModelInfo {
     int64_t nparam_elems;
     bool train;
     /* the staging slots after the planned tensors */
-    int64_t x_off, y_off, key_off, total;
+    int64_t x_off, y_off, key_off, scratch_off, total;
 } ModelInfo;
 
 static int64_t align64(int64_t v)
@@ -171,7 +171,8 @@ static void model_info(const Graph *g, ModelInfo *m)
     m->x_off = align64(g->arena_bytes);
     m->y_off = align64(m->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
     m->key_off = align64(m->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
-    m->total = m->key_off + 64;
+    m->scratch_off = m->key_off + 64;
+    m->total = m->scratch_off + align64(g->max_batch * 8);
 }
 
 /* The learning rate of the train block (as emit_c.c computes it). */
@@ -488,7 +489,7 @@ static void emit_all_kernels(CEmit *e, bool *const *needs)
         if (!any) continue;
         const char *count;
         CudaLaunch l = cu_launch_kind(e, n, &count);
-        if (l != CL_GRID && l != CL_SINGLE) continue;
+        if (l != CL_GRID && l != CL_SINGLE && l != CL_ROWS) continue;
         for (int v = 0; v < 2; v++) {
             EntryKind k = v == 0 ? ENTRY_TRAIN : ENTRY_EVAL;
             if (v == 1 && !(n->op == OP_DROPOUT_MASK && other)) continue;
@@ -524,7 +525,10 @@ static void emit_enqueue(CEmit *e, const char *fn, const bool *need, EntryKind k
         const char *count;
         CudaLaunch l = cu_launch_kind(e, n, &count);
         const char *kn = kname(e, n, k);
-        if (l == CL_GRID) cp_line(e->p, "DLRT_LAUNCH(%s, DLRT_GRID(%s), DLRT_BLOCK, arena, n);", kn, count);
+        if (l == CL_ROWS) {
+            cp_line(e->p, "DLRT_LAUNCH(%s, DLRT_GRID(%s), DLRT_BLOCK, arena, n);", kn, count);
+            cp_line(e->p, "DLRT_LAUNCH(%s_sum, 1, 1, arena, n);", kn);
+        } else if (l == CL_GRID) cp_line(e->p, "DLRT_LAUNCH(%s, DLRT_GRID(%s), DLRT_BLOCK, arena, n);", kn, count);
         else if (l == CL_SINGLE) cp_line(e->p, "DLRT_LAUNCH(%s, 1, 1, arena, n);", kn);
         else cu_emit_host(e, n);
     }
@@ -776,10 +780,12 @@ static void emit_tensor_macros(CEmit *e, const ModelInfo *m)
         snprintf(def, sizeof def, "#define %s ((%s *)(arena + %lld))", ce_ref(e, n), ce_ctype(n->type.dtype), (long long)n->offset);
         cp_line(e->p, "%-52s /* %s live [%d,%d] */", def, ty, n->live_start, n->live_end);
     }
-    cp_line(e->p, "/* staging slots: the batch's inputs and the step's RNG key */");
+    cp_line(e->p, "/* after the plan: the batch's inputs, the step's RNG key, scratch */");
     if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)m->x_off);
     if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)m->y_off);
     cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)m->key_off);
+    cp_line(e->p, "#define DLRT_SCRATCH ((double *)(arena + %lld))   /* per-row terms of a loss or metric */",
+            (long long)m->scratch_off);
     cp_blank(e->p);
 }
 
