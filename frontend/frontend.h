@@ -1,8 +1,8 @@
 /* frontend.h - turning model files into IR graphs.
  *
  * model_load() picks the frontend by file extension: `.nn` (the dlc model
- * language, docs/dsl.md), `.ir` (the IR text format, for pass tests) and,
- * later, `.onnx`.  A user error in the file is reported with its location
+ * language, docs/dsl.md), `.ir` (the IR text format, for pass tests) and
+ * `.onnx` (the ONNX importer, frontend/onnx.h).  A user error in the file is reported with its location
  * and ends the command (exit 1; see ir/diag.h).
  */
 #ifndef DLC_FRONTEND_FRONTEND_H

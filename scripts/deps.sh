@@ -4,8 +4,8 @@
 # stops with status 1.  Usage: scripts/deps.sh [build|test|demo|bench|all]
 set -eu
 what=${1:-build}
-build_pkgs="cmake make gcc pkg-config check libsubunit-dev zlib1g-dev libopenblas-dev llvm-14-tools libclang-dev"
-test_pkgs="$build_pkgs clang python3 python3-torch python3-numpy dataset-fashion-mnist graphviz gcc-arm-none-eabi libnewlib-arm-none-eabi"
+build_pkgs="cmake make gcc pkg-config check libsubunit-dev zlib1g-dev libopenblas-dev llvm-14-tools libclang-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+test_pkgs="$build_pkgs clang python3 python3-torch python3-numpy python3-onnx dataset-fashion-mnist graphviz gcc-arm-none-eabi libnewlib-arm-none-eabi"
 case "$what" in
     build) pkgs=$build_pkgs ;;
     test|all) pkgs=$test_pkgs ;;

@@ -389,7 +389,7 @@ START_TEST(test_model_load) {
     diag_set_stream(NULL);
     fclose(f);
     ck_assert(failed);
-    ck_assert_str_eq(buf, "model.onnx.bak: error: unsupported model file extension (expected .nn or .ir)\n");
+    ck_assert_str_eq(buf, "model.onnx.bak: error: unsupported model file extension (expected .nn, .ir or .onnx)\n");
     free(buf);
     Graph *g = model_load(&arena, DLC_SOURCE_DIR "/models/mnist_mlp.nn", MODE_TRAIN);
     ck_assert_str_eq(g->name, "mnist_mlp");
