@@ -39,6 +39,7 @@
 #include "../passes/pass.h"
 #include "args.h"
 #include "build.h"
+#include "onnx_weights.h"
 #include "cmd_embed.h"
 #include "build_cuda.h"
 
@@ -218,7 +219,9 @@ int dlc_cmd_emit(int argc, char **argv)
     }
     Arena arena;
     arena_init(&arena);
-    write_sources(&arena, load_planned(&arena, &b), &b, dir, false);
+    const char *stem = write_sources(&arena, load_planned(&arena, &b), &b, dir, false);
+    if (is_onnx_path(b.model)) /* an imported model's initializers: DIR/NAME.safetensors */
+        onnx_weights_sidecar(b.model, arena_printf(&arena, "%s/%s.safetensors", dir, stem));
     arena_free(&arena);
     return EXIT_OK;
 }
@@ -420,6 +423,8 @@ int dlc_cmd_build(int argc, char **argv)
         return EXIT_ICE;
     }
     cleanup(&arena, tmp, dir, stem, keep != NULL);
+    if (is_onnx_path(b.model)) /* an imported model's initializers: OUT.safetensors */
+        onnx_weights_sidecar(b.model, arena_printf(&arena, "%s.safetensors", out));
     arena_free(&arena);
     return EXIT_OK;
 }

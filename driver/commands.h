@@ -6,5 +6,8 @@
 int dlc_cmd_ir(int argc, char **argv);
 int dlc_cmd_gradcheck(int argc, char **argv);
 int dlc_cmd_verify(int argc, char **argv);
+/* cmd_import.c, cmd_export.c: ONNX in and out. */
+int dlc_cmd_import(int argc, char **argv);
+int dlc_cmd_export(int argc, char **argv);
 
 #endif

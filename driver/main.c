@@ -5,6 +5,8 @@
  *   dlc emit MODEL ...       write the generated source
  *   dlc gradcheck MODEL      check every gradient in f64
  *   dlc verify FILE.c        check C source with libclang (embedded rules)
+ *   dlc import MODEL.onnx    convert an ONNX model into .nn + .safetensors
+ *   dlc export MODEL.nn      write a model and its weights as ONNX
  *
  * Exit status: 0 success, 1 an error in the user's input, 2 bad usage,
  * 3 an internal error.
@@ -28,6 +30,8 @@ static const Command commands[] = {
     {"emit", dlc_cmd_emit, "write the generated C source and header of a model"},
     {"gradcheck", dlc_cmd_gradcheck, "check every gradient of a model by finite differences, in f64"},
     {"verify", dlc_cmd_verify, "check C source with libclang (--embedded: rules for embeddable code)"},
+    {"import", dlc_cmd_import, "convert an ONNX model into .nn text and a safetensors file"},
+    {"export", dlc_cmd_export, "write a model and its weights as an ONNX file"},
 };
 
 static void usage(FILE *f)
