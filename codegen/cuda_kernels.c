@@ -25,7 +25,10 @@
  *  - dropout masks: one thread per element, drawing the runtime's
  *    counter-based stream on the device (the CPU program's bits);
  *  - matmul: cuBLAS (dlrt_cuda_sgemm, runtime/cuda/dlrt_cuda.h), from the
- *    host; copies (assign, a reshape with storage of its own): from the host;
+ *    host; so is a sum_to over the batch axis alone (a bias gradient: a
+ *    row of ones times the operand), which one thread per column would
+ *    leave most of the GPU idle for; copies (assign, a reshape with
+ *    storage of its own) are enqueued from the host too;
  *  - the sparse categorical crossentropy and accuracy: one thread per row
  *    writes the row's term to a scratch slot, then one thread adds the
  *    terms in row order (deterministic, the C program's order);
@@ -108,6 +111,23 @@ static const char *row_count(CEmit *e, Rows r)
     return ext_str(e, x);
 }
 
+static void reduced_dims(const Node *n, bool *red);
+
+/* A sum_to over the batch axis alone ([N, ...] -> [...] or [1, ...], the
+ * bias gradients): a GEMM of a row of ones with the operand, so cuBLAS
+ * spreads the long reduction over the whole GPU (deterministically). */
+static bool is_batch_sum(const Node *n)
+{
+    if (n->op != OP_SUM_TO) return false;
+    const TensorType *t = &n->in[0]->type;
+    if (t->rank < 2 || t->dims[0] != DIM_N) return false;
+    bool red[DLC_MAX_RANK];
+    reduced_dims(n, red);
+    for (int d = 0; d < t->rank; d++)
+        if (red[d] != (d == 0)) return false;
+    return true;
+}
+
 CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
 {
     *count = NULL;
@@ -117,6 +137,7 @@ CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
         return CL_GRID;
     }
     if (single_thread_op(n->op)) return CL_SINGLE;
+    if (is_batch_sum(n)) return CL_HOST;
     switch (n->op) {
     case OP_SUM:
     case OP_MEAN:
@@ -623,6 +644,12 @@ void cu_emit_host(CEmit *e, const Node *n)
         const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
         cp_line(e->p, "dlrt_cuda_sgemm(%d, %d, (int)(%s), (int)(%s), (int)(%s), %s, %lld, %s, %lld, %s);", ta, tb, M, P, K,
                 ce_ref(e, n->in[0]), (long long)ac, ce_ref(e, n->in[1]), (long long)bc, ce_ref(e, n));
+        return;
+    }
+    if (is_batch_sum(n)) {
+        int64_t cols = tt_numel(&n->type, 1);
+        cp_line(e->p, "dlrt_cuda_sgemm(0, 0, 1, %lld, (int)(n), DLRT_ONES, (int)(n), %s, %lld, %s);   /* ones[1,n] @ x[n,%lld] */",
+                (long long)cols, ce_ref(e, n->in[0]), (long long)cols, ce_ref(e, n), (long long)cols);
         return;
     }
     /* a copy: assign, or a reshape with its own storage */

@@ -134,7 +134,7 @@ typedef struct ModelInfo {
     int64_t nparam_elems;
     bool train;
     /* the staging slots after the planned tensors */
-    int64_t x_off, y_off, key_off, scratch_off, total;
+    int64_t x_off, y_off, key_off, scratch_off, ones_off, total;
 } ModelInfo;
 
 static int64_t align64(int64_t v)
@@ -172,7 +172,8 @@ static void model_info(const Graph *g, ModelInfo *m)
     m->y_off = align64(m->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
     m->key_off = align64(m->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
     m->scratch_off = m->key_off + 64;
-    m->total = m->scratch_off + align64(g->max_batch * 8);
+    m->ones_off = m->scratch_off + align64(g->max_batch * 8);
+    m->total = m->ones_off + align64(g->max_batch * 4);
 }
 
 /* The learning rate of the train block (as emit_c.c computes it). */
@@ -603,6 +604,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "dlrt_cuda_init(prog_name);");
     cp_line(e->p, "arena = (unsigned char *)dlrt_cuda_alloc(%s_DEVICE_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
+    cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) DLRT_ONES[i] = 1.0f;", (long long)g->max_batch);
     int t = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < g->nnodes; i++) {
@@ -780,12 +782,14 @@ static void emit_tensor_macros(CEmit *e, const ModelInfo *m)
         snprintf(def, sizeof def, "#define %s ((%s *)(arena + %lld))", ce_ref(e, n), ce_ctype(n->type.dtype), (long long)n->offset);
         cp_line(e->p, "%-52s /* %s live [%d,%d] */", def, ty, n->live_start, n->live_end);
     }
-    cp_line(e->p, "/* after the plan: the batch's inputs, the step's RNG key, scratch */");
+    cp_line(e->p, "/* after the plan: the batch's inputs, the step's RNG key, scratch, ones */");
     if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)m->x_off);
     if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)m->y_off);
     cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)m->key_off);
     cp_line(e->p, "#define DLRT_SCRATCH ((double *)(arena + %lld))   /* per-row terms of a loss or metric */",
             (long long)m->scratch_off);
+    cp_line(e->p, "#define DLRT_ONES ((float *)(arena + %lld))   /* max_batch ones (sums over the batch) */",
+            (long long)m->ones_off);
     cp_blank(e->p);
 }
 
