@@ -15,6 +15,10 @@ static const Pass passes[] = {
     {"shapes",    "infer and check every node's type", pass_shapes, false},
     {"autodiff",  "append the backward graph (reverse-mode gradients)", pass_autodiff, true},
     {"optimizer", "append the optimizer's update rules as IR", pass_optimizer, true},
+    {"constfold", "fold nodes whose operands are constants into uniform consts", pass_constfold, false},
+    {"algebraic", "algebraic identities (x*1, x+0, neg(neg(x)), no-op reshapes, ...)", pass_algebraic, false},
+    {"gemm_fold", "fold 2-D transposes into matmul trans_a / trans_b flags", pass_gemm_fold, false},
+    {"cse",       "merge nodes computing the same value (common subexpressions)", pass_cse, false},
     {"dce",       "remove nodes no output, loss, metric or update needs", pass_dce, false},
     {"plan",      "schedule and place every tensor in one arena", pass_plan, false},
 };
