@@ -14,7 +14,8 @@
  *   0 - x, x * -1, -1 * x                                     -> neg(x)
  *   neg(neg(x))                                               -> x
  *   x + neg(y) -> x - y;  neg(x) + y -> y - x;  x - neg(y) -> x + y
- *   x * 0, 0 * x -> const 0, only when x cannot be NaN or inf (see below)
+ *   x * 0, 0 * x -> 0 (a const, or broadcast_to of one when larger than
+ *                   a scalar), only when x cannot be NaN or inf (see below)
  *   reshape, flatten, broadcast_to, sum_to, slice, cast, one-operand
  *   concat, sum / mean / max whose result has the operand's type    -> x
  *   transpose with the identity permutation                  -> x
@@ -91,9 +92,11 @@ static void perm_of(const Node *n, int r, int64_t *p)
     }
 }
 
-/* Rules for add, sub, mul, div, pow. */
-static bool binary_rules(Graph *g, int pos)
+/* Rules for add, sub, mul, div, pow (*pos_io moves on when a rule inserts
+ * a node before the one rewritten). */
+static bool binary_rules(Graph *g, int *pos_io)
 {
+    int pos = *pos_io;
     Node *n = g->nodes[pos], *a = n->in[0], *b = n->in[1];
     switch (n->op) {
     case OP_ADD:
@@ -122,8 +125,7 @@ static bool binary_rules(Graph *g, int pos)
             if (rw_is_const_val(c, 1) && forward_if_same(g, pos, x)) return true;
             if (rw_is_const_val(c, -1) && rebuild(g, pos, OP_NEG, &x, 1, NULL, 0)) return true;
             if (rw_is_const_val(c, 0) && known_finite(x)) {
-                Node *z = rw_const(g, n->type, 0.0, n->loc);
-                rw_put(g, pos, z);
+                rw_put_uniform(g, pos_io, n->type, 0.0);
                 return true;
             }
         }
@@ -205,7 +207,7 @@ static bool simplify_at(Graph *g, int *pos_io)
 {
     int pos = *pos_io;
     Node *n = g->nodes[pos];
-    if (op_info(n->op)->kind == OK_BINARY) return binary_rules(g, pos) || drop_broadcast(g, pos_io);
+    if (op_info(n->op)->kind == OK_BINARY) return binary_rules(g, pos_io) || drop_broadcast(g, pos_io);
     if (n->op == OP_NEG && n->in[0]->op == OP_NEG) return forward_if_same(g, pos, n->in[0]->in[0]);
     if (n->op == OP_TRANSPOSE) return transpose_rules(g, pos);
     if (n->op == OP_CONCAT && n->nin == 1) return forward_if_same(g, pos, n->in[0]);

@@ -1,11 +1,16 @@
 /* constfold.c - the `constfold` pass: constant folding.
  *
- * A node whose operands are all `const` leaves is computed at compile time
- * and replaced by a `const` leaf of its type, provided its value is uniform
- * (every element equal): the IR's const is one scalar broadcast to its type,
- * so folding never materialises a tensor.  Nodes are visited in graph order
- * and a folded node becomes a const at once, so chains fold in one sweep
- * (`div(const 1, const 3)` -> `const 0.333..`, then `neg` of it, ...).
+ * A node whose operands are all uniform constants - `const` leaves, or
+ * broadcast_to of a const - is computed at compile time and replaced by
+ * its value, provided that value is uniform (every element equal).  The
+ * IR's const is one scalar broadcast to its type, so folding never
+ * materialises a tensor: a result holding one element becomes a `const` of
+ * its type, a larger one `broadcast_to(const v : [], its shape)` (the form
+ * the frontend and autodiff write; a binary op reading it drops the
+ * broadcast in `algebraic`, and the scalar is then inlined as a literal).
+ * Nodes are visited in graph order and a folded node is replaced at once,
+ * so chains fold in one sweep (`div(const 1, const 3)` -> `const
+ * 0.333..`, then `neg` of it, ...).
  *
  * The value comes from the reference interpreter (ir/interp.h), so the
  * semantics of every op stay in one place: the node is rebuilt in a
@@ -24,7 +29,8 @@
  * assigns; ops reading class labels (sparse cross-entropy, accuracy),
  * whose label checks belong to run time; results that are not uniform
  * (`concat` of two different consts) or not finite (`div(1, 0)`, which is
- * left for run time rather than baked into a literal).
+ * left for run time rather than baked into a literal); and a broadcast_to
+ * of a const, which is already in folded form.
  *
  * The folded value is the f64 result; code generators round it to the
  * node's dtype when they print the literal.
@@ -59,6 +65,16 @@ static bool foldable_op(OpCode op)
     }
 }
 
+/* If x is a uniform constant (a const leaf, or broadcast_to of one), stores
+ * its value in *v and returns true. */
+static bool uniform_value(const Node *x, double *v)
+{
+    if (x->op == OP_BROADCAST_TO) x = x->in[0];
+    if (x->op != OP_CONST) return false;
+    *v = rw_value(x);
+    return true;
+}
+
 static bool is_elementwise(OpCode op)
 {
     OpKind k = op_info(op)->kind;
@@ -78,7 +94,9 @@ static bool eval_at(const Node *n, bool scalar, int64_t batch, double *v)
     bool ok = true;
     for (int k = 0; k < n->nin && ok; k++) {
         const Node *c = n->in[k];
-        in[k] = ir_const(t, c->type.dtype, rw_value(c), c->loc);
+        double cv = 0;
+        if (!uniform_value(c, &cv)) DLC_ICE("constfold: operand %d of node #%d is not constant", k, n->id);
+        in[k] = ir_const(t, c->type.dtype, cv, c->loc);
         if (!scalar) {
             in[k]->type = c->type;
             ok = tt_numel(&c->type, batch) <= FOLD_MAX_ELEMS;
@@ -122,11 +140,11 @@ void pass_constfold(Graph *g, const PassOptions *o)
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         if (n->dead || !foldable_op(n->op) || n->nin > FOLD_MAX_IN) continue;
+        if (n->op == OP_BROADCAST_TO && n->in[0]->op == OP_CONST) continue; /* folded form already */
         bool all_const = true;
-        for (int k = 0; k < n->nin; k++) all_const &= rw_is_const(n->in[k]);
         double v;
+        for (int k = 0; k < n->nin; k++) all_const &= uniform_value(n->in[k], &v);
         if (!all_const || !fold_value(n, &v)) continue;
-        Node *c = rw_const(g, n->type, v, n->loc);
-        rw_put(g, i, c);
+        rw_put_uniform(g, &i, n->type, v);
     }
 }

@@ -45,6 +45,26 @@ void rw_put(Graph *g, int pos, Node *repl)
     ir_replace_uses(g, old, repl);
 }
 
+Node *rw_put_uniform(Graph *g, int *pos, TensorType t, double v)
+{
+    Node *old = g->nodes[*pos];
+    if (!tt_has_batch(&t) && tt_numel(&t, 1) == 1) {
+        Node *c = rw_const(g, t, v, old->loc);
+        rw_put(g, *pos, c);
+        return c;
+    }
+    Node *c = ir_const(g, t.dtype, v, old->loc);
+    rw_insert_before(g, *pos, c);
+    (*pos)++;
+    int64_t shape[DLC_MAX_RANK];
+    for (int i = 0; i < t.rank; i++) shape[i] = t.dims[i] == DIM_N ? -1 : t.dims[i];
+    Attr a = attr_ints("shape", shape, t.rank);
+    Node *b = ir_node_checked(g, OP_BROADCAST_TO, &c, 1, &a, 1, old->loc);
+    DLC_ASSERT(tt_equal(&b->type, &t));
+    rw_put(g, *pos, b);
+    return b;
+}
+
 void rw_forward(Graph *g, int pos, Node *x)
 {
     Node *old = g->nodes[pos];

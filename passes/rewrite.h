@@ -24,6 +24,12 @@ bool rw_is_const_val(const Node *n, double v);
  * at the end of the graph; place it with rw_put. */
 Node *rw_const(Graph *g, TensorType t, double v, SrcLoc loc);
 
+/* Replaces the node at *pos by the value v broadcast to type t: a const
+ * leaf when t holds one element (no N), else broadcast_to(const v : [], t)
+ * with the scalar const inserted just before (*pos moves on by one), so no
+ * tensor of the value is stored.  Returns the node now at *pos. */
+Node *rw_put_uniform(Graph *g, int *pos, TensorType t, double v);
+
 /* `repl` was just built (it is the last node of the graph); it takes the
  * place of g->nodes[pos], which must come after all of repl's operands:
  * the old node leaves the graph and its uses (operands, outputs, loss,
