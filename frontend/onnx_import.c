@@ -297,9 +297,15 @@ OnnxConst *onnx_tensor(Onnx *o, const Onnx__TensorProto *t, const char *what)
     }
     /* Copy into aligned storage (raw bytes are little-endian, as are we). */
     void *data = arena_alloc(o->a, want ? want : 1);
-    if (raw) memcpy(data, raw, want);
-    else if (k->is_int) memcpy(data, t->int64_data, want);
-    else memcpy(data, t->float_data, want);
+    if (want == 0) {
+        /* an empty tensor: nothing to copy (the sources may be NULL) */
+    } else if (raw) {
+        memcpy(data, raw, want);
+    } else if (k->is_int) {
+        memcpy(data, t->int64_data, want);
+    } else {
+        memcpy(data, t->float_data, want);
+    }
     if (k->is_int) k->i = data;
     else k->f = data;
     return k;
@@ -440,7 +446,7 @@ static void leaves_first(Onnx *o)
             int want = op == OP_INPUT ? 0 : op == OP_PARAM ? 1 : 2;
             if (want == pass) v[k++] = g->nodes[i];
         }
-    memcpy(g->nodes, v, sizeof *v * (size_t)g->nnodes);
+    if (g->nnodes > 0) memcpy(g->nodes, v, sizeof *v * (size_t)g->nnodes);
 }
 
 /* ---- the model ------------------------------------------------------------- */

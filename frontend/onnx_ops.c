@@ -102,7 +102,7 @@ static int oa_ints(Onnx *o, const Onnx__NodeProto *nd, const char *name, const i
 static const char *oa_string(Onnx *o, const Onnx__NodeProto *nd, const char *name, const char *deflt)
 {
     const Onnx__AttributeProto *a = attr_of(o, nd, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "a STRING");
-    if (!a || !a->has_s) return deflt;
+    if (!a || !a->has_s || !a->s.data) return deflt;
     return arena_strndup(o->a, (const char *)a->s.data, a->s.len);
 }
 

@@ -32,4 +32,4 @@ rm -rf "$work/corpus"
 cp -r "$root/tests/fuzz/corpus_onnx" "$work/corpus"
 # -seed fixes the mutation sequence (reproducible); crashes land in $work.
 "$bin" -runs="$runs" -seed=1 -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
-    -artifact_prefix="$work/" -print_final_stats=1 "$work/corpus"
+    -dict="$root/tests/fuzz/onnx.dict" -artifact_prefix="$work/" -print_final_stats=1 "$work/corpus"
