@@ -16,7 +16,7 @@
  *
  *  - host emulation (DLC_CUDA_EMUL defined; compiled as C++ by the host
  *    compiler): blockIdx/threadIdx/blockDim/gridDim are ordinary variables
- *    and DLRT_LAUNCH runs the kernel once per (block, thread), in order;
+ *    and DLRT_LAUNCH runs the kernel once per (block, thread), last first;
  *    cublasSgemm is a column-major reference loop with cuBLAS's argument
  *    convention, so the operand swap of the generated code is exercised;
  *    memory is plain host memory; graphs are not captured.  Only kernels
@@ -51,14 +51,19 @@ struct dlrt_dim3 {
 };
 static struct dlrt_dim3 blockIdx, threadIdx, blockDim, gridDim;
 
-/* Runs kernel k over grid g (blocks) of b threads, one call per thread. */
+/* Runs kernel k over grid g (blocks) of b threads, one call per thread,
+ * last block and last thread first: a GPU promises no order, and running
+ * the threads against the order of the data makes a kernel whose thread
+ * reads what a lower-numbered thread writes (a dependency the generator
+ * must never create, e.g. between the segments of a launch group) give
+ * wrong results here instead of passing by luck. */
 #define DLRT_LAUNCH(k, g, b, ...)                                             \
     do {                                                                      \
         const unsigned dlrt_g_ = (unsigned)(g), dlrt_b_ = (unsigned)(b);      \
         gridDim.x = dlrt_g_;                                                  \
         blockDim.x = dlrt_b_;                                                 \
-        for (unsigned dlrt_i_ = 0; dlrt_i_ < dlrt_g_; dlrt_i_++)              \
-            for (unsigned dlrt_j_ = 0; dlrt_j_ < dlrt_b_; dlrt_j_++) {        \
+        for (unsigned dlrt_i_ = dlrt_g_; dlrt_i_-- > 0;)                      \
+            for (unsigned dlrt_j_ = dlrt_b_; dlrt_j_-- > 0;) {                \
                 blockIdx.x = dlrt_i_;                                         \
                 threadIdx.x = dlrt_j_;                                        \
                 k(__VA_ARGS__);                                               \
