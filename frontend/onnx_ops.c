@@ -388,9 +388,9 @@ static void lower_reshape(Onnx *o, const Onnx__NodeProto *nd)
             continue;
         }
         if (v < 1 || v > DLC_MAX_DIM) onnx_fail(o, "invalid shape entry %lld", (long long)s->i[i]);
+        if (v > DLC_MAX_DIM / known) onnx_fail(o, "the shape has too many elements");
         d[i] = v;
         known *= v;
-        if (known > DLC_MAX_DIM) onnx_fail(o, "the shape has too many elements");
     }
     int64_t total = tt_numel_per_sample(&x->type); /* static elements (per sample if batched) */
     if (batched && d[0] != DIM_N) {
@@ -589,7 +589,10 @@ static void lower_conv(Onnx *o, const Onnx__NodeProto *nd)
         onnx_fail(o, "kernel_shape [%lld,%lld] does not match the weights", (long long)k[0], (long long)k[1]);
     pair_attr(o, nd, "strides", 1, 1, s);
     pair_attr(o, nd, "dilations", 1, 1, dl);
-    for (int i = 0; i < 2; i++) span[i] = (w->type.dims[2 + i] - 1) * dl[i] + 1;
+    for (int i = 0; i < 2; i++) { /* the dilated window, saturated (the shape rule rejects it if too large) */
+        int64_t k1 = w->type.dims[2 + i] - 1;
+        span[i] = k1 > ((int64_t)1 << 40) / dl[i] ? ((int64_t)1 << 41) : k1 * dl[i] + 1;
+    }
     window_pads(o, nd, x, span, s, pads);
     Attr at[4] = {attr_ints("strides", ints_copy(o, s, 2), 2), attr_ints("pads", ints_copy(o, pads, 4), 4),
                   attr_ints("dilations", ints_copy(o, dl, 2), 2), attr_int("group", oa_int(o, nd, "group", 1))};

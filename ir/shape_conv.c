@@ -41,9 +41,15 @@ static const char *read_list(Graph *g, const Node *n, const char *name, int want
     return NULL;
 }
 
+/* (k - 1) * d + 1, saturated at 2^41 (k <= 2^40, d <= 2^30: the product
+ * could overflow). */
+static int64_t span_of(int64_t k, int64_t d) {
+    return k - 1 > ((int64_t)1 << 40) / d ? ((int64_t)1 << 41) : (k - 1) * d + 1;
+}
+
 /* Output size of one spatial axis, or -1 when the window does not fit. */
 static int64_t out_size(int64_t size, int64_t pa, int64_t pb, int64_t k, int64_t d, int64_t s) {
-    int64_t span = (k - 1) * d + 1, padded = size + pa + pb;
+    int64_t span = span_of(k, d), padded = size + pa + pb;
     if (span > padded) return -1;
     return (padded - span) / s + 1;
 }
@@ -110,7 +116,7 @@ const char *conv_geom(Graph *g, const Node *n, ConvGeom *o) {
     o->ow = out_size(o->w, o->pl, o->pr, o->kw, o->dw, o->sw);
     if (o->oh < 1 || o->ow < 1)
         FAIL("%s: the %lldx%lld window does not fit the padded %lldx%lld input %s", opname(n),
-             (long long)((o->kh - 1) * o->dh + 1), (long long)((o->kw - 1) * o->dw + 1),
+             (long long)span_of(o->kh, o->dh), (long long)span_of(o->kw, o->dw),
              (long long)(o->h + o->pt + o->pb), (long long)(o->w + o->pl + o->pr), g ? shape_fmt(g, x) : "");
     return NULL;
 }

@@ -93,6 +93,10 @@ def build(case, out):
         s = numpy_helper.from_array(np.array([2, -1], np.int64), "s")
         return model([helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [f32("x", ["N", 4])],
                      [f32("y", [2, "M"])], [s])
+    if case == "reshape_overflow":
+        s = numpy_helper.from_array(np.array([0, 1 << 31, 1 << 34], np.int64), "s")
+        return model([helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [f32("x", ["N", 4])],
+                     [f32("y", ["N", 1, 1])], [s])
     if case == "ext_absolute":
         return external(out, "/etc/passwd")
     if case == "ext_dotdot":
