@@ -384,7 +384,7 @@ static void lower_reshape(Onnx *o, const Onnx__NodeProto *nd)
         if (v == -1) {
             if (infer >= 0) onnx_fail(o, "the shape has more than one -1");
             infer = i;
-            d[i] = -1;
+            d[i] = 0; /* filled in below (not -1: that is DIM_N) */
             continue;
         }
         if (v < 1 || v > DLC_MAX_DIM) onnx_fail(o, "invalid shape entry %lld", (long long)s->i[i]);

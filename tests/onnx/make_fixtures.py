@@ -16,6 +16,10 @@ files up to the exporter's version).
              (opset 13), in eval mode with non-trivial running statistics
   resblock   x + fc2(GELU(fc1(x))), GELU, Linear, LogSoftmax (opset 17;
              GELU is exported decomposed: Div, Erf, Add, Mul, Mul)
+  ops        grouped + dilated and strided convolutions, LeakyRelu, Elu,
+             padded MaxPool, Sigmoid, Tanh, Exp, Abs, Neg, Sqrt, Pow, Log,
+             ReduceMean, ReduceSum, Unsqueeze, Squeeze, Clip, Concat
+             (opset 11: axes and bounds in their opset-11 forms)
 """
 import os
 import sys
@@ -38,6 +42,26 @@ class ResBlock(nn.Module):
         return torch.log_softmax(self.head(nn.functional.gelu(h)), dim=-1)
 
 
+class Ops(nn.Module):
+    """The other ops: grouped and dilated convolution, strided 1x1
+    convolution, activations, reductions, squeeze/unsqueeze, concat."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_g = nn.Conv2d(4, 8, 3, groups=2, dilation=2, padding=2)
+        self.conv_s = nn.Conv2d(8, 4, 1, stride=2, bias=False)
+
+    def forward(self, x):
+        h = nn.functional.leaky_relu(self.conv_g(x), 0.1)
+        h = nn.functional.elu(self.conv_s(h))
+        h = nn.functional.max_pool2d(h, 3, stride=1, padding=1)
+        h = torch.sigmoid(h) * torch.tanh(h) - torch.exp(-torch.abs(h)) / 2
+        h = torch.flatten(h, 1).unsqueeze(1).squeeze(1)
+        m = h.mean(dim=1, keepdim=True)
+        s = torch.sqrt(h.sum(dim=1, keepdim=True) ** 2 + 1)
+        return torch.cat([h - m, torch.log(s), torch.clamp(h, -0.2, 0.3)], dim=1)
+
+
 def models():
     mlp = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 10), nn.Softmax(dim=1))
     cnn = nn.Sequential(
@@ -50,7 +74,8 @@ def models():
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
-    return [("mlp", mlp, (20,), 9), ("cnn", cnn, (3, 12, 12), 13), ("resblock", ResBlock(), (16,), 17)]
+    return [("mlp", mlp, (20,), 9), ("cnn", cnn, (3, 12, 12), 13), ("resblock", ResBlock(), (16,), 17),
+            ("ops", Ops(), (4, 9, 9), 11)]
 
 
 def main():

@@ -107,14 +107,15 @@ START_TEST(interp_matches_pytorch)
     check_fixture("mlp");
     check_fixture("cnn");
     check_fixture("resblock");
+    check_fixture("ops");
 }
 END_TEST
 
 /* nn_write's text compiles to the same graph as the import. */
 START_TEST(nn_text_round_trip)
 {
-    static const char *const names[] = {"mlp", "cnn", "resblock"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const names[] = {"mlp", "cnn", "resblock", "ops"};
+    for (int k = 0; k < 4; k++) {
         Graph *g = onnx_import(&A, arena_printf(&A, FIX "%s.onnx", names[k]), MODE_INFER, NULL);
         char *buf = NULL;
         size_t len = 0;
@@ -132,8 +133,8 @@ END_TEST
 /* Export then import: the same graph, the same weights. */
 START_TEST(export_import_round_trip)
 {
-    static const char *const names[] = {"mlp", "cnn", "resblock"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const names[] = {"mlp", "cnn", "resblock", "ops"};
+    for (int k = 0; k < 4; k++) {
         OnnxWeights w;
         Graph *g = onnx_import(&A, arena_printf(&A, FIX "%s.onnx", names[k]), MODE_INFER, &w);
         const float **pd = ARENA_NEW_N(&A, const float *, g->next_id + 1);
