@@ -41,6 +41,10 @@
  * at emit time naming it, so that adding an op never breaks the build of
  * this file.
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cuda_emit.h"
@@ -599,11 +603,30 @@ static void k_accuracy_rows(CEmit *e, const Node *n, const char *name)
     cp_close(e->p, "");
 }
 
-/* One thread running the C kernel of the node. */
+/* One thread running the C kernel of the node.  The C kernel is written to
+ * a memory stream first so that host-only lines (`#pragma omp` of the C
+ * target's threaded loops: one thread here) stay out of device code. */
 static void k_single(CEmit *e, const Node *n, const char *name)
 {
     kopen(e, name, NULL);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) DLC_ICE("open_memstream failed");
+    CPrinter sub = *e->p;
+    sub.f = mem;
+    CPrinter *saved = e->p;
+    e->p = &sub;
     ck_emit_node(e, n);
+    e->p = saved;
+    fclose(mem);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        const char *t = line + strspn(line, " ");
+        if (strncmp(t, "#pragma omp", 11) != 0) fprintf(e->p->f, "%s\n", line);
+    }
+    free(text);
     cp_close(e->p, "");
 }
 

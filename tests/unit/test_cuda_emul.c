@@ -106,7 +106,7 @@ static void *build_so(Graph *g, const char *name, Target target, const dlrt_mode
                  dir, src, so, log);
     else
         snprintf(cmd, sizeof cmd,
-                 "cc -std=c99 -O1 -Wall -Wextra -Werror -fPIC -shared " SAN_FLAGS
+                 "cc -std=c99 -O1 -Wall -Wextra -Werror -Wno-unknown-pragmas -fPIC -shared " SAN_FLAGS
                  "-I'%s' -I" DLC_SOURCE_DIR "/runtime -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas "
                  "'%s' " DLC_BINARY_DIR "/libdlrt.a -lopenblas -lz -lm -o '%s' > '%s' 2>&1",
                  dir, src, so, log);
