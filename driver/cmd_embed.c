@@ -6,8 +6,9 @@
  * arena holds activations only) for --max-batch samples, 1 by default:
  * embedded callers usually classify one input at a time, and the batch
  * API runs larger batches in chunks.  The weights come from --weights (a
- * checkpoint, read by the runtime's reader) or else from the initializers
- * with the model's seed.  Unless --no-verify, the written unit is checked
+ * checkpoint, read by the runtime's reader); else, for an .onnx model,
+ * from its initializers (written to DIR/NAME.safetensors first); else from
+ * the parameters' initializers with the model's seed.  Unless --no-verify, the written unit is checked
  * with the embedded rules of `dlc verify` (codegen/cverify.h): dlc promises
  * that what it writes passes them, so a violation is an internal error,
  * reported with its location, the files left in place for a bug report.
@@ -25,6 +26,7 @@
 #include "../passes/pass.h"
 #include "args.h"
 #include "cmd_embed.h"
+#include "onnx_weights.h"
 
 static FILE *open_out(const char *path, const char *mode)
 {
@@ -53,9 +55,16 @@ int dlc_emit_embedded(const EmbedRequest *r)
     pass_run_pipeline(g, &po, NULL);
 
     EmbedOptions eo = {r->prefix ? r->prefix : g->name, !r->no_blas, r->weights_file, NULL};
-    eo.w = r->weights ? weights_load(g, r->weights) : weights_init(g, g->train.seed > 0 ? g->train.seed : 0);
-
     const char *stem = eo.prefix;
+    const char *weights = r->weights;
+    if (!weights && is_onnx_path(r->model)) {
+        /* an imported model's own initializers, written next to the sources
+           as `dlc emit MODEL.onnx` does, then read back like any checkpoint */
+        weights = arena_printf(&arena, "%s/%s.safetensors", r->dir, stem);
+        onnx_weights_sidecar(r->model, weights);
+    }
+    eo.w = weights ? weights_load(g, weights) : weights_init(g, g->train.seed > 0 ? g->train.seed : 0);
+
     char *cpath = arena_printf(&arena, "%s/%s.c", r->dir, stem);
     char *hpath = arena_printf(&arena, "%s/%s.h", r->dir, stem);
     char *wpath = arena_printf(&arena, "%s/%s.weights", r->dir, stem);
