@@ -11,7 +11,7 @@ typedef struct EmbedRequest {
     const char *model;     /* .nn file */
     const char *dir;       /* output folder (exists) */
     const char *prefix;    /* NULL: the model name */
-    const char *weights;   /* safetensors checkpoint; NULL: the initializers */
+    const char *weights;   /* safetensors checkpoint; NULL: an .onnx model's own, else the initializers */
     int64_t max_batch;     /* 0: 1 */
     bool no_blas;
     bool weights_file;     /* NAME.weights blob instead of const arrays */
