@@ -160,7 +160,8 @@ static void emit_help(void)
            "embeddable inference code (infer mode; docs/embedded.md):\n"
            "  --embed-weights   the weights as const arrays in NAME.c (no heap, no runtime)\n"
            "  --weights-file    the weights in DIR/NAME.weights, handed over at run time\n"
-           "  --weights FILE    their values, from a checkpoint (default: the initializers)\n"
+           "  --weights FILE    their values, from a checkpoint (default: an .onnx model's own,\n"
+           "                    else the initializers)\n"
            "  --no-verify       skip `dlc verify --embedded` on what is written\n"
            "  (--max-batch defaults to 1 there)\n");
 }
