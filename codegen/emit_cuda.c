@@ -540,7 +540,6 @@ static void emit_enqueue(CEmit *e, const char *fn, const bool *need, EntryKind k
 /* Copies the batch into the input slots. */
 static void stage_inputs(CEmit *e, const ModelInfo *m, bool has_y)
 {
-    const Graph *g = e->g;
     if (m->x)
         cp_line(e->p, "dlrt_cuda_copy(%s, x, (size_t)(%s) * sizeof(float));", ce_ref(e, m->x), ext_str(e, ext_of(&m->x->type)));
     else cp_line(e->p, "(void)x;");
@@ -550,7 +549,6 @@ static void stage_inputs(CEmit *e, const ModelInfo *m, bool has_y)
                     (int)dtype_size(m->y->type.dtype));
         else cp_line(e->p, "(void)y;");
     }
-    (void)g;
 }
 
 static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
