@@ -45,6 +45,10 @@ CU
     local why
     why=$("$t/probe" 2>&1) || skip "no CUDA device ($why)"
     echo "device: $why"
+    if ldd "$dlc" 2>/dev/null | grep -q libasan; then
+        echo "note: this dlc is built with AddressSanitizer, so are the programs it builds; if CUDA fails"
+        echo "      to initialize under ASan, run the gpu tests from a plain build (cmake -B build && ctest -L gpu)"
+    fi
     [ -e "$data/train-images-idx3-ubyte.gz" ] || [ -e "$data/train-images-idx3-ubyte" ] ||
         skip "no Fashion-MNIST in $data (set DLC_DATA)"
 }
