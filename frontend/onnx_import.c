@@ -12,8 +12,10 @@
  *     FLOAT or INT64, dims, a value count that matches them; external data
  *     only from a regular file inside the model's folder).
  *  4. Graph inputs that are not initializers become `input` leaves: FLOAT
- *     tensors with a known shape whose first dimension may be symbolic (the
- *     batch dimension N); no other dimension may be.
+ *     tensors with a known shape whose first dimension is the batch
+ *     dimension N (symbolic, or fixed at export time - often 1 - in which
+ *     case a Reshape to that fixed size in front keeps N); no other
+ *     dimension may be symbolic.
  *  5. Nodes are lowered in file order (ONNX requires a topological order);
  *     an input that is neither defined earlier nor an initializer nor a
  *     graph input is a dangling reference.
@@ -348,8 +350,8 @@ Node *onnx_as_node(Onnx *o, OnnxValue *v)
 
 /* ---- graph inputs and outputs ----------------------------------------------- */
 
-/* The tensor type of a graph input or output; `first_n` makes a symbolic
- * (or absent) first dimension the batch dimension. */
+/* The tensor type of a graph input or output as declared: a symbolic (or
+ * absent) first dimension is the batch dimension N. */
 static TensorType value_type(Onnx *o, const Onnx__ValueInfoProto *vi, const char *what)
 {
     const Onnx__TypeProto *tp = vi->type;
@@ -402,7 +404,8 @@ static void add_outputs(Onnx *o, const Onnx__GraphProto *gp)
             TensorType want = value_type(o, vi, "graph output");
             bool same = want.rank == n->type.rank;
             for (int d = 0; same && d < want.rank; d++)
-                same = want.dims[d] == n->type.dims[d] || (d == 0 && want.dims[0] == DIM_N);
+                same = want.dims[d] == n->type.dims[d] ||
+                       (d == 0 && n->type.dims[0] == DIM_N && (want.dims[0] == DIM_N || want.dims[0] == o->fixed_batch));
             if (!same) {
                 char a[TT_FMT_LEN], b[TT_FMT_LEN];
                 onnx_fail(o, "graph output '%.200s' is declared %s but computes to %s", vi->name,
@@ -492,6 +495,15 @@ Graph *onnx_import_bytes(Arena *a, const SrcFile *file, const char *dir, GraphMo
         if (!vi->name || !vi->name[0]) onnx_fail(&o, "graph input %zu has no name", i);
         if (onnx_value(&o, vi->name)) continue; /* an initializer listed as an input (IR < 4) */
         TensorType t = value_type(&o, vi, "graph input");
+        if (t.rank >= 1 && t.dims[0] != DIM_N) {
+            /* exported with a fixed batch (often 1): that dimension is the
+               batch all the same, so the program takes any batch size */
+            if (o.fixed_batch && o.fixed_batch != t.dims[0])
+                onnx_fail(&o, "graph inputs have different fixed batch sizes (%lld and %lld)",
+                          (long long)o.fixed_batch, (long long)t.dims[0]);
+            o.fixed_batch = t.dims[0];
+            t.dims[0] = DIM_N;
+        }
         Node *in = ir_input(g, onnx_unique_name(&o, vi->name, "input"), t, (SrcLoc){file, 0, 0});
         onnx_define(&o, vi->name, in, NULL);
     }

@@ -45,6 +45,7 @@ typedef struct Onnx {
     const SrcFile *file;   /* the model file (for messages) */
     const char *dir;       /* folder external data may come from, or NULL */
     int64_t opset;         /* of the default domain */
+    int64_t fixed_batch;   /* a graph input's fixed first dimension, taken as N (0: none) */
     OnnxValue *vals;       /* open-addressing table of values */
     size_t vcap, nvals;
     NameSet names;         /* names used in the graph */

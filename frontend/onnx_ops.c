@@ -380,6 +380,9 @@ static void lower_reshape(Onnx *o, const Onnx__NodeProto *nd)
                 continue;
             }
             v = x->type.dims[i];
+        } else if (i == 0 && batched && o->fixed_batch && v == o->fixed_batch) {
+            d[i] = DIM_N; /* the batch size the model was exported with */
+            continue;
         }
         if (v == -1) {
             if (infer >= 0) onnx_fail(o, "the shape has more than one -1");

@@ -97,6 +97,15 @@ def build(case, out):
         s = numpy_helper.from_array(np.array([0, 1 << 31, 1 << 34], np.int64), "s")
         return model([helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [f32("x", ["N", 4])],
                      [f32("y", ["N", 1, 1])], [s])
+    if case == "ok_fixed_batch":
+        # exported with a fixed batch of 1: it still runs on any batch size
+        s = numpy_helper.from_array(np.array([1, 2, 2], np.int64), "s")
+        x = np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32)
+        np.save(out + ".input.npy", x)
+        np.save(out + ".expected.npy", np.maximum(x, 0).reshape(5, 2, 2))
+        return model([helper.make_node("Relu", ["x"], ["h"], name="relu1"),
+                      helper.make_node("Reshape", ["h", "s"], ["y"], name="rs")],
+                     [f32("x", [1, 4])], [f32("y", [1, 2, 2])], [s])
     if case == "ext_absolute":
         return external(out, "/etc/passwd")
     if case == "ext_dotdot":
