@@ -724,37 +724,51 @@ static void emit_model(CEmit *e, const ModelInfo *m)
 {
     const Graph *g = e->g;
     const char *P = e->o->prefix;
-    cp_open(e->p, "%sconst dlrt_model %s_model =", e->p->d->fn_export, P);
-    cp_line(e->p, "\"%s\",", cstr(e->a, g->name));
-    /* C++ (before C++20) has no designated initializers: positional, in the
-       order of dlrt_model's fields. */
-    char dims[256] = "0";
-    int r = 0;
+    /* Filled field by field on a zeroed struct (C++ has no C-style
+       designated initializers): the order of dlrt_model's fields does not
+       matter, and fields the runtime adds later start as zero / NULL. */
+    cp_line(e->p, "/* The model as the runtime sees it (built before main runs). */");
+    cp_open(e->p, "static dlrt_model describe_model(void)");
+    cp_line(e->p, "dlrt_model m;");
+    cp_line(e->p, "memset(&m, 0, sizeof m);");
+    cp_line(e->p, "m.name = \"%s\";", cstr(e->a, g->name));
     if (m->x) {
-        size_t len = 0;
+        int r = 0;
         for (int d = tt_has_batch(&m->x->type) ? 1 : 0; d < m->x->type.rank; d++, r++)
-            len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", r ? ", " : "", (long long)m->x->type.dims[d]);
-        if (!r) strcpy(dims, "0");
+            cp_line(e->p, "m.in_dims[%d] = %lld;", r, (long long)m->x->type.dims[d]);
+        cp_line(e->p, "m.in_rank = %d;", r);
+        cp_line(e->p, "m.in_size = %lld;", (long long)tt_numel_per_sample(&m->x->type));
     }
-    cp_line(e->p, "%d, {%s},   /* in_rank, in_dims */", r, dims);
-    cp_line(e->p, "%lld, %lld,   /* in_size, out_size */", (long long)(m->x ? tt_numel_per_sample(&m->x->type) : 0),
-            (long long)(m->out ? tt_numel_per_sample(&m->out->type) : 0));
-    cp_line(e->p, "%s, %lld,   /* label_dtype, label_size */", m->y ? dlrt_dtype_name(m->y->type.dtype) : "DLRT_F32",
-            (long long)(m->y ? tt_numel_per_sample(&m->y->type) : 0));
-    cp_line(e->p, "%lld,   /* max_batch */", (long long)g->max_batch);
-    cp_line(e->p, "%lld, %lld, %lluu,   /* batch_size, epochs, seed */", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32),
-            (long long)(g->train.epochs > 0 ? g->train.epochs : 1), (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
+    if (m->out) cp_line(e->p, "m.out_size = %lld;", (long long)tt_numel_per_sample(&m->out->type));
+    cp_line(e->p, "m.label_dtype = %s;", m->y ? dlrt_dtype_name(m->y->type.dtype) : "DLRT_F32");
+    cp_line(e->p, "m.label_size = %lld;", (long long)(m->y ? tt_numel_per_sample(&m->y->type) : 0));
+    cp_line(e->p, "m.max_batch = %lld;", (long long)g->max_batch);
+    cp_line(e->p, "m.batch_size = %lld;", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32));
+    cp_line(e->p, "m.epochs = %lld;", (long long)(g->train.epochs > 0 ? g->train.epochs : 1));
+    cp_line(e->p, "m.seed = %lluu;", (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
     double lr = m->train && m->lr ? train_learning_rate(g) : -1;
     if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
-    cp_line(e->p, "%.17g,   /* learning_rate */", lr);
-    if (m->train && g->train.optimizer) cp_line(e->p, "\"%s\",", cstr(e->a, g->train.optimizer));
-    else cp_line(e->p, "NULL,   /* optimizer */");
-    cp_line(e->p, "%d, %s,   /* metrics */", m->train ? g->nmetrics : 0, m->train && g->nmetrics ? "metric_names" : "NULL");
-    cp_line(e->p, "%d, %d, tensors,", m->nparams, m->nstate);
-    cp_line(e->p, "%s_setup, %s_teardown, %s_init_params,", P, P, P);
-    cp_line(e->p, "%s%s, %s%s,", m->train ? P : "NULL", m->train ? "_train_step" : "", m->train ? P : "NULL", m->train ? "_eval_step" : "");
-    cp_line(e->p, "%s%s, %s%s,", m->out ? P : "NULL", m->out ? "_predict" : "", m->lr ? P : "NULL", m->lr ? "_set_learning_rate" : "");
-    cp_close(e->p, ";");
+    cp_line(e->p, "m.learning_rate = %.17g;", lr);
+    if (m->train && g->train.optimizer) cp_line(e->p, "m.optimizer = \"%s\";", cstr(e->a, g->train.optimizer));
+    if (m->train && g->nmetrics) {
+        cp_line(e->p, "m.nmetrics = %d;", g->nmetrics);
+        cp_line(e->p, "m.metric_names = metric_names;");
+    }
+    cp_line(e->p, "m.nparams = %d;", m->nparams);
+    cp_line(e->p, "m.nstate = %d;", m->nstate);
+    cp_line(e->p, "m.tensors = tensors;");
+    cp_line(e->p, "m.setup = %s_setup;", P);
+    cp_line(e->p, "m.teardown = %s_teardown;", P);
+    cp_line(e->p, "m.init_params = %s_init_params;", P);
+    if (m->train) {
+        cp_line(e->p, "m.train_step = %s_train_step;", P);
+        cp_line(e->p, "m.eval_step = %s_eval_step;", P);
+    }
+    if (m->out) cp_line(e->p, "m.predict = %s_predict;", P);
+    if (m->lr) cp_line(e->p, "m.set_learning_rate = %s_set_learning_rate;", P);
+    cp_line(e->p, "return m;");
+    cp_close(e->p, "");
+    cp_line(e->p, "%sconst dlrt_model %s_model = describe_model();", e->p->d->fn_export, P);
     if (e->o->with_main) {
         cp_blank(e->p);
         cp_line(e->p, "/* The program: the runtime's command line; GPU errors are named after it. */");
