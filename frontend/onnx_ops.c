@@ -649,6 +649,27 @@ static void lower_batch_norm(Onnx *o, const Onnx__NodeProto *nd)
     define(o, nd, mk(o, OP_BATCH_NORM, in, 5, &eps, 1));
 }
 
+/* LayerNormalization (opset 17), decomposed: over the axes from `axis` to
+ * the last, y = (x - mean) / sqrt(mean((x - mean)^2) + epsilon) * scale
+ * (+ bias). */
+static void lower_layer_norm(Onnx *o, const Onnx__NodeProto *nd)
+{
+    arity(o, nd, 2, 3, 1);
+    Node *x = input_node(o, nd, 0);
+    int rank = x->type.rank;
+    if (rank < 1) onnx_fail(o, "expects a tensor of rank 1 or more");
+    int ax = axis_of(o, oa_int(o, nd, "axis", -1), rank);
+    int64_t *axes = ARENA_NEW_N(o->a, int64_t, rank - ax);
+    for (int i = ax; i < rank; i++) axes[i - ax] = i;
+    Attr red[2] = {attr_ints("axes", axes, rank - ax), attr_bool("keepdims", true)};
+    Node *d = mk2(o, OP_SUB, x, mk1(o, OP_MEAN, x, red, 2));
+    Node *var = mk1(o, OP_MEAN, mk2(o, OP_MUL, d, d), red, 2);
+    Node *den = mk1(o, OP_SQRT, mk2(o, OP_ADD, var, konst(o, oa_float(o, nd, "epsilon", 1e-5))), NULL, 0);
+    Node *y = mk2(o, OP_MUL, mk2(o, OP_DIV, d, den), input_node(o, nd, 1));
+    if (has_input(nd, 2)) y = mk2(o, OP_ADD, y, input_node(o, nd, 2));
+    define(o, nd, y);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 typedef void (*LowerFn)(Onnx *o, const Onnx__NodeProto *nd);
@@ -694,6 +715,7 @@ static const struct {
     {"GlobalAveragePool", lower_global_pool},
     {"BatchNormalization", lower_batch_norm},
     {"Clip", lower_clip},
+    {"LayerNormalization", lower_layer_norm},
 };
 
 bool onnx_lower_node(Onnx *o, const Onnx__NodeProto *nd)

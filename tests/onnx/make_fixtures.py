@@ -14,8 +14,9 @@ files up to the exporter's version).
   cnn        Conv-BatchNorm-ReLU-MaxPool, Conv(stride 2)-BatchNorm-ReLU6
              (Clip), AveragePool (padded, count_include_pad=False), GlobalAveragePool, Flatten, Linear
              (opset 13), in eval mode with non-trivial running statistics
-  resblock   x + fc2(GELU(fc1(x))), GELU, Linear, LogSoftmax (opset 17;
-             GELU is exported decomposed: Div, Erf, Add, Mul, Mul)
+  resblock   LayerNorm(x + fc2(GELU(fc1(x)))), GELU, Linear, LogSoftmax
+             (opset 17: GELU is exported decomposed - Div, Erf, Add, Mul,
+             Mul - and LayerNorm as LayerNormalization)
   ops        grouped + dilated and strided convolutions, LeakyRelu, Elu,
              padded MaxPool, Sigmoid, Tanh, Exp, Abs, Neg, Sqrt, Pow, Log,
              ReduceMean, ReduceSum, Unsqueeze, Squeeze, Clip, Concat
@@ -36,9 +37,10 @@ class ResBlock(nn.Module):
         self.fc1 = nn.Linear(16, 24)
         self.fc2 = nn.Linear(24, 16)
         self.head = nn.Linear(16, 6)
+        self.norm = nn.LayerNorm(16)
 
     def forward(self, x):
-        h = x + self.fc2(nn.functional.gelu(self.fc1(x)))
+        h = self.norm(x + self.fc2(nn.functional.gelu(self.fc1(x))))
         return torch.log_softmax(self.head(nn.functional.gelu(h)), dim=-1)
 
 
@@ -68,13 +70,16 @@ def models():
         nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 6, 3, stride=2, padding=1), nn.BatchNorm2d(6), nn.ReLU6(),
         nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5))
+    res = ResBlock()
+    res.norm.weight.data.uniform_(0.5, 1.5)
+    res.norm.bias.data.uniform_(-0.2, 0.2)
     for m in cnn.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
-    return [("mlp", mlp, (20,), 9), ("cnn", cnn, (3, 12, 12), 13), ("resblock", ResBlock(), (16,), 17),
+    return [("mlp", mlp, (20,), 9), ("cnn", cnn, (3, 12, 12), 13), ("resblock", res, (16,), 17),
             ("ops", Ops(), (4, 9, 9), 11)]
 
 
