@@ -14,8 +14,9 @@
  * Graphs: every model under models/ and the .nn files of tests/lit that
  * have a train block, in both modes; a hand-written graph that exercises
  * every rule, at two batch sizes, where the simplified node count is
- * checked as well; and post-conditions on the simplified models (no two
- * equal consts, no node left that a rule would rewrite).
+ * checked as well; post-conditions on the simplified models (no two
+ * equal consts, no node left that a rule would rewrite); and a fixed
+ * point: a second round of the four passes changes nothing.
  */
 #include <check.h>
 #include <dirent.h>
@@ -181,6 +182,44 @@ static void check_simplified(const Graph *g, const char *what)
     }
 }
 
+/* The text dump of g, malloc'd (through a temporary file: C11 has no
+ * memory streams). */
+static char *dump_text(const Graph *g)
+{
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    ir_print_text(f, g);
+    long len = ftell(f);
+    ck_assert_int_ge(len, 0);
+    rewind(f);
+    char *s = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(fread(s, 1, (size_t)len, f), (size_t)len);
+    s[len] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Running the four passes (and dce) again on a simplified graph changes
+ * nothing: each pass finds everything in its one sweep in graph order, and
+ * the order of the passes leaves nothing for an earlier one. */
+static void check_fixed_point(Graph *g, const char *what)
+{
+    char *before = dump_text(g);
+    PassOptions po = {0};
+    pass_constfold(g, &po);
+    pass_algebraic(g, &po);
+    pass_gemm_fold(g, &po);
+    pass_cse(g, &po);
+    pass_dce(g, &po);
+    ck_assert_msg(ir_verify(g) == NULL, "%s: second simplification broke the graph", what);
+    char *after = dump_text(g);
+    ck_assert_msg(strcmp(before, after) == 0, "%s: a second round of simplification changed the graph:\n%s\n---\n%s",
+                  what, before, after);
+    free(before);
+    free(after);
+}
+
 /* Builds a model both ways in both modes and compares. */
 static void check_model(const char *path)
 {
@@ -196,6 +235,7 @@ static void check_model(const char *path)
                       g0->nnodes);
         check_simplified(g1, what);
         same_values(g0, g1, 3, 3, what);
+        check_fixed_point(g1, what);
         arena_free(&a0);
         arena_free(&a1);
     }
@@ -349,6 +389,7 @@ START_TEST(every_rule_keeps_values)
                         g1->nodes[i]->in[0]->in[0]->op == OP_CONST;
     ck_assert_int_eq(sum_of_const, 1);
     ck_assert_int_lt(g1->nnodes, g0->nnodes);
+    check_fixed_point(g1, "rules.ir");
     arena_free(&a0);
     arena_free(&a1);
 }
