@@ -12,6 +12,7 @@
  * Rules ("c" is a const leaf, x, y any values):
  *   x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1, pow(x, 1)      -> x
  *   0 - x, x * -1, -1 * x                                     -> neg(x)
+ *   pow(x, 2)                                                 -> square(x)
  *   neg(neg(x))                                               -> x
  *   x + neg(y) -> x - y;  neg(x) + y -> y - x;  x - neg(y) -> x + y
  *   x * 0, 0 * x -> 0 (a const, or broadcast_to of one when larger than
@@ -29,7 +30,8 @@
  *   broadcast const) is read as a scalar const: `mul(const 0.01 : f32[8,16],
  *   y)` -> `mul(const 0.01 : f32[], y)`, so no tensor of it is stored.
  *
- * Floating-point notes.  The rewrites are exact in IEEE arithmetic except
+ * Floating-point notes.  The rewrites are exact in IEEE arithmetic (pow(x, 2)
+ * and x * x are both the correctly rounded square) except
  * x + 0 -> x for x = -0.0 (-0 + 0 is +0): the sign of a zero sum does not
  * matter to any op here but division by it, and every graph compiler we
  * know folds x + 0 the same way.  x * 0 is different: it is NaN when x is
@@ -131,8 +133,10 @@ static bool binary_rules(Graph *g, int *pos_io)
         }
         return false;
     case OP_DIV:
-    case OP_POW:
         return rw_is_const_val(b, 1) && forward_if_same(g, pos, a);
+    case OP_POW:
+        if (rw_is_const_val(b, 1) && forward_if_same(g, pos, a)) return true;
+        return rw_is_const_val(b, 2) && rebuild(g, pos, OP_SQUARE, &a, 1, NULL, 0);
     default:
         return false;
     }
