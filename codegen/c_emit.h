@@ -106,6 +106,13 @@ bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
 
+/* ---- c_fused.c ---------------------------------------------------------- */
+
+/* Writes the kernel of fused region G of fi (passes/fuse.h): the members
+ * with need[id] set (all when need is NULL). */
+struct FuseInfo;
+void ck_emit_group(CEmit *e, const struct FuseInfo *fi, int G, const bool *need);
+
 /* ---- c_kernels_conv.c: the convolution family ---------------------------- */
 
 void ck_conv2d(CEmit *e, const Node *n);

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "../ir/init.h"
+#include "../passes/fuse.h"
 #include "c_emit.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -251,8 +252,21 @@ static void needed_set(const Graph *g, const Node *const *roots, int nroots, boo
 static void emit_kernels(CEmit *e, const bool *need)
 {
     const Graph *g = e->g;
+    const FuseInfo *fi = fuse_info(g);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
+        /* a region is one kernel, where its root stands (passes/fuse.c) */
+        if (n->fuse_group) {
+            int G = n->fuse_group;
+            if (fi->root[G] != n) continue;
+            /* a chain of inlined values under its root: the root's kernel */
+            if (fi->simple[G]) {
+                if (need[n->id]) ck_emit_node(e, n);
+            } else {
+                ck_emit_group(e, fi, G, need);
+            }
+            continue;
+        }
         if (!need[n->id] || op_info(n->op)->kind == OK_LEAF || n->op == OP_ASSIGN || ck_is_inlined(n)) continue;
         ck_emit_node(e, n);
     }
@@ -380,6 +394,16 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "if (arena) return 0;");
     cp_line(e->p, "arena = dlrt_arena_alloc(%s_ARENA_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
+    /* one thread count for both pools (runtime/threads.c); they never run
+       at the same time, so the cores are not oversubscribed */
+    cp_line(e->p, "#ifdef _OPENMP");
+    cp_line(e->p, "omp_set_num_threads(dlrt_threads());");
+    cp_line(e->p, "#endif");
+    if (e->o->use_blas) {
+        cp_line(e->p, "#ifdef OPENBLAS_VERSION");
+        cp_line(e->p, "openblas_set_num_threads(dlrt_threads());");
+        cp_line(e->p, "#endif");
+    }
     int t = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < g->nnodes; i++) {
@@ -628,6 +652,9 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     cp_blank(&p);
     if (opts.use_blas) cp_line(&p, "#include <cblas.h>");
     cp_line(&p, "#include <math.h>");
+    cp_line(&p, "#ifdef _OPENMP");
+    cp_line(&p, "#include <omp.h>");
+    cp_line(&p, "#endif");
     cp_line(&p, "#include <stdint.h>");
     cp_line(&p, "#include <string.h>");
     cp_blank(&p);

@@ -13,7 +13,9 @@
  * and friends keep their loops from being vectorized.  With GCC, also
  * -fvect-cost-model=dynamic: at -O2 GCC uses the "very cheap" model, which
  * vectorizes only loops whose trip count is known to be a multiple of the
- * vector width, i.e. none of those that run over the batch.
+ * vector width, i.e. none of those that run over the batch; and -fopenmp:
+ * large fused loops carry `omp parallel for` pragmas (codegen/c_fused.c),
+ * compiled out without it.
  *
  * The include and library paths are compile definitions of the dlc target
  * (CMakeLists.txt).  When dlc itself is built with AddressSanitizer, the
@@ -118,6 +120,7 @@ static Graph *load_planned(Arena *a, const BuildOpts *b)
     Graph *g = model_load(a, b->model, b->mode);
     PassOptions po = {0};
     po.max_batch = b->max_batch;
+    po.fuse_regions = b->target == TARGET_C; /* the C emitter writes region kernels (codegen/c_fused.c) */
     if (b->max_batch > 0) g->max_batch = b->max_batch;
     pass_run_pipeline(g, &po, NULL);
     return g;
@@ -383,7 +386,10 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = opt;
     cmd[k++] = "-march=native";
     cmd[k++] = "-fno-math-errno";
-    if (compiler_is_gcc(cc, log)) cmd[k++] = "-fvect-cost-model=dynamic";
+    if (compiler_is_gcc(cc, log)) {
+        cmd[k++] = "-fvect-cost-model=dynamic";
+        cmd[k++] = "-fopenmp"; /* the parallel fused loops (libgomp ships with GCC) */
+    }
 #ifdef DLC_BUILT_WITH_ASAN
     cmd[k++] = "-fsanitize=address,undefined";
 #endif

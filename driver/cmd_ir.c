@@ -38,6 +38,7 @@ int dlc_cmd_ir(int argc, char **argv)
     const char *model = NULL, *out_path = NULL;
     GraphMode mode = MODE_INFER;
     PassOptions po = {0};
+    po.fuse_regions = true; /* the regions the C target (dlc build) fuses */
     DumpRequest d = {0};
     d.format = DUMP_TEXT;
     while (args_more(&it)) {

@@ -118,7 +118,10 @@ static Node *act_grad(GradCtx *c, OpCode op, Node *v)
 
 void grad_tanh(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_TANH_GRAD, c->n); }
 void grad_sigmoid(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_SIGMOID_GRAD, c->n); }
-void grad_relu(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_RELU_GRAD, c->n->in[0]); }
+/* relu_grad reads relu's output y rather than its input x (y > 0 exactly
+ * when x > 0): then x has relu as its only reader, so a bias add and the
+ * relu fuse into one loop in training as in inference. */
+void grad_relu(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_RELU_GRAD, c->n); }
 void grad_leaky_relu(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_LEAKY_RELU_GRAD, c->n->in[0]); }
 void grad_elu(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_ELU_GRAD, c->n->in[0]); }
 void grad_gelu(GradCtx *c, Node **dx) { dx[0] = act_grad(c, OP_GELU_GRAD, c->n->in[0]); }

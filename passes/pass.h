@@ -24,6 +24,10 @@ typedef struct PassOptions {
     bool external_leaves; /* plan: inputs, params, states, hparams and consts live
                             outside the arena (embeddable inference: the
                             caller's input, const weights); they get offset -1 */
+    bool fuse_regions;   /* fuse: whole regions (GEMM epilogues, loops with several
+                            results or column sums, softmax+loss rows) for emitters
+                            that write region kernels (the C target); else only
+                            chains of single-reader elementwise ops */
 } PassOptions;
 
 typedef void (*PassFn)(Graph *g, const PassOptions *o);

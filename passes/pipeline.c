@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "fuse.h"
 #include "pass.h"
 
 static const Pass passes[] = {
@@ -20,6 +21,7 @@ static const Pass passes[] = {
     {"gemm_fold", "fold 2-D transposes into matmul trans_a / trans_b flags", pass_gemm_fold, false},
     {"cse",       "merge nodes computing the same value (common subexpressions)", pass_cse, false},
     {"dce",       "remove nodes no output, loss, metric or update needs", pass_dce, false},
+    {"fuse",      "group nodes into regions, one kernel each (elementwise loops, GEMM epilogues, softmax+loss rows)", pass_fuse, false},
     {"plan",      "schedule and place every tensor in one arena", pass_plan, false},
 };
 

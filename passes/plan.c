@@ -8,18 +8,13 @@
  *    at the end of the step"), in graph order.  Position p of the schedule is
  *    the p-th node executed.
  *
- * 1b. Elementwise fusion (skipped with PassOptions.no_fuse).  A chain of
- *    elementwise ops (unary, binary, ew kinds) becomes one loop: a node is
- *    inlined into its consumer when the consumer is elementwise too, has the
- *    same type (so both index their elements alike), and is the node's only
- *    reader (and the node is no output, loss or metric).  A region - a tree
- *    of inlined nodes under one materialized root - has at most
- *    PLAN_MAX_FUSED members.  Inlined nodes get no storage (offset -1);
- *    the members of a region share fuse_group, numbered 1, 2, ... in
- *    the order of the regions' roots; the operands of an inlined
- *    node are read when its root runs, so their lifetimes extend to the
- *    root's position.  The code generator evaluates a region as one loop
- *    with a local variable per inlined node.
+ * 1b. Regions (passes/fuse.c, `fuse`, which runs first).  The members of
+ *    a region run in one kernel at the position of its root (the last
+ *    member): they all define their values there and read their operands
+ *    there, so operand lifetimes extend to the root's position.  Members
+ *    inlined into the region's loop (fuse_info) get no storage (offset
+ *    -1).  Without fusion (PassOptions.no_fuse) every node is its own
+ *    kernel.
  *
  * 2. Sizes.  A tensor's size is its element count with the batch dimension N
  *    bound to the planning batch (o->max_batch when > 0, else g->max_batch),
@@ -83,10 +78,9 @@
  */
 #include <stdlib.h>
 
-#include "pass.h"
+#include "fuse.h"
 
 #define PLAN_ALIGN 64
-#define PLAN_MAX_FUSED 8
 
 /* One storage: a buffer and the nodes sharing it. */
 typedef struct Storage {
@@ -102,12 +96,6 @@ typedef struct Storage {
 static bool is_persistent_op(OpCode op)
 {
     return op == OP_PARAM || op == OP_STATE || op == OP_HPARAM || op == OP_CONST;
-}
-
-static bool is_elementwise(const Node *n)
-{
-    OpKind k = op_info(n->op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
 /* Bytes of a node's tensor with N bound to `batch`, aligned. */
@@ -183,47 +171,19 @@ void pass_plan(Graph *g, const PassOptions *o)
     int end = nn > 0 ? nn - 1 : 0;
 
     /* uses (operand slots, outputs, loss, metrics) and the last reader */
-    int *uses = ARENA_NEW_N(a, int, nn + 1);
-    int *fused_into = ARENA_NEW_N(a, int, nn + 1);   /* consumer index, or -1 */
-    int *subtree = ARENA_NEW_N(a, int, nn + 1);      /* members of the region below */
-    int *readpos = ARENA_NEW_N(a, int, nn + 1);      /* when the node reads its operands */
-    int *root = ARENA_NEW_N(a, int, nn + 1);         /* root of the node's fused region */
+    /* 1b. regions: every member runs at its root's position */
+    FuseInfo *fi = fuse_info(g);
+    int *readpos = ARENA_NEW_N(a, int, nn + 1);      /* when the node runs (reads its operands) */
     int *inplace = ARENA_NEW_N(a, int, nn + 1);      /* state index v is computed into, or -1 */
+    bool *inl = ARENA_NEW_N(a, bool, nn + 1);        /* inlined into its region's loop */
     for (int i = 0; i < nn; i++) {
         Node *n = g->nodes[i];
-        for (int k = 0; k < n->nin; k++) uses[index[n->in[k]->id]]++;
-        fused_into[i] = inplace[i] = -1;
-        n->fuse_group = 0;
+        int G = n->fuse_group;
+        readpos[i] = G ? pos[index[fi->root[G]->id]] : pos[i];
+        inl[i] = fi->inlined[n->id];
+        inplace[i] = -1;
+        if (G && fi->gemm[G] && !fi->target[G]) DLC_ICE("region %d: the matmul has no buffer to write", G);
     }
-    for (int k = 0; k < g->noutputs; k++) uses[index[g->outputs[k].node->id]]++;
-    for (int k = 0; k < g->nmetrics; k++) uses[index[g->metrics[k].node->id]]++;
-    if (g->loss) uses[index[g->loss->id]]++;
-
-    /* 1b. elementwise fusion, decided at each consumer */
-    for (int i = 0; i < nn; i++) {
-        Node *c = g->nodes[i];
-        subtree[i] = 1;
-        if ((o && o->no_fuse) || !is_elementwise(c)) continue;
-        for (int k = 0; k < c->nin; k++) {
-            int j = index[c->in[k]->id];
-            Node *n = g->nodes[j];
-            if (fused_into[j] >= 0 || !is_elementwise(n) || uses[j] != 1 || !tt_equal(&n->type, &c->type)) continue;
-            if (subtree[i] + subtree[j] > PLAN_MAX_FUSED) continue;
-            fused_into[j] = i;
-            subtree[i] += subtree[j];
-        }
-    }
-    for (int i = nn - 1; i >= 0; i--) {
-        readpos[i] = fused_into[i] >= 0 ? readpos[fused_into[i]] : pos[i];
-        root[i] = fused_into[i] >= 0 ? root[fused_into[i]] : i;
-    }
-    /* regions are numbered 1, 2, ... in the order of their roots */
-    int *group = ARENA_NEW_N(a, int, nn + 1);
-    int ngroups = 0;
-    for (int i = 0; i < nn; i++)
-        if (fused_into[i] < 0 && subtree[i] > 1) group[i] = ++ngroups;
-    for (int i = 0; i < nn; i++)
-        if (subtree[i] > 1 || fused_into[i] >= 0) g->nodes[i]->fuse_group = group[root[i]];
 
     /* 3. lifetimes of the nodes themselves. */
     for (int i = 0; i < nn; i++) last[i] = readpos[i];
@@ -254,15 +214,19 @@ void pass_plan(Graph *g, const PassOptions *o)
         if (as->op != OP_ASSIGN) continue;
         int si = index[as->in[0]->id], vi = index[as->in[1]->id];
         Node *v = g->nodes[vi];
-        if (si > vi || reported[vi] || !is_elementwise(v) || fused_into[vi] >= 0 || inplace[vi] >= 0 ||
-            !tt_equal(&v->type, &as->in[0]->type))
+        int G = v->fuse_group;
+        if (si > vi || reported[vi] || !fuse_is_elementwise(v) || inl[vi] || inplace[vi] >= 0 ||
+            !tt_equal(&v->type, &as->in[0]->type) || (G && fi->kind[G] == FUSE_LOOP && fi->gemm[G]))
             continue;
+        /* every other reader reads s before v is written, or in v's loop at
+           the same index (an elementwise member: the loop's type is s's) */
         bool ok = true;
         for (int r = 0; r < nn && ok; r++) {
             Node *rn = g->nodes[r];
             if (r == i) continue;
+            bool same_loop = r == vi || (G && rn->fuse_group == G && fuse_is_elementwise(rn));
             for (int k = 0; k < rn->nin; k++)
-                if (rn->in[k] == as->in[0] && !(readpos[r] < pos[vi] || root[r] == vi)) ok = false;
+                if (rn->in[k] == as->in[0] && !(readpos[r] < readpos[vi] || same_loop)) ok = false;
         }
         if (ok) inplace[vi] = si;
     }
@@ -271,13 +235,12 @@ void pass_plan(Graph *g, const PassOptions *o)
     int nst = 0;
     for (int i = 0; i < nn; i++) {
         Node *n = g->nodes[i];
-        int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : pos[i];
+        int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : readpos[i];
         int own_end = is_persistent_op(n->op) ? end : last[i];
         int alias = -1;
-        if (fused_into[i] >= 0) {
+        if (inl[i]) {
             /* inlined into its region's loop: no storage */
-            n->live_start = pos[i];
-            n->live_end = readpos[i];
+            n->live_start = n->live_end = readpos[i];
             owner[i] = -1;
             continue;
         }

@@ -9,7 +9,8 @@
  * dlrt_key(seed, step).
  *
  * A batch is gathered into buffers allocated once for the largest batch:
- * one memcpy per sample, nothing allocated per batch.
+ * one memcpy per sample (or, for a dataset kept as bytes, one conversion
+ * to floats), nothing allocated per batch.
  */
 #include <string.h>
 
@@ -30,6 +31,13 @@ void dlrt_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t epoch)
     }
 }
 
+/* Converts one sample of bytes to floats (byte / 255, as the dataset
+ * defines them). */
+static void bytes_to_floats(float *dst, const uint8_t *src, int64_t count)
+{
+    for (int64_t j = 0; j < count; j++) dst[j] = (float)src[j] / 255.0f;
+}
+
 void dlrt_gather(const dlrt_dataset *ds, const int64_t *idx, int64_t count, float *x, void *y)
 {
     size_t xs = sizeof(float) * (size_t)ds->in_size, ys = 4 * (size_t)ds->label_size;
@@ -37,7 +45,20 @@ void dlrt_gather(const dlrt_dataset *ds, const int64_t *idx, int64_t count, floa
     char *ydst = y;
     for (int64_t k = 0; k < count; k++) {
         int64_t s = idx[k];
-        memcpy(x + k * ds->in_size, ds->x + s * ds->in_size, xs);
+        if (ds->x) memcpy(x + k * ds->in_size, ds->x + s * ds->in_size, xs);
+        else bytes_to_floats(x + k * ds->in_size, ds->xb + s * ds->in_size, ds->in_size);
         memcpy(ydst + (size_t)k * ys, ysrc + (size_t)s * ys, ys);
     }
+}
+
+const float *dlrt_rows(const dlrt_dataset *ds, int64_t start, int64_t count, float *buf)
+{
+    if (ds->x) return ds->x + start * ds->in_size;
+    bytes_to_floats(buf, ds->xb + start * ds->in_size, count * ds->in_size);
+    return buf;
+}
+
+float dlrt_ds_value(const dlrt_dataset *ds, int64_t i)
+{
+    return ds->x ? ds->x[i] : (float)ds->xb[i] / 255.0f;
 }

@@ -1,7 +1,9 @@
 /* dataset.c - assembling a training/test split from IDX files.
  *
- * Images (u8, [n, ...]) become f32 in [0, 1] (divided by 255, as PyTorch's
- * ToTensor and Keras tutorials do), once at load, so batching is a memcpy.
+ * Images (u8, [n, ...]) stay bytes in memory (a quarter of f32: the
+ * training program's peak memory is mostly the dataset) and become f32 in
+ * [0, 1] (divided by 255, as PyTorch's ToTensor and Keras tutorials do)
+ * when a batch is gathered (batch.c).
  * Labels (u8, [n]) become what the model's label input takes: i32 class
  * indices (label_size 1), f32 values (label_size 1), or f32 one-hot rows
  * (label_size K > 1, each label checked to be < K).  The two files must
@@ -9,6 +11,7 @@
  * input size; each mismatch is a message naming the files.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +36,11 @@ int dlrt_find_data_file(const char *dir, const char *base, char *out, size_t cap
                      dir, base);
 }
 
-/* Checks the two arrays against each other and the model, then converts
- * images to f32 / 255 and labels to the model's label type. */
-int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const char *images_name,
-                          const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e)
+/* Checks the two arrays against each other and the model, then keeps the
+ * image bytes (taking images->data over when `steal`, else a copy) and
+ * converts labels to the model's label type. */
+static int assemble(const dlrt_model *m, dlrt_idx *images, bool steal, const char *images_name,
+                    const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e)
 {
     memset(ds, 0, sizeof *ds);
     int64_t n = images->dims[0];
@@ -59,13 +63,18 @@ int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const cha
     ds->in_size = per;
     ds->label_size = m->label_size;
     ds->label_dtype = m->label_dtype;
-    ds->x = malloc(sizeof(float) * (size_t)images->numel);
+    if (steal) {
+        ds->xb = images->data;
+        images->data = NULL;
+    } else {
+        ds->xb = malloc((size_t)images->numel > 0 ? (size_t)images->numel : 1);
+        if (ds->xb && images->numel > 0) memcpy(ds->xb, images->data, (size_t)images->numel);
+    }
     ds->y = calloc((size_t)(n * m->label_size), 4);
-    if (!ds->x || !ds->y) {
+    if (!ds->xb || !ds->y) {
         dlrt_dataset_free(ds);
         return dlrt_errf(e, "out of memory loading %s", images_name);
     }
-    for (int64_t i = 0; i < images->numel; i++) ds->x[i] = (float)images->data[i] / 255.0f;
     if (m->label_dtype == DLRT_I32) {
         int32_t *y = ds->y;
         for (int64_t i = 0; i < n; i++) y[i] = labels->data[i];
@@ -87,7 +96,15 @@ int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const cha
     return 0;
 }
 
-/* Finds and reads both files of a split, then assembles it. */
+int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const char *images_name,
+                          const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e)
+{
+    dlrt_idx view = *images; /* read only: assemble copies the bytes */
+    return assemble(m, &view, false, images_name, labels, labels_name, ds, e);
+}
+
+/* Finds and reads both files of a split, then assembles it (keeping the
+ * image bytes read, no copy). */
 int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, dlrt_dataset *ds, dlrt_err *e)
 {
     char base[64], ipath[4096], lpath[4096];
@@ -102,7 +119,7 @@ int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, 
         dlrt_idx_free(&labels);
         return -1;
     }
-    int rc = dlrt_dataset_from_idx(m, &images, ipath, &labels, lpath, ds, e);
+    int rc = assemble(m, &images, true, ipath, &labels, lpath, ds, e);
     dlrt_idx_free(&images);
     dlrt_idx_free(&labels);
     return rc;
@@ -111,6 +128,7 @@ int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, 
 void dlrt_dataset_free(dlrt_dataset *ds)
 {
     free(ds->x);
+    free(ds->xb);
     free(ds->y);
     memset(ds, 0, sizeof *ds);
 }

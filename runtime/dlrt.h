@@ -107,6 +107,13 @@ void dlrt_init_truncated_normal(float *p, int64_t n, float mean, float stddev, u
 /* Dropout mask over n floats: 0 with probability rate, else 1/(1-rate). */
 void dlrt_dropout_mask(float *mask, int64_t n, float rate, uint64_t key);
 
+/* Threads for the GEMMs and the parallel loops (runtime/threads.c): the
+ * program's --threads, else $OMP_NUM_THREADS, else $OPENBLAS_NUM_THREADS,
+ * else the online cores.  setup() applies it; dlrt_set_threads(n > 0)
+ * overrides it (the --threads flag). */
+int dlrt_threads(void);
+void dlrt_set_threads(int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,25 +32,29 @@ int dlrt_model_start(const dlrt_model *m, uint64_t seed, const char *prog)
     return 0;
 }
 
-/* Loss and metrics over a whole split, chunks of max_batch read in place. */
+/* Loss and metrics over a whole split, chunks of max_batch (converted into
+ * one buffer allocated once when the split holds bytes). */
 int dlrt_evaluate(const dlrt_model *m, const dlrt_dataset *ds, double *loss, double *metrics)
 {
     dlrt_avg avg;
+    int64_t chunk = m->max_batch > 0 ? m->max_batch : 1;
     float *fm = calloc((size_t)m->nmetrics + 1, sizeof(float));
-    if (!fm || dlrt_avg_init(&avg, m->nmetrics)) {
+    float *buf = ds->x ? NULL : malloc(sizeof(float) * (size_t)(chunk * ds->in_size));
+    if (!fm || (!ds->x && !buf) || dlrt_avg_init(&avg, m->nmetrics)) {
         free(fm);
+        free(buf);
         return -1;
     }
-    int64_t chunk = m->max_batch > 0 ? m->max_batch : 1;
     for (int64_t s = 0; s < ds->n; s += chunk) {
         int64_t n = ds->n - s < chunk ? ds->n - s : chunk;
         float l = 0;
-        m->eval_step(ds->x + s * ds->in_size, (const char *)ds->y + (size_t)(s * ds->label_size) * 4, n, &l, fm);
+        m->eval_step(dlrt_rows(ds, s, n, buf), (const char *)ds->y + (size_t)(s * ds->label_size) * 4, n, &l, fm);
         dlrt_avg_add(&avg, n, l, fm);
     }
     dlrt_avg_get(&avg, loss, metrics);
     dlrt_avg_free(&avg);
     free(fm);
+    free(buf);
     return 0;
 }
 

@@ -30,6 +30,7 @@ int dlrt_main(const dlrt_model *m, int argc, char **argv)
         dlrt_usage(stdout, prog, o.cmd, m);
         return 0;
     }
+    if (o.threads > 0) dlrt_set_threads(o.threads > 4096 ? 4096 : (int)o.threads);
     int status = 2;
     switch (o.cmd) {
     case DLRT_CMD_TRAIN: status = dlrt_cmd_train(m, &o, prog); break;

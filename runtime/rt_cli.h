@@ -19,6 +19,7 @@ typedef struct dlrt_opts {
     int help;                 /* --help / -h given */
     const char *data, *save, *resume, *weights, *log, *trace, *output, *input;
     int64_t epochs, batch_size, max_steps, seed;   /* -1: not given */
+    int64_t threads;                               /* 0: not given */
     double learning_rate;                          /* < 0: not given */
     int no_shuffle, quiet, json;
 } dlrt_opts;

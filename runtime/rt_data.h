@@ -10,12 +10,14 @@
 #include "rt_err.h"
 #include "rt_idx.h"
 
-/* A split of a dataset, converted once at load to what the model takes:
- * inputs f32 (pixels / 255), labels i32 or f32 per the model. */
+/* A split of a dataset.  Labels are converted once at load to what the
+ * model takes (i32 or f32); IDX images stay bytes (a quarter of the
+ * memory of f32) and become f32 (pixel / 255) when a batch is gathered. */
 typedef struct dlrt_dataset {
     int64_t n;             /* samples */
-    int64_t in_size;       /* floats per sample */
-    float *x;              /* n * in_size */
+    int64_t in_size;       /* values per sample */
+    float *x;              /* n * in_size floats, or NULL: the bytes xb */
+    uint8_t *xb;           /* n * in_size bytes, each read as byte / 255.0f */
     int64_t label_size;    /* labels per sample */
     dlrt_dtype label_dtype;/* DLRT_I32 or DLRT_F32 */
     void *y;               /* n * label_size 4-byte labels */
@@ -37,8 +39,14 @@ void dlrt_dataset_free(dlrt_dataset *ds);
  * (seed, epoch), a pure function of the three numbers. */
 void dlrt_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t epoch);
 /* Copies samples idx[0..count) of ds into x (count*in_size floats) and y
- * (count*label_size labels): one memcpy per sample. */
+ * (count*label_size labels): one memcpy (or byte conversion) per sample,
+ * nothing allocated. */
 void dlrt_gather(const dlrt_dataset *ds, const int64_t *idx, int64_t count, float *x, void *y);
+/* The inputs of samples [start, start+count) as floats: in place when ds
+ * holds floats, else converted into buf (count*in_size floats). */
+const float *dlrt_rows(const dlrt_dataset *ds, int64_t start, int64_t count, float *buf);
+/* Input value i (flat index over samples) of ds, as the model sees it. */
+float dlrt_ds_value(const dlrt_dataset *ds, int64_t i);
 
 /* A running average of loss and metrics, weighted by batch size. */
 typedef struct dlrt_avg {

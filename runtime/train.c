@@ -11,7 +11,8 @@
  *      epoch line, append the --log row, save the --save checkpoint
  *      (atomically, metadata epoch = epochs completed);
  *   5. report the test loss and metrics.
- * With --no-shuffle the batches are read in place (no gather at all).
+ * With --no-shuffle the batches are read in place (no gather; the bytes
+ * of an IDX split are converted to floats in xbuf).
  * Nothing is allocated inside the step loop.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -213,8 +214,8 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             int64_t n = train.n - start < r.batch ? train.n - start : r.batch;
             const float *x = xbuf;
             const void *y = ybuf;
-            if (o->no_shuffle) { /* contiguous: read in place */
-                x = train.x + start * train.in_size;
+            if (o->no_shuffle) { /* contiguous: labels read in place, inputs too when f32 */
+                x = dlrt_rows(&train, start, n, xbuf);
                 y = (const char *)train.y + (size_t)(start * train.label_size) * 4;
             } else {
                 dlrt_gather(&train, perm + start, n, xbuf, ybuf);

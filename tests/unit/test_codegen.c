@@ -233,6 +233,7 @@ static void check_source(const char *name, const char *src, GraphMode mode, bool
     PassOptions po = {0};
     po.max_batch = 4;
     po.no_fuse = no_fuse;
+    po.fuse_regions = true;
     g->max_batch = 4;
     pass_run_pipeline(g, &po, NULL);
     check_graph(g, name, blas, lo, hi);
@@ -461,6 +462,7 @@ START_TEST(repository_models)
             Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
             PassOptions po = {0};
             po.max_batch = 4;
+            po.fuse_regions = true;
             g->max_batch = 4;
             pass_run_pipeline(g, &po, NULL);
             check_graph(g, name, true, 0.0, 1.0);
@@ -470,6 +472,100 @@ START_TEST(repository_models)
     }
     closedir(d);
     ck_assert_int_gt(count, 0);
+}
+END_TEST
+
+/* Builds models/FILE in `mode` with fusion `fuse` (0 none, 1 chains, 2
+ * regions) for batches of up to 8 and loads it. */
+static void *build_model(const char *file, GraphMode mode, int fuse, const char *name, const dlrt_model **m)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, file);
+    Arena a;
+    arena_init(&a);
+    Graph *g = model_load(&a, path, mode);
+    PassOptions po = {0};
+    po.max_batch = 8;
+    po.no_fuse = fuse == 0;
+    po.fuse_regions = fuse == 2;
+    g->max_batch = 8;
+    pass_run_pipeline(g, &po, NULL);
+    void *hnd = build_so(g, name, true, m);
+    arena_free(&a);
+    return hnd;
+}
+
+/* Fused and unfused builds of every model compute the same bits: the
+ * region kernels repeat the unfused kernels' arithmetic in the same order
+ * (GEMM then epilogue, column sums row by row, the row kernel's softmax,
+ * loss and gradient).  Three training steps (batches of 8, then 5), then
+ * every parameter and optimizer slot, the losses, metrics and predict's
+ * outputs must be equal. */
+START_TEST(fused_equals_unfused)
+{
+    DIR *d = opendir(DLC_SOURCE_DIR "/models");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
+        const dlrt_model *m[3];
+        void *hnd[3];
+        for (int fz = 0; fz < 3; fz++) {
+            char name[256];
+            snprintf(name, sizeof name, "eq_%.*s_%d", (int)(len - 3), ent->d_name, fz);
+            hnd[fz] = build_model(ent->d_name, MODE_TRAIN, fz, name, &m[fz]);
+        }
+        int64_t in = m[0]->in_size, nl = m[0]->label_size;
+        float *x = malloc(sizeof(float) * (size_t)(8 * in)), *out[3];
+        int32_t *yi = malloc(sizeof(int32_t) * (size_t)(8 * nl));
+        float *yf = malloc(sizeof(float) * (size_t)(8 * nl));
+        for (int64_t i = 0; i < 8 * in; i++) x[i] = (float)rnd();
+        for (int64_t i = 0; i < 8 * nl; i++) {
+            yi[i] = (int32_t)(rnd() * 10) % 10;
+            yf[i] = (float)(rnd() > 0.5);
+        }
+        const void *y = m[0]->label_dtype == DLRT_I32 ? (const void *)yi : (const void *)yf;
+        float loss[3], met[3][16];
+        for (int fz = 0; fz < 3; fz++) {
+            ck_assert_int_eq(m[fz]->setup(), 0);
+            m[fz]->init_params(11);
+            for (int step = 0; step < 3; step++) m[fz]->train_step(x, y, step == 2 ? 5 : 8, dlrt_key(11, (uint64_t)step), &loss[fz], met[fz]);
+            out[fz] = calloc((size_t)(8 * m[fz]->out_size) + 1, sizeof(float));
+            m[fz]->predict(x, out[fz], 8);
+        }
+        for (int fz = 1; fz < 3; fz++) {
+            const char *what = fz == 1 ? "chains" : "regions";
+            ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", ent->d_name,
+                          what, (double)loss[fz], (double)loss[0]);
+            for (int k = 0; k < m[0]->nmetrics; k++)
+                ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", ent->d_name,
+                              what, k);
+            for (int t = 0; t < m[0]->nparams + m[0]->nstate; t++) {
+                const dlrt_tensor *a = &m[fz]->tensors[t], *b = &m[0]->tensors[t];
+                int64_t cnt = 1;
+                for (int dd = 0; dd < b->rank; dd++) cnt *= b->dims[dd];
+                const float *pa = a->data, *pb = b->data;
+                for (int64_t i = 0; i < cnt; i++)
+                    ck_assert_msg(memcmp(&pa[i], &pb[i], sizeof(float)) == 0, "%s (%s): %s[%lld] = %.9g, unfused %.9g",
+                                  ent->d_name, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
+            }
+            ck_assert_msg(memcmp(out[fz], out[0], sizeof(float) * (size_t)(8 * m[0]->out_size)) == 0,
+                          "%s (%s): predict differs", ent->d_name, what);
+        }
+        for (int fz = 0; fz < 3; fz++) {
+            m[fz]->teardown();
+            dlclose(hnd[fz]);
+            free(out[fz]);
+        }
+        free(x);
+        free(yi);
+        free(yf);
+        count++;
+    }
+    closedir(d);
+    ck_assert_int_ge(count, 3);
 }
 END_TEST
 
@@ -501,6 +597,7 @@ static Suite *suite(void)
     tc = tcase_create("models");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, repository_models);
+    tcase_add_test(tc, fused_equals_unfused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,9 +7,11 @@
  *   - each node's lifetime: [definition, last read], outputs / loss /
  *     metrics to the end, inputs from 0, params / states / hparams / consts
  *     the whole schedule;
- *   - fusion: a node without storage (offset -1) must be an elementwise op
- *     marked fused whose only reader is an elementwise op of the same type;
- *     it reads its operands when the root of its region runs;
+ *   - regions (`fuse`): the members of a group run at the position of
+ *     the group's last member (its root), reading their operands there;
+ *     a node without storage (offset -1) must be an elementwise op or a
+ *     matmul in a group, read only by members of its group and not an
+ *     output, loss or metric;
  *   - storages: a node that shares its operand's offset is accepted only
  *     where sharing is legal (reshape / flatten of the same bytes whose
  *     storage no assign writes, or an assign naming its state), and a value
@@ -78,25 +80,43 @@ static void check_plan(const Graph *g, const char *what)
             reader[j] = i;
         }
     }
-    for (int i = nn - 1; i >= 0; i--) {
-        const Node *n = g->nodes[i];
-        rpos[i] = pos[i];
-        region[i] = i;
-        if (n->offset >= 0) continue;
-        ck_assert_msg(n->fuse_group != 0 && elementwise(n), "%s: node %d has no storage but is not fused", what, n->id);
-        ck_assert_msg(nreaders[i] == 1, "%s: fused node %d has %d readers", what, n->id, nreaders[i]);
-        const Node *c = g->nodes[reader[i]];
-        ck_assert_msg(elementwise(c) && tt_equal(&c->type, &n->type) && c->fuse_group == n->fuse_group,
-                      "%s: fused node %d is read by a node outside its region", what, n->id);
-        for (int k = 0; k < g->noutputs; k++) ck_assert(g->outputs[k].node != n);
-        for (int k = 0; k < g->nmetrics; k++) ck_assert(g->metrics[k].node != n);
-        ck_assert(g->loss != n);
-        rpos[i] = rpos[reader[i]];
-        region[i] = region[reader[i]];
+    int *groot = calloc((size_t)nn + 1, sizeof *groot); /* by group: index of its last member */
+    for (int i = 0; i < nn; i++) {
+        int G = g->nodes[i]->fuse_group;
+        ck_assert_msg(G >= 0 && G <= nn, "%s: node %d has group %d", what, g->nodes[i]->id, G);
+        if (G) groot[G] = i;
     }
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
-        start[i] = (n->op == OP_INPUT || persistent(n)) ? 0 : pos[i];
+        int G = n->fuse_group;
+        rpos[i] = G ? pos[groot[G]] : pos[i];
+        region[i] = G ? -G : i;
+        if (n->offset >= 0) continue;
+        ck_assert_msg(G != 0 && (elementwise(n) || n->op == OP_MATMUL), "%s: node %d has no storage but is not fused", what,
+                      n->id);
+        ck_assert_msg(nreaders[i] >= 1, "%s: fused node %d has no reader", what, n->id);
+        for (int r = i + 1; r < nn; r++)
+            for (int k = 0; k < g->nodes[r]->nin; k++)
+                if (g->nodes[r]->in[k] == n)
+                    ck_assert_msg(g->nodes[r]->fuse_group == G, "%s: fused node %d is read by a node outside its region",
+                                  what, n->id);
+        for (int k = 0; k < g->noutputs; k++) ck_assert(g->outputs[k].node != n);
+        for (int k = 0; k < g->nmetrics; k++) ck_assert(g->metrics[k].node != n);
+        ck_assert(g->loss != n);
+    }
+    /* a region runs at its root: nothing outside it may read a member in between */
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op == OP_ASSIGN) continue;
+        for (int k = 0; k < n->nin; k++) {
+            int j = idx[n->in[k]->id];
+            ck_assert_msg(rpos[j] <= rpos[i], "%s: node %d reads node %d before its region runs", what, n->id,
+                          n->in[k]->id);
+        }
+    }
+    for (int i = 0; i < nn; i++) {
+        const Node *n = g->nodes[i];
+        start[i] = (n->op == OP_INPUT || persistent(n)) ? 0 : rpos[i];
         end[i] = persistent(n) ? last : rpos[i];
     }
     for (int i = 0; i < nn; i++) {
@@ -143,7 +163,7 @@ static void check_plan(const Graph *g, const char *what)
                 if (rn->op == OP_ASSIGN) continue;
                 for (int k = 0; k < rn->nin; k++)
                     if (rn->in[k] == st)
-                        ck_assert_msg(rpos[r] < pos[i] || region[r] == i,
+                        ck_assert_msg(r == i || rpos[r] < rpos[i] || (region[r] == region[i] && region[i] < 0 && elementwise(rn)),
                                       "%s: node %d overwrites %s in place before node %d reads it", what, n->id, st->name,
                                       rn->id);
             }
@@ -222,6 +242,7 @@ static void check_plan(const Graph *g, const char *what)
     free(reader);
     free(rpos);
     free(region);
+    free(groot);
 }
 
 /* Parses IR text, runs the pipeline, checks the plan; returns the graph
@@ -232,6 +253,7 @@ static Graph *plan_text(Arena *a, const char *name, const char *text, int64_t ma
     Graph *g = ir_parse_text(a, f);
     PassOptions po = {0};
     po.max_batch = max_batch;
+    po.fuse_regions = true;
     pass_run_pipeline(g, &po, NULL);
     check_plan(g, name);
     return g;
@@ -397,18 +419,19 @@ START_TEST(repository_models)
     while ((ent = readdir(d)) != NULL) {
         size_t len = strlen(ent->d_name);
         if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
-        for (int mode = 0; mode < 4; mode++)
+        for (int mode = 0; mode < 6; mode++)
             for (int64_t mb = 1; mb <= 256; mb *= 16) {
                 char path[1024], what[1200];
                 snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
                 snprintf(what, sizeof what, "%s (%s, %s, max batch %lld)", ent->d_name, mode & 1 ? "train" : "infer",
-                         mode & 2 ? "unfused" : "fused", (long long)mb);
+                         mode >> 1 == 1 ? "unfused" : mode >> 1 == 2 ? "chains" : "regions", (long long)mb);
                 Arena a;
                 arena_init(&a);
                 Graph *g = model_load(&a, path, mode & 1 ? MODE_TRAIN : MODE_INFER);
                 PassOptions po = {0};
                 po.max_batch = mb;
-                po.no_fuse = (mode & 2) != 0;
+                po.no_fuse = mode >> 1 == 1;
+                po.fuse_regions = mode >> 1 == 0;
                 pass_run_pipeline(g, &po, NULL);
                 check_plan(g, what);
                 arena_free(&a);

@@ -181,7 +181,7 @@ START_TEST(dataset_assembly)
     dlrt_err e;
     ck_assert_msg(dlrt_dataset_load(&m, tmpdir, "train", &ds, &e) == 0, "%s", e.msg);
     ck_assert_int_eq(ds.n, 6);
-    for (int i = 0; i < 24; i++) ck_assert_float_eq(ds.x[i], (float)((i * 7 + 3) % 256) / 255.0f);
+    for (int i = 0; i < 24; i++) ck_assert_float_eq(dlrt_ds_value(&ds, i), (float)((i * 7 + 3) % 256) / 255.0f);
     const int32_t *y = ds.y;
     for (int i = 0; i < 6; i++) ck_assert_int_eq(y[i], (i * 7 + 3) % 256);
     /* gather: one sample per index, labels along */
@@ -189,8 +189,14 @@ START_TEST(dataset_assembly)
     float xb[8];
     int32_t yb[2];
     dlrt_gather(&ds, idx, 2, xb, yb);
-    ck_assert_mem_eq(xb, ds.x + 16, 4 * sizeof(float));
-    ck_assert_mem_eq(xb + 4, ds.x + 4, 4 * sizeof(float));
+    for (int j = 0; j < 4; j++) {
+        ck_assert_float_eq(xb[j], dlrt_ds_value(&ds, 16 + j));
+        ck_assert_float_eq(xb[4 + j], dlrt_ds_value(&ds, 4 + j));
+    }
+    /* contiguous rows: the same values */
+    float rb[8];
+    const float *rows = dlrt_rows(&ds, 1, 2, rb);
+    for (int j = 0; j < 8; j++) ck_assert_float_eq(rows[j], dlrt_ds_value(&ds, 4 + j));
     ck_assert_int_eq(yb[0], y[4]);
     ck_assert_int_eq(yb[1], y[1]);
     dlrt_dataset_free(&ds);
@@ -224,8 +230,8 @@ START_TEST(dataset_one_hot_labels)
     const float *y = ds.y;
     float want[9] = {0, 0, 1, 1, 0, 0, 0, 1, 0};
     ck_assert_mem_eq(y, want, sizeof want);
-    ck_assert_float_eq(ds.x[1], 1.0f);
-    ck_assert_float_eq(ds.x[2], 0.2f);
+    ck_assert_float_eq(dlrt_ds_value(&ds, 1), 1.0f);
+    ck_assert_float_eq(dlrt_ds_value(&ds, 2), 0.2f);
     dlrt_dataset_free(&ds);
     dlrt_model two = data_model(1, DLRT_F32, 2);
     ck_assert_int_eq(dlrt_dataset_from_idx(&two, &img, "img", &lab, "lab", &ds, &e), -1);
