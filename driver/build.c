@@ -13,9 +13,12 @@
  * and friends keep their loops from being vectorized.  With GCC, also
  * -fvect-cost-model=dynamic: at -O2 GCC uses the "very cheap" model, which
  * vectorizes only loops whose trip count is known to be a multiple of the
- * vector width, i.e. none of those that run over the batch; and -fopenmp:
- * large fused loops carry `omp parallel for` pragmas (codegen/c_fused.c),
- * compiled out without it.
+ * vector width, i.e. none of those that run over the batch.  --openmp adds
+ * -fopenmp: large fused loops carry `omp parallel for` pragmas
+ * (codegen/c_fused.c), compiled out without it.  It is not the default:
+ * libgomp's idle threads spin (unless OMP_WAIT_POLICY=passive is set
+ * before the program starts) and take the cores OpenBLAS's threads need;
+ * on the 2-core development machine an epoch took 9 s instead of 1.9 s.
  *
  * The include and library paths are compile definitions of the dlc target
  * (CMakeLists.txt).  When dlc itself is built with AddressSanitizer, the
@@ -308,6 +311,7 @@ static void build_help(void)
            "  --keep-source DIR  write the generated .c/.h into DIR and keep them\n"
            "  --cc CC            the C compiler (default: $CC, else cc)\n"
            "  --no-blas          portable loops instead of cblas_sgemm\n"
+           "  --openmp           compile the large fused loops' OpenMP pragmas (-fopenmp)\n"
            "  --target T         c (default): C with OpenBLAS, compiled by CC;\n"
            "                     cuda: CUDA with cuBLAS, compiled by nvcc (needs a GPU to run)\n"
            "  --arch sm_XX       cuda: also compile for this GPU (sm_80 and sm_90 always)\n");
@@ -319,6 +323,7 @@ int dlc_cmd_build(int argc, char **argv)
     args_init(&it, "build", argc - 1, argv + 1);
     BuildOpts b = {.mode = MODE_TRAIN};
     const char *out = NULL, *keep = NULL, *cc = getenv("CC"), *olevel = "2";
+    bool openmp = false;
     if (!cc || !*cc) cc = "cc";
     while (args_more(&it) && !it.failed) {
         if (args_flag(&it, "--help") || args_flag(&it, "-h")) {
@@ -341,6 +346,8 @@ int dlc_cmd_build(int argc, char **argv)
             cc = it.value;
         } else if (args_flag(&it, "--no-blas")) {
             b.no_blas = true;
+        } else if (args_flag(&it, "--openmp")) {
+            openmp = true;
         } else {
             const char *w = args_positional(&it);
             if (!w) break;
@@ -386,10 +393,8 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = opt;
     cmd[k++] = "-march=native";
     cmd[k++] = "-fno-math-errno";
-    if (compiler_is_gcc(cc, log)) {
-        cmd[k++] = "-fvect-cost-model=dynamic";
-        cmd[k++] = "-fopenmp"; /* the parallel fused loops (libgomp ships with GCC) */
-    }
+    if (compiler_is_gcc(cc, log)) cmd[k++] = "-fvect-cost-model=dynamic";
+    if (openmp) cmd[k++] = "-fopenmp"; /* the parallel fused loops (codegen/c_fused.c) */
 #ifdef DLC_BUILT_WITH_ASAN
     cmd[k++] = "-fsanitize=address,undefined";
 #endif
