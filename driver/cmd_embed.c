@@ -51,6 +51,7 @@ int dlc_emit_embedded(const EmbedRequest *r)
     PassOptions po = {0};
     po.max_batch = r->max_batch > 0 ? r->max_batch : 1;
     po.external_leaves = true;
+    po.fuse_regions = true; /* GEMM epilogues in place: the smallest arena */
     g->max_batch = po.max_batch;
     pass_run_pipeline(g, &po, NULL);
 

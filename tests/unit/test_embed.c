@@ -73,6 +73,7 @@ static Graph *compile(Arena *a, const char *name, const char *src, int64_t max_b
     PassOptions po = {0};
     po.max_batch = max_batch;
     po.external_leaves = true;
+    po.fuse_regions = true;
     g->max_batch = max_batch;
     pass_run_pipeline(g, &po, NULL);
     return g;
