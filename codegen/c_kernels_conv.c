@@ -4,13 +4,13 @@
  * c_emit.h).  erf and clip are elementwise and go through ck_elementwise.
  *
  * Direct loops over NCHW tensors, one block per node, with the geometry
- * (ir/conv.h) folded into the code as constants:
+ * (ir/conv.h) folded into the code as constants.  conv2d goes one kernel
+ * tap at a time:
  *
- *     for b < n, o < O, oy < OH, ox < OW:
- *         s = bias[o]
- *         for c < C/group, ky < KH (rows inside the input), kx < KW (...):
- *             s += x[b, c0 + c, iy, ix] * w[o, c, ky, kx]
- *         y[b, o, oy, ox] = s
+ *     y[b, o, :, :] = bias[o]
+ *     for c < C/group, ky < KH, kx < KW:
+ *         for the output rows / columns whose input lies inside the image:
+ *             y[b, o, oy, ox] += w[o, c, ky, kx] * x[b, c0 + c, iy, ix]
  *
  * Padding is never materialized: window positions outside the input are
  * skipped (for conv2d and the average they contribute 0; the max ignores
@@ -41,34 +41,69 @@ static const char *images(CEmit *e, const Node *n)
 
 #define LL(v) ((long long)(v))
 
+/* The output positions [lo, hi) along one axis whose input position
+ * o * s - p + k * d (for kernel tap k) lies inside [0, size). */
+static void tap_range(int64_t size, int64_t out, int64_t s, int64_t p, int64_t k, int64_t d, int64_t *lo,
+                      int64_t *hi)
+{
+    int64_t off = k * d - p; /* input position of output 0 */
+    int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t b = size - 1 - off < 0 ? 0 : (size - 1 - off) / s + 1;
+    *lo = a < out ? a : out;
+    *hi = b < out ? b : out;
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* Writes `static const int64_t name[n] = {...};`. */
+static void const_table(CEmit *e, const char *name, const int64_t *v, int64_t n)
+{
+    char buf[4096];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "static const int64_t %s[%lld] = {", name, LL(n));
+    for (int64_t i = 0; i < n && len < sizeof buf - 32; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", i ? ", " : "", LL(v[i]));
+    cp_line(e->p, "%s};", buf);
+}
+
+/* Direct convolution, one kernel tap at a time: for each (o, c, ky, kx)
+ * the tap's weight is added, times the shifted input, into every output
+ * position whose input position is inside the image.  The valid ranges
+ * of output rows / columns per tap are tables computed here, so the
+ * innermost loop runs over contiguous outputs without a test (and
+ * vectorizes for stride 1).  Each output still sums its terms in the
+ * order bias, c, ky, kx. */
 void ck_conv2d(CEmit *e, const Node *n)
 {
     ConvGeom g = conv_geom_of(n);
     const char *ct = ce_ctype(n->type.dtype);
     int64_t cg = g.c / g.group, og = g.o / g.group;
+    if (g.kh > 64 || g.kw > 64) DLC_ICE("conv2d: kernel %lldx%lld too large for the tap tables", LL(g.kh), LL(g.kw));
+    int64_t ylo[64], yhi[64], xlo[64], xhi[64];
+    for (int64_t k = 0; k < g.kh; k++) tap_range(g.h, g.oh, g.sh, g.pt, k, g.dh, &ylo[k], &yhi[k]);
+    for (int64_t k = 0; k < g.kw; k++) tap_range(g.w, g.ow, g.sw, g.pl, k, g.dw, &xlo[k], &xhi[k]);
     open_block(e, n);
+    const_table(e, "oy_lo", ylo, g.kh);
+    const_table(e, "oy_hi", yhi, g.kh);
+    const_table(e, "ox_lo", xlo, g.kw);
+    const_table(e, "ox_hi", xhi, g.kw);
     cp_open(e->p, "for (int64_t b = 0; b < %s; b++)", images(e, n));
     cp_open(e->p, "for (int64_t o = 0; o < %lld; o++)", LL(g.o));
     cp_line(e->p, "const %s *xb = x0 + (b * %lld + (o / %lld) * %lld) * %lld;", ct, LL(g.c), LL(og), LL(cg),
             LL(g.h * g.w));
     cp_line(e->p, "const %s *wo = x1 + o * %lld;", ct, LL(cg * g.kh * g.kw));
     cp_line(e->p, "%s *yo = y + (b * %lld + o) * %lld;", ct, LL(g.o), LL(g.oh * g.ow));
-    cp_open(e->p, "for (int64_t oy = 0; oy < %lld; oy++)", LL(g.oh));
-    cp_open(e->p, "for (int64_t ox = 0; ox < %lld; ox++)", LL(g.ow));
-    cp_line(e->p, "%s s = %s;", ct, n->nin == 3 ? "x2[o]" : "0");
+    cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) yo[i] = %s;", LL(g.oh * g.ow), n->nin == 3 ? "x2[o]" : "0");
     cp_open(e->p, "for (int64_t c = 0; c < %lld; c++)", LL(cg));
     cp_open(e->p, "for (int64_t ky = 0; ky < %lld; ky++)", LL(g.kh));
-    cp_line(e->p, "const int64_t iy = oy * %lld - %lld + ky * %lld;", LL(g.sh), LL(g.pt), LL(g.dh));
-    cp_line(e->p, "if (iy < 0 || iy >= %lld) continue;", LL(g.h));
     cp_open(e->p, "for (int64_t kx = 0; kx < %lld; kx++)", LL(g.kw));
-    cp_line(e->p, "const int64_t ix = ox * %lld - %lld + kx * %lld;", LL(g.sw), LL(g.pl), LL(g.dw));
-    cp_line(e->p, "if (ix < 0 || ix >= %lld) continue;", LL(g.w));
-    cp_line(e->p, "s += xb[(c * %lld + iy) * %lld + ix] * wo[(c * %lld + ky) * %lld + kx];", LL(g.h), LL(g.w),
-            LL(g.kh), LL(g.kw));
+    cp_line(e->p, "const %s wv = wo[(c * %lld + ky) * %lld + kx];", ct, LL(g.kh), LL(g.kw));
+    cp_open(e->p, "for (int64_t oy = oy_lo[ky]; oy < oy_hi[ky]; oy++)");
+    cp_line(e->p, "const %s *xr = xb + (c * %lld + oy * %lld - %lld + ky * %lld) * %lld + kx * %lld - %lld;", ct,
+            LL(g.h), LL(g.sh), LL(g.pt), LL(g.dh), LL(g.w), LL(g.dw), LL(g.pl));
+    cp_line(e->p, "%s *yr = yo + oy * %lld;", ct, LL(g.ow));
+    if (g.sw == 1) cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) yr[ox] += wv * xr[ox];");
+    else cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) yr[ox] += wv * xr[ox * %lld];", LL(g.sw));
     cp_close(e->p, "");
     cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_line(e->p, "yo[oy * %lld + ox] = s;", LL(g.ow));
     cp_close(e->p, "");
     cp_close(e->p, "");
     cp_close(e->p, "");

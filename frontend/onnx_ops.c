@@ -368,7 +368,7 @@ static void lower_reshape(Onnx *o, const Onnx__NodeProto *nd)
     if (s->numel > DLC_MAX_RANK) onnx_fail(o, "the shape has %lld dimensions (at most %d)", (long long)s->numel, DLC_MAX_RANK);
     bool allowzero = oa_int(o, nd, "allowzero", 0) != 0;
     int rank = (int)s->numel, infer = -1;
-    int64_t d[DLC_MAX_RANK];
+    int64_t d[DLC_MAX_RANK] = {0};
     bool batched = tt_has_batch(&x->type);
     int64_t known = 1; /* product of the static output dims (without N) */
     for (int i = 0; i < rank; i++) {
