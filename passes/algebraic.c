@@ -63,23 +63,25 @@ static bool known_finite(const Node *x)
 
 /* Replaces the node at pos by a new node op(in) (same attrs as given),
  * provided it has the same type; returns true if it did. */
-static bool rebuild(Graph *g, int pos, OpCode op, Node **in, int nin, const Attr *attrs, int nattrs)
+static bool rebuild(Sweep *s, int pos, OpCode op, Node **in, int nin, const Attr *attrs, int nattrs)
 {
+    Graph *g = s->g;
     Node *n = g->nodes[pos], *m;
     if (ir_node_try(g, op, in, nin, attrs, nattrs, n->loc, &m)) return false;
     if (!tt_equal(&m->type, &n->type)) {
         rw_drop_last(g, m);
         return false;
     }
-    rw_put(g, pos, m);
+    rw_put(s, pos, m);
     return true;
 }
 
 /* Forwards the node at pos to x when x has the node's type. */
-static bool forward_if_same(Graph *g, int pos, Node *x)
+static bool forward_if_same(Sweep *s, int pos, Node *x)
 {
+    Graph *g = s->g;
     if (!tt_equal(&x->type, &g->nodes[pos]->type)) return false;
-    rw_forward(g, pos, x);
+    rw_forward(s, pos, x);
     return true;
 }
 
@@ -96,47 +98,48 @@ static void perm_of(const Node *n, int r, int64_t *p)
 
 /* Rules for add, sub, mul, div, pow (*pos_io moves on when a rule inserts
  * a node before the one rewritten). */
-static bool binary_rules(Graph *g, int *pos_io)
+static bool binary_rules(Sweep *s, int *pos_io)
 {
+    Graph *g = s->g;
     int pos = *pos_io;
     Node *n = g->nodes[pos], *a = n->in[0], *b = n->in[1];
     switch (n->op) {
     case OP_ADD:
-        if (rw_is_const_val(b, 0) && forward_if_same(g, pos, a)) return true;
-        if (rw_is_const_val(a, 0) && forward_if_same(g, pos, b)) return true;
+        if (rw_is_const_val(b, 0) && forward_if_same(s, pos, a)) return true;
+        if (rw_is_const_val(a, 0) && forward_if_same(s, pos, b)) return true;
         if (b->op == OP_NEG) {
             Node *in[2] = {a, b->in[0]};
-            if (rebuild(g, pos, OP_SUB, in, 2, NULL, 0)) return true;
+            if (rebuild(s, pos, OP_SUB, in, 2, NULL, 0)) return true;
         }
         if (a->op == OP_NEG) {
             Node *in[2] = {b, a->in[0]};
-            if (rebuild(g, pos, OP_SUB, in, 2, NULL, 0)) return true;
+            if (rebuild(s, pos, OP_SUB, in, 2, NULL, 0)) return true;
         }
         return false;
     case OP_SUB:
-        if (rw_is_const_val(b, 0) && forward_if_same(g, pos, a)) return true;
-        if (rw_is_const_val(a, 0) && rebuild(g, pos, OP_NEG, &b, 1, NULL, 0)) return true;
+        if (rw_is_const_val(b, 0) && forward_if_same(s, pos, a)) return true;
+        if (rw_is_const_val(a, 0) && rebuild(s, pos, OP_NEG, &b, 1, NULL, 0)) return true;
         if (b->op == OP_NEG) {
             Node *in[2] = {a, b->in[0]};
-            if (rebuild(g, pos, OP_ADD, in, 2, NULL, 0)) return true;
+            if (rebuild(s, pos, OP_ADD, in, 2, NULL, 0)) return true;
         }
         return false;
     case OP_MUL:
         for (int k = 0; k < 2; k++) {
             Node *c = n->in[k], *x = n->in[1 - k];
-            if (rw_is_const_val(c, 1) && forward_if_same(g, pos, x)) return true;
-            if (rw_is_const_val(c, -1) && rebuild(g, pos, OP_NEG, &x, 1, NULL, 0)) return true;
+            if (rw_is_const_val(c, 1) && forward_if_same(s, pos, x)) return true;
+            if (rw_is_const_val(c, -1) && rebuild(s, pos, OP_NEG, &x, 1, NULL, 0)) return true;
             if (rw_is_const_val(c, 0) && known_finite(x)) {
-                rw_put_uniform(g, pos_io, n->type, 0.0);
+                rw_put_uniform(s, pos_io, n->type, 0.0);
                 return true;
             }
         }
         return false;
     case OP_DIV:
-        return rw_is_const_val(b, 1) && forward_if_same(g, pos, a);
+        return rw_is_const_val(b, 1) && forward_if_same(s, pos, a);
     case OP_POW:
-        if (rw_is_const_val(b, 1) && forward_if_same(g, pos, a)) return true;
-        return rw_is_const_val(b, 2) && rebuild(g, pos, OP_SQUARE, &a, 1, NULL, 0);
+        if (rw_is_const_val(b, 1) && forward_if_same(s, pos, a)) return true;
+        return rw_is_const_val(b, 2) && rebuild(s, pos, OP_SQUARE, &a, 1, NULL, 0);
     default:
         return false;
     }
@@ -146,21 +149,22 @@ static bool binary_rules(Graph *g, int *pos_io)
  * const of a non-scalar type -> binary(c as a scalar, y), either side, when
  * the binary op's own broadcasting gives the same result type.  Returns
  * true if it rewrote; *pos follows the node when a const is inserted. */
-static bool drop_broadcast(Graph *g, int *pos)
+static bool drop_broadcast(Sweep *s, int *pos)
 {
+    Graph *g = s->g;
     Node *n = g->nodes[*pos];
     for (int k = 0; k < 2; k++) {
         Node *in[2] = {n->in[0], n->in[1]}, *x = n->in[k];
         if (x->op == OP_BROADCAST_TO) {
             in[k] = x->in[0];
-            if (rebuild(g, *pos, n->op, in, 2, n->attrs, n->nattrs)) return true;
+            if (rebuild(s, *pos, n->op, in, 2, n->attrs, n->nattrs)) return true;
         } else if (x->op == OP_CONST && x->type.rank > 0 && tt_equal(&in[1 - k]->type, &n->type)) {
             /* the scalar const goes just before the node; the old one is
                left to dce (it may have other readers) */
             in[k] = rw_const(g, tt_scalar(x->type.dtype), rw_value(x), x->loc);
             rw_insert_before(g, *pos, in[k]);
             (*pos)++;
-            if (!rebuild(g, *pos, n->op, in, 2, n->attrs, n->nattrs))
+            if (!rebuild(s, *pos, n->op, in, 2, n->attrs, n->nattrs))
                 DLC_ICE("algebraic: %s with a scalar const changed type", op_info(n->op)->name);
             return true;
         }
@@ -182,15 +186,16 @@ static bool noop_when_same_type(OpCode op)
 }
 
 /* transpose rules: identity permutation, transpose of a transpose. */
-static bool transpose_rules(Graph *g, int pos)
+static bool transpose_rules(Sweep *s, int pos)
 {
+    Graph *g = s->g;
     Node *n = g->nodes[pos], *x = n->in[0];
     int r = n->type.rank;
     int64_t p[DLC_MAX_RANK], q[DLC_MAX_RANK], c[DLC_MAX_RANK];
     perm_of(n, r, q);
     bool ident = true;
     for (int i = 0; i < r; i++) ident &= q[i] == i;
-    if (ident) return forward_if_same(g, pos, x);
+    if (ident) return forward_if_same(s, pos, x);
     if (x->op != OP_TRANSPOSE) return false;
     /* y = transpose(x', p): y[i] = x'[p[i]]; z = transpose(y, q): z[i] =
        y[q[i]] = x'[p[q[i]]], so the composed permutation is p . q */
@@ -200,37 +205,41 @@ static bool transpose_rules(Graph *g, int pos)
         c[i] = p[q[i]];
         ident &= c[i] == i;
     }
-    if (ident) return forward_if_same(g, pos, x->in[0]);
+    if (ident) return forward_if_same(s, pos, x->in[0]);
     Attr a = attr_ints("perm", c, r);
-    return rebuild(g, pos, OP_TRANSPOSE, &x->in[0], 1, &a, 1);
+    return rebuild(s, pos, OP_TRANSPOSE, &x->in[0], 1, &a, 1);
 }
 
 /* Applies the first rule that matches the node at *pos (which moves on
  * when a rule inserts a node before it); returns true if one did. */
-static bool simplify_at(Graph *g, int *pos_io)
+static bool simplify_at(Sweep *s, int *pos_io)
 {
+    Graph *g = s->g;
     int pos = *pos_io;
     Node *n = g->nodes[pos];
-    if (op_info(n->op)->kind == OK_BINARY) return binary_rules(g, pos_io) || drop_broadcast(g, pos_io);
-    if (n->op == OP_NEG && n->in[0]->op == OP_NEG) return forward_if_same(g, pos, n->in[0]->in[0]);
-    if (n->op == OP_TRANSPOSE) return transpose_rules(g, pos);
-    if (n->op == OP_CONCAT && n->nin == 1) return forward_if_same(g, pos, n->in[0]);
-    if (noop_when_same_type(n->op) && forward_if_same(g, pos, n->in[0])) return true;
+    if (op_info(n->op)->kind == OK_BINARY) return binary_rules(s, pos_io) || drop_broadcast(s, pos_io);
+    if (n->op == OP_NEG && n->in[0]->op == OP_NEG) return forward_if_same(s, pos, n->in[0]->in[0]);
+    if (n->op == OP_TRANSPOSE) return transpose_rules(s, pos);
+    if (n->op == OP_CONCAT && n->nin == 1) return forward_if_same(s, pos, n->in[0]);
+    if (noop_when_same_type(n->op) && forward_if_same(s, pos, n->in[0])) return true;
     if ((n->op == OP_RESHAPE || n->op == OP_FLATTEN) &&
         (n->in[0]->op == OP_RESHAPE || n->in[0]->op == OP_FLATTEN))
-        return forward_if_same(g, pos, n->in[0]->in[0]);
+        return forward_if_same(s, pos, n->in[0]->in[0]);
     return false;
 }
 
 void pass_algebraic(Graph *g, const PassOptions *o)
 {
     if (o && o->no_simplify) return;
+    Sweep s;
+    sw_begin(&s, g);
     for (int i = 0; i < g->nnodes; i++) {
+        sw_visit(&s, g->nodes[i]);
         for (int r = 0; r < MAX_REWRITES_PER_NODE; r++) {
             Node *n = g->nodes[i];
             if (n->dead || op_info(n->op)->kind == OK_LEAF) break;
-            if (!simplify_at(g, &i)) break;
+            if (!simplify_at(&s, &i)) break;
         }
     }
-    ir_compact(g);
+    sw_finish(&s);
 }

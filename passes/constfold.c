@@ -137,14 +137,18 @@ static bool fold_value(const Node *n, double *v)
 void pass_constfold(Graph *g, const PassOptions *o)
 {
     if (o && o->no_simplify) return;
+    Sweep s;
+    sw_begin(&s, g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
+        sw_visit(&s, n);
         if (n->dead || !foldable_op(n->op) || n->nin > FOLD_MAX_IN) continue;
         if (n->op == OP_BROADCAST_TO && n->in[0]->op == OP_CONST) continue; /* folded form already */
         bool all_const = true;
         double v;
         for (int k = 0; k < n->nin; k++) all_const &= uniform_value(n->in[k], &v);
         if (!all_const || !fold_value(n, &v)) continue;
-        rw_put_uniform(g, &i, n->type, v);
+        rw_put_uniform(&s, &i, n->type, v);
     }
+    sw_finish(&s);
 }

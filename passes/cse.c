@@ -137,14 +137,17 @@ void pass_cse(Graph *g, const PassOptions *o)
     while (cap < 2 * (size_t)g->nnodes) cap *= 2;
     Node **table = calloc(cap, sizeof *table);
     DLC_ASSERT(table);
+    Sweep s;
+    sw_begin(&s, g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
+        sw_visit(&s, n); /* operands are their representatives from here on */
         if (n->dead || !mergeable(n)) continue;
         size_t slot = (size_t)hash_node(n) & (cap - 1);
         while (table[slot] && !same_node(table[slot], n)) slot = (slot + 1) & (cap - 1);
-        if (table[slot]) rw_forward(g, i, table[slot]);
+        if (table[slot]) rw_forward(&s, i, table[slot]);
         else table[slot] = n;
     }
     free(table);
-    ir_compact(g);
+    sw_finish(&s);
 }

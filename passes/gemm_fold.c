@@ -39,8 +39,9 @@ static bool is_transpose_2d(const Node *n)
 
 /* Builds matmul(a, b) {ta, tb} in place of the node at pos if it has the
  * same type; returns true if it did. */
-static bool put_matmul(Graph *g, int pos, Node *a, Node *b, bool ta, bool tb)
+static bool put_matmul(Sweep *s, int pos, Node *a, Node *b, bool ta, bool tb)
 {
+    Graph *g = s->g;
     Node *n = g->nodes[pos], *m;
     Node *in[2] = {a, b};
     Attr at[2];
@@ -52,14 +53,17 @@ static bool put_matmul(Graph *g, int pos, Node *a, Node *b, bool ta, bool tb)
         rw_drop_last(g, m);
         return false;
     }
-    rw_put(g, pos, m);
+    rw_put(s, pos, m);
     return true;
 }
 
 /* True if x has exactly one use (operand or output, loss, metric, grad).
- * Counted afresh: the candidates are rare and ids grow while we rewrite. */
-static bool single_use(const Graph *g, const Node *x)
+ * Counted afresh, after resolving every pending forwarding: the candidates
+ * are rare and ids grow while we rewrite. */
+static bool single_use(Sweep *s, const Node *x)
 {
+    sw_flush(s);
+    const Graph *g = s->g;
     int *uses = calloc((size_t)g->next_id, sizeof *uses);
     DLC_ASSERT(uses);
     ir_use_counts(g, uses);
@@ -71,23 +75,26 @@ static bool single_use(const Graph *g, const Node *x)
 void pass_gemm_fold(Graph *g, const PassOptions *o)
 {
     if (o && o->no_simplify) return;
+    Sweep s;
+    sw_begin(&s, g);
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
+        sw_visit(&s, n);
         if (n->op == OP_MATMUL) {
             /* both operands may be transposes: fold one, then look again */
             for (int k = 0; k < 2; k++) {
                 n = g->nodes[i];
                 Node *a = n->in[0], *b = n->in[1];
                 bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
-                if (k == 0 && is_transpose_2d(a)) put_matmul(g, i, a->in[0], b, !ta, tb);
-                if (k == 1 && is_transpose_2d(b)) put_matmul(g, i, a, b->in[0], ta, !tb);
+                if (k == 0 && is_transpose_2d(a)) put_matmul(&s, i, a->in[0], b, !ta, tb);
+                if (k == 1 && is_transpose_2d(b)) put_matmul(&s, i, a, b->in[0], ta, !tb);
             }
         } else if (is_transpose_2d(n) && n->in[0]->op == OP_MATMUL && n->in[0]->type.rank == 2 &&
-                   single_use(g, n->in[0])) {
+                   single_use(&s, n->in[0])) {
             Node *mm = n->in[0];
             bool ta = node_attr_int(mm, "trans_a") != 0, tb = node_attr_int(mm, "trans_b") != 0;
-            if (put_matmul(g, i, mm->in[1], mm->in[0], !tb, !ta)) mm->dead = true; /* its one reader is gone */
+            if (put_matmul(&s, i, mm->in[1], mm->in[0], !tb, !ta)) mm->dead = true; /* its one reader is gone */
         }
     }
-    ir_compact(g);
+    sw_finish(&s);
 }

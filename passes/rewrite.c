@@ -2,9 +2,12 @@
  *
  * New nodes come from the builder, which appends them and gives them the
  * next id; the helpers here only move the freshly built node into the slot
- * of the node it replaces and redirect uses with ir_replace_uses, so ids
- * stay unique and the graph stays in topological order.
+ * of the node it replaces and record the replacement in the sweep's
+ * forwarding table, so ids stay unique and the graph stays in topological
+ * order.  Forwardings can chain (a node replaced, its replacement forwarded
+ * again); resolving follows the chain and shortens it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rewrite.h"
@@ -25,6 +28,71 @@ bool rw_is_const_val(const Node *n, double v)
     return n->op == OP_CONST && node_attr_float(n, "value") == v;
 }
 
+void sw_begin(Sweep *s, Graph *g)
+{
+    s->g = g;
+    s->cap = g->next_id + 64;
+    s->fwd = calloc((size_t)s->cap, sizeof *s->fwd);
+    DLC_ASSERT(s->fwd);
+}
+
+/* Records that `from` is replaced by `to`. */
+static void record(Sweep *s, const Node *from, Node *to)
+{
+    if (from->id >= s->cap) {
+        int ncap = s->cap * 2 > s->g->next_id ? s->cap * 2 : s->g->next_id + 64;
+        s->fwd = realloc(s->fwd, sizeof *s->fwd * (size_t)ncap);
+        DLC_ASSERT(s->fwd);
+        memset(s->fwd + s->cap, 0, sizeof *s->fwd * (size_t)(ncap - s->cap));
+        s->cap = ncap;
+    }
+    s->fwd[from->id] = to;
+}
+
+/* The node that now stands for n. */
+static Node *resolve(Sweep *s, Node *n)
+{
+    Node *r = n;
+    while (r->id < s->cap && s->fwd[r->id]) r = s->fwd[r->id];
+    /* shorten the chain */
+    while (n != r && n->id < s->cap && s->fwd[n->id]) {
+        Node *next = s->fwd[n->id];
+        s->fwd[n->id] = r;
+        n = next;
+    }
+    return r;
+}
+
+void sw_visit(Sweep *s, Node *n)
+{
+    for (int k = 0; k < n->nin; k++) n->in[k] = resolve(s, n->in[k]);
+}
+
+/* Redirects the outputs, metrics, loss and gradients. */
+static void resolve_roots(Sweep *s)
+{
+    Graph *g = s->g;
+    for (int i = 0; i < g->noutputs; i++) g->outputs[i].node = resolve(s, g->outputs[i].node);
+    for (int i = 0; i < g->nmetrics; i++) g->metrics[i].node = resolve(s, g->metrics[i].node);
+    if (g->loss) g->loss = resolve(s, g->loss);
+    for (int i = 0; i < g->ngrads; i++) g->grads[i] = resolve(s, g->grads[i]);
+}
+
+void sw_flush(Sweep *s)
+{
+    for (int i = 0; i < s->g->nnodes; i++) sw_visit(s, s->g->nodes[i]);
+    resolve_roots(s);
+}
+
+void sw_finish(Sweep *s)
+{
+    sw_flush(s);
+    ir_compact(s->g);
+    free(s->fwd);
+    s->fwd = NULL;
+    s->cap = 0;
+}
+
 Node *rw_const(Graph *g, TensorType t, double v, SrcLoc loc)
 {
     Node *c = ir_const(g, t.dtype, v, loc);
@@ -34,23 +102,25 @@ Node *rw_const(Graph *g, TensorType t, double v, SrcLoc loc)
     return c;
 }
 
-void rw_put(Graph *g, int pos, Node *repl)
+void rw_put(Sweep *s, int pos, Node *repl)
 {
+    Graph *g = s->g;
     DLC_ASSERT(pos >= 0 && pos < g->nnodes - 1);
     DLC_ASSERT(g->nodes[g->nnodes - 1] == repl);
     Node *old = g->nodes[pos];
     g->nnodes--;
     g->nodes[pos] = repl;
     if (!repl->var) repl->var = old->var;
-    ir_replace_uses(g, old, repl);
+    record(s, old, repl);
 }
 
-Node *rw_put_uniform(Graph *g, int *pos, TensorType t, double v)
+Node *rw_put_uniform(Sweep *s, int *pos, TensorType t, double v)
 {
+    Graph *g = s->g;
     Node *old = g->nodes[*pos];
     if (!tt_has_batch(&t) && tt_numel(&t, 1) == 1) {
         Node *c = rw_const(g, t, v, old->loc);
-        rw_put(g, *pos, c);
+        rw_put(s, *pos, c);
         return c;
     }
     Node *c = ir_const(g, t.dtype, v, old->loc);
@@ -61,15 +131,15 @@ Node *rw_put_uniform(Graph *g, int *pos, TensorType t, double v)
     Attr a = attr_ints("shape", shape, t.rank);
     Node *b = ir_node_checked(g, OP_BROADCAST_TO, &c, 1, &a, 1, old->loc);
     DLC_ASSERT(tt_equal(&b->type, &t));
-    rw_put(g, *pos, b);
+    rw_put(s, *pos, b);
     return b;
 }
 
-void rw_forward(Graph *g, int pos, Node *x)
+void rw_forward(Sweep *s, int pos, Node *x)
 {
-    Node *old = g->nodes[pos];
+    Node *old = s->g->nodes[pos];
     DLC_ASSERT(old != x && !old->dead);
-    ir_replace_uses(g, old, x);
+    record(s, old, x);
     old->dead = true;
 }
 
