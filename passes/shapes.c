@@ -8,11 +8,17 @@
  * precise dims this way, but a rule failing, or a result whose dtype or rank
  * differs from the recorded type, means a pass built a broken graph: an
  * internal error.
+ *
+ * It also settles how many samples one call of the generated code takes:
+ * a graph none of whose inputs has the batch dimension N computes exactly
+ * one sample, so its max_batch is 1 whatever the train block says (else
+ * the runtime would hand it several samples at once).
  */
 #include "pass.h"
 
 void pass_shapes(Graph *g, const PassOptions *o) {
     (void)o;
+    bool batched = false, any_input = false;
     for (int i = 0; i < g->nnodes; i++) {
         Node *n = g->nodes[i];
         const OpInfo *info = op_info(n->op);
@@ -25,5 +31,10 @@ void pass_shapes(Graph *g, const PassOptions *o) {
                     tt_format(&n->type, a, sizeof a), tt_format(&copy.type, b, sizeof b));
         }
         n->type = copy.type;
+        if (n->op == OP_INPUT) {
+            any_input = true;
+            batched |= tt_has_batch(&n->type);
+        }
     }
+    if (any_input && !batched) g->max_batch = 1;
 }
