@@ -30,12 +30,10 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../codegen/codegen.h"
@@ -47,6 +45,7 @@
 #include "onnx_weights.h"
 #include "cmd_embed.h"
 #include "build_cuda.h"
+#include "toolchain.h"
 
 #ifndef DLC_RUNTIME_INCLUDE
 #define DLC_RUNTIME_INCLUDE "runtime"
@@ -233,51 +232,13 @@ int dlc_cmd_emit(int argc, char **argv)
     return EXIT_OK;
 }
 
-/* What the child writes when exec fails (the log then starts with it). */
-#define NO_EXEC "dlc: cannot run "
-
-/* Runs argv with stdout and stderr going to `log_path`; returns the exit
- * status, or -1 if it could not be started. */
-static int run_logged(char *const *argv, const char *log_path)
-{
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execvp(argv[0], argv);
-        fprintf(stderr, "%s%s: %s\n", NO_EXEC, argv[0], strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-/* Copies a file to stderr. */
-static void show_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stderr);
-    fclose(f);
-}
-
 /* True if the C compiler is GCC (its --version names the FSF): then the
  * vectorizer's cost model is raised from -O2's "very cheap", which skips
  * every loop whose trip count involves the run-time batch n. */
 static bool compiler_is_gcc(const char *cc, const char *log)
 {
     char *argv[] = {(char *)cc, "--version", NULL};
-    if (run_logged(argv, log) != 0) return false;
+    if (dlc_run_logged(argv, log) != 0) return false;
     FILE *f = fopen(log, "r");
     if (!f) return false;
     char buf[4096];
@@ -409,7 +370,7 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = "-o";
     cmd[k++] = (char *)out;
     cmd[k] = NULL;
-    int rc = run_logged(cmd, log);
+    int rc = dlc_run_logged(cmd, log);
     if (rc == 127) {
         /* a compiler that cannot be run is the user's choice (--cc, $CC) */
         FILE *f = fopen(log, "r");
@@ -429,7 +390,7 @@ int dlc_cmd_build(int argc, char **argv)
         fprintf(stderr, "dlc: internal error: the C compiler failed (status %d) on the generated code:\n ", rc);
         for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
         fprintf(stderr, "\n");
-        show_file(log);
+        dlc_show_file(log);
         if (!keep) fprintf(stderr, "(the generated source is kept in %s)\n", tmp);
         arena_free(&arena);
         return EXIT_ICE;

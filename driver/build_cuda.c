@@ -19,18 +19,16 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../ir/arena.h"
 #include "../ir/diag.h"
 #include "args.h"
 #include "build_cuda.h"
+#include "toolchain.h"
 
 #ifndef DLC_RUNTIME_INCLUDE
 #define DLC_RUNTIME_INCLUDE "runtime"
@@ -46,42 +44,6 @@
 #define DLC_CUDA_ASAN 1
 #endif
 #endif
-
-#define NO_EXEC "dlc: cannot run "
-
-/* Runs argv with its output in log_path; the exit status, 127 if it could
- * not be started. */
-static int run_logged(char *const *argv, const char *log_path)
-{
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execvp(argv[0], argv);
-        fprintf(stderr, "%s%s: %s\n", NO_EXEC, argv[0], strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-}
-
-static void show_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, stderr);
-    fclose(f);
-}
 
 const char *dlc_nvcc_path(void)
 {
@@ -103,7 +65,7 @@ bool dlc_cuda_arch_ok(const char *arch)
  * and returns the exit status dlc should end with. */
 static int step(Arena *a, char **cmd, const char *log, const char *kept)
 {
-    int rc = run_logged(cmd, log);
+    int rc = dlc_run_logged(cmd, log);
     if (rc == 0) return EXIT_OK;
     FILE *f = fopen(log, "r");
     char line[512] = "";
@@ -119,7 +81,7 @@ static int step(Arena *a, char **cmd, const char *log, const char *kept)
     fprintf(stderr, "dlc: internal error: nvcc failed (status %d) on the generated code:\n ", rc);
     for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
     fprintf(stderr, "\n");
-    show_file(log);
+    dlc_show_file(log);
     fprintf(stderr, "(the generated source is kept in %s)\n", kept);
     (void)a;
     return EXIT_ICE;
