@@ -2,6 +2,8 @@
  *
  *   emit_c.c     the translation unit and header: tensors, entry points,
  *                the dlrt_model description (codegen_emit)
+ *   emit_common.c what the C and CUDA units share: names, the model's
+ *                shape, entry subsets, tables, header declarations
  *   c_kernels.c  one kernel per op, bound to the op table by an X-macro
  *   c_loops.c    extents with the run-time batch, and strided loop nests
  *                (broadcasting, reductions, transposes, copies)
@@ -71,6 +73,21 @@ void ln_coalesce(LoopNest *l);
 typedef void (*LoopBody)(CEmit *e, const char *const *idx, void *ctx);
 void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx);
 
+/* Normalizes an axis attribute (negative: counted from the end) against a
+ * rank; out of range is dlc's bug (the type checker rejects it). */
+int ln_axis(const Node *n, int64_t axis, int rank);
+
+/* outer x C x inner around an axis of a tensor (the row-wise kernels:
+ * softmax, losses over a class axis). */
+typedef struct Rows {
+    Ext outer;
+    int64_t c, inner;
+} Rows;
+
+/* The rows of t around `axis`; false (r untouched) if that axis is the
+ * batch dimension, which the callers report in their own terms. */
+bool rows_around(const TensorType *t, int axis, Rows *r);
+
 /* ---- emit_c.c ----------------------------------------------------------- */
 
 const char *ce_ctype(DType t);
@@ -80,13 +97,61 @@ const char *ce_ref(CEmit *e, const Node *n);
 const char *ce_bytes(CEmit *e, const Node *n);
 /* True if the plan lets this reshape/flatten share its operand's storage. */
 bool ce_is_alias(const Node *n);
-/* For other emitters of whole units (emit_embed.c): fills e->num and
- * e->refs as codegen_emit names tensors; marks in need (by node id) what
- * the roots depend on; writes the kernels of the needed nodes in graph
- * order (assigns last). */
-void ce_name_nodes(CEmit *e);
-void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need);
+/* For other emitters of whole units (emit_embed.c): writes the kernels of
+ * the needed nodes in graph order (assigns last). */
 void ce_emit_kernels(CEmit *e, const bool *need);
+
+/* ---- emit_common.c: what the C and CUDA units share ---------------------- */
+
+/* The model's shape, as the entry points and the dlrt_model see it. */
+typedef struct ModelInfo {
+    const Node *x, *y;        /* first and second input (or NULL) */
+    const Node *out;          /* output 0 (or NULL) */
+    int nparams, nstate;
+    int64_t nparam_elems;
+    const Node *lr;           /* hparam learning_rate, or NULL */
+    bool train;               /* train_step / eval_step exist */
+} ModelInfo;
+
+/* A C identifier `prefix` + s (other characters become '_'). */
+char *ce_sanitize(Arena *a, const char *prefix, const char *s);
+/* s in upper case (the header's macro prefix). */
+char *ce_upper(Arena *a, const char *s);
+/* The contents of a C string literal for s. */
+const char *ce_cstr(Arena *a, const char *s);
+/* "DLRT_F32", ... */
+const char *ce_dlrt_dtype(DType t);
+/* Fills e->num and e->refs as the units name tensors; inputs are
+ * input_prefix + their name ("in_" locals in C, "IN_" slots in CUDA). */
+void ce_name_nodes(CEmit *e, const char *input_prefix);
+/* Fills m; `target` ("C", "CUDA") names the target in user errors (at most
+ * two inputs, the first f32). */
+void ce_model_info(const Graph *g, ModelInfo *m, const char *target);
+/* The train block's learning rate (or the optimizer's default); -1 if none. */
+double ce_train_learning_rate(const Graph *g);
+/* Marks in need (by node id) what the roots depend on. */
+void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need);
+/* The needed set of an entry: loss and metrics (and the assigns in a
+ * training step), or output 0 for predict. */
+bool *ce_entry_need(CEmit *e, const ModelInfo *m, EntryKind k);
+/* The tensor macros, one per storage with its type and lifetime (after a
+ * heading line; no blank line after). */
+void ce_emit_tensor_macros(CEmit *e);
+/* The persistent tensor table (params, then states) and metric names. */
+void ce_emit_tensor_table(CEmit *e, const ModelInfo *m);
+/* In setup: points the tensor table into the arena and writes the
+ * hyperparameters and constants that have storage. */
+void ce_emit_setup_values(CEmit *e);
+/* In init_params: draws every parameter and resets every state (a comment
+ * naming each initializer when `comments`). */
+void ce_emit_param_inits(CEmit *e, bool comments);
+/* The header's size macros (NAME_DEVICE_BYTES too when device_bytes >= 0)
+ * and the dlrt_model declaration. */
+void ce_header_sizes(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h, int64_t device_bytes);
+/* The header's entry-point declarations, setup and teardown documented by
+ * the given comment texts. */
+void ce_header_entries(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h, const char *setup_doc,
+                       const char *teardown_doc);
 
 /* ---- c_gemm.c ----------------------------------------------------------- */
 

@@ -88,29 +88,11 @@ static void kend(CEmit *e)
     cp_close(e->p, "");
 }
 
-/* Normalizes an axis attribute against a rank. */
-static int norm_axis(const Node *n, int64_t axis, int rank)
-{
-    if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) DLC_ICE("axis %lld out of range for %s", (long long)axis, op_info(n->op)->name);
-    return (int)axis;
-}
-
-/* outer x C x inner around `axis` of t. */
-typedef struct Rows {
-    Ext outer;
-    int64_t c, inner;
-} Rows;
-
+/* The rows of t around `axis` (the batch axis cannot be one). */
 static Rows rows_of(const Node *n, const TensorType *t, int axis)
 {
     Rows r;
-    r.outer = ext_dims(t, 0, axis);
-    if (t->dims[axis] == DIM_N) DLC_ICE("%s over the batch axis is not supported", op_info(n->op)->name);
-    r.c = t->dims[axis];
-    Ext in = ext_dims(t, axis + 1, t->rank);
-    DLC_ASSERT(!in.has_n);
-    r.inner = in.c;
+    if (!rows_around(t, axis, &r)) DLC_ICE("%s over the batch axis is not supported", op_info(n->op)->name);
     return r;
 }
 
@@ -290,7 +272,7 @@ static void reduced_axes(const Node *n, const TensorType *t, bool *red)
     const int64_t *axes;
     int na = node_attr_ints(n, "axes", &axes);
     for (int d = 0; d < t->rank; d++) red[d] = na == 0;
-    for (int k = 0; k < na; k++) red[norm_axis(n, axes[k], t->rank)] = true;
+    for (int k = 0; k < na; k++) red[ln_axis(n, axes[k], t->rank)] = true;
 }
 
 static void red_body(CEmit *e, const char *const *idx, void *vctx)
@@ -448,7 +430,7 @@ static void ck_transpose(CEmit *e, const Node *n)
     l.narr = 2;
     strides_of(&n->type, l.stride[0]);
     for (int d = 0; d < n->type.rank; d++) {
-        int src = np ? norm_axis(n, perm[d], t->rank) : t->rank - 1 - d;
+        int src = np ? ln_axis(n, perm[d], t->rank) : t->rank - 1 - d;
         l.stride[1][d] = xs[src];
     }
     ln_coalesce(&l);
@@ -494,7 +476,7 @@ static void copy_box(CEmit *e, const char *src, Ext outer, int64_t size, int64_t
 static void ck_slice(CEmit *e, const Node *n)
 {
     const TensorType *t = &n->in[0]->type;
-    int axis = norm_axis(n, node_attr_int(n, "axis"), t->rank);
+    int axis = ln_axis(n, node_attr_int(n, "axis"), t->rank);
     Rows r = rows_of(n, t, axis);
     int64_t start = node_attr_int(n, "start"), size = node_attr_int(n, "size");
     kbegin(e, n, NULL);
@@ -504,7 +486,7 @@ static void ck_slice(CEmit *e, const Node *n)
 
 static void ck_concat(CEmit *e, const Node *n)
 {
-    int axis = norm_axis(n, node_attr_int(n, "axis"), n->type.rank);
+    int axis = ln_axis(n, node_attr_int(n, "axis"), n->type.rank);
     Rows r = rows_of(n, &n->type, axis);
     kbegin(e, n, NULL);
     int64_t off = 0;
@@ -520,7 +502,7 @@ static void ck_concat(CEmit *e, const Node *n)
 
 static Rows axis_rows(const Node *n, const TensorType *t)
 {
-    return rows_of(n, t, norm_axis(n, node_attr_int(n, "axis"), t->rank));
+    return rows_of(n, t, ln_axis(n, node_attr_int(n, "axis"), t->rank));
 }
 
 static void ck_softmax(CEmit *e, const Node *n)
@@ -624,12 +606,51 @@ static double lossflag(const Node *n)
     return (double)node_attr_int(n, "from_logits");
 }
 
-static void ck_sparse_categorical_crossentropy(CEmit *e, const Node *n)
+/* The losses are means: of per-row terms over the rows (the class-axis
+ * losses) or of per-element terms over the elements.  These open a loss
+ * kernel (`double total = 0;` and the loop) and close it (y[0] = the mean);
+ * a gradient kernel opens with `g`, the upstream gradient over the count. */
+static void row_loss_open(CEmit *e, const Node *n, Rows r)
 {
-    Rows r = class_rows(n, &n->in[0]->type);
     kbegin(e, n, NULL);
     cp_line(e->p, "double total = 0;");
     rows_open(e, r);
+}
+
+static void row_loss_close(CEmit *e, Rows r)
+{
+    rows_close(e, r);
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", ext_str(e, r.outer));
+    kend(e);
+}
+
+static const char *elem_loss_open(CEmit *e, const Node *n)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kbegin(e, n, NULL);
+    cp_line(e->p, "double total = 0;");
+    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    return cnt;
+}
+
+static void elem_loss_close(CEmit *e, const char *cnt)
+{
+    cp_close(e->p, "");
+    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", cnt);
+    kend(e);
+}
+
+/* Opens a loss gradient kernel: g = upstream gradient / count. */
+static void loss_grad_open(CEmit *e, const Node *n, const char *count, const char *factor)
+{
+    kbegin(e, n, NULL);
+    cp_line(e->p, "const float g = %sx2[0] / (float)(%s);", factor, count);
+}
+
+static void ck_sparse_categorical_crossentropy(CEmit *e, const Node *n)
+{
+    Rows r = class_rows(n, &n->in[0]->type);
+    row_loss_open(e, n, r);
     cp_line(e->p, "const int64_t t = x1[r];");
     cp_line(e->p, "if (t < 0 || t >= %lld) continue;   /* not a class: no loss (and no read out of bounds) */", (long long)r.c);
     if (lossflag(n)) {
@@ -640,16 +661,13 @@ static void ck_sparse_categorical_crossentropy(CEmit *e, const Node *n)
                 PROB_EPS, PROB_EPS);
         cp_line(e->p, "total -= log((double)p);");
     }
-    rows_close(e, r);
-    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", ext_str(e, r.outer));
-    kend(e);
+    row_loss_close(e, r);
 }
 
 static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
 {
     Rows r = class_rows(n, &n->in[0]->type);
-    kbegin(e, n, NULL);
-    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
+    loss_grad_open(e, n, ext_str(e, r.outer), "");
     rows_open(e, r);
     cp_line(e->p, "const int64_t t = x1[r];");
     cp_open(e->p, "if (t < 0 || t >= %lld)", (long long)r.c);
@@ -679,9 +697,7 @@ static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
 static void ck_categorical_crossentropy(CEmit *e, const Node *n)
 {
     Rows r = class_rows(n, &n->in[0]->type);
-    kbegin(e, n, NULL);
-    cp_line(e->p, "double total = 0;");
-    rows_open(e, r);
+    row_loss_open(e, n, r);
     if (lossflag(n)) {
         row_lse(e, r);
         cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) total += x1[b + j] * (lse - x0[b + j]);", (long long)r.c);
@@ -692,16 +708,13 @@ static void ck_categorical_crossentropy(CEmit *e, const Node *n)
         cp_line(e->p, "total -= x1[b + j] * log((double)p);");
         cp_close(e->p, "");
     }
-    rows_close(e, r);
-    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", ext_str(e, r.outer));
-    kend(e);
+    row_loss_close(e, r);
 }
 
 static void ck_categorical_crossentropy_grad(CEmit *e, const Node *n)
 {
     Rows r = class_rows(n, &n->in[0]->type);
-    kbegin(e, n, NULL);
-    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
+    loss_grad_open(e, n, ext_str(e, r.outer), "");
     rows_open(e, r);
     if (lossflag(n)) {
         /* d/dx_j sum_c t_c (lse - x_c) = (sum_c t_c) softmax_j - t_j */
@@ -726,10 +739,7 @@ static void ck_categorical_crossentropy_grad(CEmit *e, const Node *n)
 
 static void ck_binary_crossentropy(CEmit *e, const Node *n)
 {
-    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
-    kbegin(e, n, NULL);
-    cp_line(e->p, "double total = 0;");
-    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    const char *cnt = elem_loss_open(e, n);
     cp_line(e->p, "const double x = x0[i], t = x1[i];");
     if (lossflag(n)) {
         cp_line(e->p, "total += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));");
@@ -737,16 +747,13 @@ static void ck_binary_crossentropy(CEmit *e, const Node *n)
         cp_line(e->p, "const double p = x < 1e-7 ? 1e-7 : x > 1 - 1e-7 ? 1 - 1e-7 : x;");
         cp_line(e->p, "total -= t * log(p) + (1 - t) * log(1 - p);");
     }
-    cp_close(e->p, "");
-    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", cnt);
-    kend(e);
+    elem_loss_close(e, cnt);
 }
 
 static void ck_binary_crossentropy_grad(CEmit *e, const Node *n)
 {
     const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
-    kbegin(e, n, NULL);
-    cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
+    loss_grad_open(e, n, cnt, "");
     cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
     if (lossflag(n)) {
         cp_line(e->p, "y[i] = g * (1.0f / (1.0f + %s(-x0[i])) - x1[i]);", fm(e, "exp"));
@@ -760,22 +767,16 @@ static void ck_binary_crossentropy_grad(CEmit *e, const Node *n)
 
 static void ck_mean_squared_error(CEmit *e, const Node *n)
 {
-    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
-    kbegin(e, n, NULL);
-    cp_line(e->p, "double total = 0;");
-    cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", cnt);
+    const char *cnt = elem_loss_open(e, n);
     cp_line(e->p, "const double d = (double)x0[i] - (double)x1[i];");
     cp_line(e->p, "total += d * d;");
-    cp_close(e->p, "");
-    cp_line(e->p, "y[0] = (float)(total / (double)(%s));", cnt);
-    kend(e);
+    elem_loss_close(e, cnt);
 }
 
 static void ck_mean_squared_error_grad(CEmit *e, const Node *n)
 {
     const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
-    kbegin(e, n, NULL);
-    cp_line(e->p, "const float g = 2.0f * x2[0] / (float)(%s);", cnt);
+    loss_grad_open(e, n, cnt, "2.0f * ");
     cp_line(e->p, "for (int64_t i = 0; i < %s; i++) y[i] = g * (x0[i] - x1[i]);", cnt);
     kend(e);
 }

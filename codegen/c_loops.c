@@ -125,3 +125,23 @@ void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx)
     body(e, idx, ctx);
     for (int d = 0; d < l->nd; d++) cp_close(e->p, "");
 }
+
+/* Normalizes an axis against a rank (c_emit.h). */
+int ln_axis(const Node *n, int64_t axis, int rank)
+{
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) DLC_ICE("axis %lld out of range for %s", (long long)axis, op_info(n->op)->name);
+    return (int)axis;
+}
+
+/* outer = dims before the axis, c = the axis, inner = dims after it. */
+bool rows_around(const TensorType *t, int axis, Rows *r)
+{
+    if (t->dims[axis] == DIM_N) return false;
+    r->outer = ext_dims(t, 0, axis);
+    r->c = t->dims[axis];
+    Ext in = ext_dims(t, axis + 1, t->rank);
+    DLC_ASSERT(!in.has_n);
+    r->inner = in.c;
+    return true;
+}

@@ -6,8 +6,10 @@
  *                   them (a training step is one CUDA Graph per batch size)
  *   cuda_kernels.c  the kernel of each op and how it is launched
  *
- * It shares with the C generator (c_emit.h) the naming of tensors, the
- * loop-nest geometry (c_loops.c), the C-like printer and the `ew`
+ * It shares with the C generator (c_emit.h) what emit_common.c writes for
+ * both (the naming of tensors, the model's shape, entry subsets, the tensor
+ * macros and table, the initializers, the header's declarations), the
+ * loop-nest and row geometry (c_loops.c), the C-like printer and the `ew`
  * template expander (cprint.c, here with the cdialect_cuda table), and,
  * for the few ops whose CUDA kernel is a single thread running the C
  * kernel (transpose, slice, concat, broadcast_to, max_grad, the scalar

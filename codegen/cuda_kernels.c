@@ -75,36 +75,18 @@ static bool is_ew(const Node *n)
     return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
-/* Normalizes an axis attribute against a rank. */
-static int axis_of(const Node *n, int64_t axis, int rank)
-{
-    if (axis < 0) axis += rank;
-    if (axis < 0 || axis >= rank) DLC_ICE("axis %lld out of range for %s", (long long)axis, op_info(n->op)->name);
-    return (int)axis;
-}
-
-/* outer x C x inner around an axis of t (the axis may not be N). */
-typedef struct Rows {
-    Ext outer;
-    int64_t c, inner;
-} Rows;
-
+/* The rows of t around `axis` (the batch axis cannot be one). */
 static Rows rows_at(const Node *n, const TensorType *t, int axis)
 {
     Rows r;
-    r.outer = ext_dims(t, 0, axis);
-    if (t->dims[axis] == DIM_N) dlc_error(n->loc, "%s over the batch axis has no CUDA kernel yet", op_info(n->op)->name);
-    r.c = t->dims[axis];
-    Ext in = ext_dims(t, axis + 1, t->rank);
-    DLC_ASSERT(!in.has_n);
-    r.inner = in.c;
+    if (!rows_around(t, axis, &r)) dlc_error(n->loc, "%s over the batch axis has no CUDA kernel yet", op_info(n->op)->name);
     return r;
 }
 
 static Rows softmax_rows(const Node *n)
 {
     const TensorType *t = &n->type;
-    return rows_at(n, t, axis_of(n, node_attr_int(n, "axis"), t->rank));
+    return rows_at(n, t, ln_axis(n, node_attr_int(n, "axis"), t->rank));
 }
 
 /* Threads of a row-wise kernel: outer * inner. */
@@ -352,7 +334,7 @@ static void reduced_dims(const Node *n, bool *red)
     const int64_t *axes;
     int na = node_attr_ints(n, "axes", &axes);
     for (int d = 0; d < t->rank; d++) red[d] = na == 0;
-    for (int k = 0; k < na; k++) red[axis_of(n, axes[k], t->rank)] = true;
+    for (int k = 0; k < na; k++) red[ln_axis(n, axes[k], t->rank)] = true;
 }
 
 static const char *dim_str(CEmit *e, int64_t d)

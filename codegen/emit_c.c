@@ -26,11 +26,9 @@
  * The header has an include guard, the sizes as macros and the documented
  * entry points.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/init.h"
 #include "../passes/fuse.h"
 #include "c_emit.h"
 
@@ -44,17 +42,6 @@ const char *ce_ctype(DType t)
     case DT_I32: return "int32_t";
     case DT_U8: return "uint8_t";
     default: DLC_ICE("no C type for dtype %d", (int)t);
-    }
-}
-
-static const char *dlrt_dtype_name(DType t)
-{
-    switch (t) {
-    case DT_F32: return "DLRT_F32";
-    case DT_F64: return "DLRT_F64";
-    case DT_I32: return "DLRT_I32";
-    case DT_U8: return "DLRT_U8";
-    default: DLC_ICE("no runtime dtype for %d", (int)t);
     }
 }
 
@@ -80,172 +67,7 @@ const char *ce_bytes(CEmit *e, const Node *n)
     return ext_str(e, x);
 }
 
-/* A C identifier from a name: other characters become '_'. */
-static char *sanitize(Arena *a, const char *prefix, const char *s)
-{
-    char *r = arena_printf(a, "%s%s", prefix, s);
-    for (char *q = r; *q; q++)
-        if (!isalnum((unsigned char)*q) && *q != '_') *q = '_';
-    if (isdigit((unsigned char)r[0])) r = arena_printf(a, "_%s", r);
-    return r;
-}
-
-/* The contents of a C string literal for s (quotes, backslashes and
- * control characters escaped). */
-static const char *cstr(Arena *a, const char *s)
-{
-    size_t len = strlen(s);
-    char *r = arena_alloc(a, 4 * len + 1), *q = r;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *q++ = '\\';
-            *q++ = (char)c;
-        } else if (c < 32 || c == 127) {
-            q += sprintf(q, "\\%03o", c);
-        } else {
-            *q++ = (char)c;
-        }
-    }
-    *q = '\0';
-    return r;
-}
-
-static bool is_named_leaf(const Node *n)
-{
-    return n->op == OP_INPUT || n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM;
-}
-
-/* Fills e->num and e->refs for every node. */
-static void name_nodes(CEmit *e)
-{
-    const Graph *g = e->g;
-    e->num = ARENA_NEW_N(e->a, int, g->next_id + 1);
-    e->refs = ARENA_NEW_N(e->a, const char *, g->next_id + 1);
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        e->num[n->id] = is_named_leaf(n) ? -1 : k++;
-    }
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        const char *r;
-        switch (n->op) {
-        case OP_INPUT: r = sanitize(e->a, "in_", n->name); break;
-        case OP_PARAM: r = sanitize(e->a, "P_", n->name); break;
-        case OP_STATE: r = sanitize(e->a, "S_", n->name); break;
-        case OP_HPARAM: r = sanitize(e->a, "H_", n->name); break;
-        case OP_ASSIGN: r = e->refs[n->in[0]->id]; break;
-        default:
-            if (ck_is_inlined(n)) r = arena_printf(e->a, "v%d", e->num[n->id]); /* a loop-local value */
-            else if (ce_is_alias(n)) r = e->refs[n->in[0]->id];
-            else r = arena_printf(e->a, "T%d", e->num[n->id]);
-        }
-        /* two leaf names that sanitize alike get the node id appended */
-        if (is_named_leaf(n))
-            for (int j = 0; j < i; j++)
-                if (is_named_leaf(g->nodes[j]) && strcmp(e->refs[g->nodes[j]->id], r) == 0) {
-                    r = arena_printf(e->a, "%s_%d", r, n->id);
-                    break;
-                }
-        e->refs[n->id] = r;
-    }
-    /* values the plan computes in place of the state they update */
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_ASSIGN && n->in[1]->offset >= 0 && n->in[1]->offset == n->in[0]->offset)
-            e->refs[n->in[1]->id] = e->refs[n->in[0]->id];
-    }
-}
-
-/* True if the value is computed in place of the state an assign updates. */
-static bool is_inplace_value(const Graph *g, const Node *v)
-{
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_ASSIGN && n->in[1] == v && v->offset == n->in[0]->offset) return true;
-    }
-    return false;
-}
-
-/* True if the node owns arena storage that gets a macro. */
-static bool has_macro(const Graph *g, const Node *n)
-{
-    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n) && !ck_is_inlined(n) && !is_inplace_value(g, n);
-}
-
-/* ---- the model's shape -------------------------------------------------- */
-
-typedef struct ModelInfo {
-    const Node *x, *y;        /* first and second input (or NULL) */
-    const Node *out;          /* output 0 (or NULL) */
-    int nparams, nstate;
-    int64_t nparam_elems;
-    const Node *lr;           /* hparam learning_rate, or NULL */
-    bool train;               /* train_step / eval_step exist */
-} ModelInfo;
-
-static void model_info(const Graph *g, ModelInfo *m)
-{
-    memset(m, 0, sizeof *m);
-    int ninputs = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_INPUT) {
-            if (ninputs == 0) m->x = n;
-            else if (ninputs == 1) m->y = n;
-            else dlc_error(n->loc, "the C target supports at most two inputs (data and labels); '%s' is a third", n->name);
-            ninputs++;
-        } else if (n->op == OP_PARAM) {
-            m->nparams++;
-            m->nparam_elems += tt_numel(&n->type, 1);
-        } else if (n->op == OP_STATE) {
-            m->nstate++;
-        } else if (n->op == OP_HPARAM && strcmp(n->name, "learning_rate") == 0) {
-            m->lr = n;
-        }
-    }
-    if (m->x && m->x->type.dtype != DT_F32)
-        dlc_error(m->x->loc, "the first input '%s' must be f32 for the C target", m->x->name);
-    m->out = g->noutputs > 0 ? g->outputs[0].node : NULL;
-    m->train = g->mode == MODE_TRAIN && g->loss != NULL;
-}
-
-/* The learning rate of the train block: its argument, else the optimizer's
- * default from ir/optimizers.def; -1 if there is none. */
-static double train_learning_rate(const Graph *g)
-{
-    if (!g->train.optimizer) return -1;
-    for (int i = 0; i < g->train.nopt_args; i++) {
-        const Attr *a = &g->train.opt_args[i];
-        if (strcmp(a->name, "learning_rate") == 0) return a->kind == AK_FLOAT ? a->f : (double)a->i;
-    }
-    static const struct { const char *name, *hypers; } opts[] = {
-#define OPTIMIZER(name, hypers) {#name, hypers},
-#include "../ir/optimizers.def"
-#undef OPTIMIZER
-    };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        if (strcmp(opts[i].name, g->train.optimizer) != 0) continue;
-        const char *s = strstr(opts[i].hypers, "learning_rate=");
-        if (s) return strtod(s + strlen("learning_rate="), NULL);
-    }
-    return -1;
-}
-
 /* ---- the translation unit ----------------------------------------------- */
-
-/* Marks in `need` (by node id) everything the roots depend on. */
-static void needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need)
-{
-    for (int i = 0; i < nroots; i++)
-        if (roots[i]) need[roots[i]->id] = true;
-    for (int i = g->nnodes - 1; i >= 0; i--) {
-        const Node *n = g->nodes[i];
-        if (!need[n->id]) continue;
-        for (int k = 0; k < n->nin; k++) need[n->in[k]->id] = true;
-    }
-}
 
 /* Writes the body of an entry point: the kernels of the needed nodes, in
  * graph order, assigns last. */
@@ -318,15 +140,7 @@ static bool has_dropout(const Graph *g, const bool *need)
 static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
 {
     const Graph *g = e->g;
-    bool *need = ARENA_NEW_N(e->a, bool, g->next_id + 1);
-    const Node **roots = ARENA_NEW_N(e->a, const Node *, g->nnodes + g->nmetrics + 2);
-    int nr = 0;
-    roots[nr++] = g->loss;
-    for (int i = 0; i < g->nmetrics; i++) roots[nr++] = g->metrics[i].node;
-    if (train)
-        for (int i = 0; i < g->nnodes; i++)
-            if (g->nodes[i]->op == OP_ASSIGN) roots[nr++] = g->nodes[i];
-    needed_set(g, roots, nr, need);
+    bool *need = ce_entry_need(e, m, train ? ENTRY_TRAIN : ENTRY_EVAL);
     e->entry = train ? ENTRY_TRAIN : ENTRY_EVAL;
 
     if (train) {
@@ -353,9 +167,7 @@ static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
 static void emit_predict(CEmit *e, const ModelInfo *m, const char *pfx)
 {
     const Graph *g = e->g;
-    bool *need = ARENA_NEW_N(e->a, bool, g->next_id + 1);
-    const Node *roots[1] = {m->out};
-    needed_set(g, roots, 1, need);
+    bool *need = ce_entry_need(e, m, ENTRY_PREDICT);
     e->entry = ENTRY_PREDICT;
     cp_line(e->p, "/* Inference: out receives n * %s_OUTPUT_SIZE floats (output '%s'). */", pfx, g->outputs[0].name);
     cp_open(e->p, "%svoid %s_predict(const float *x, float *out, int64_t n)", e->p->d->fn_export, e->o->prefix);
@@ -371,22 +183,10 @@ static void emit_predict(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_blank(e->p);
 }
 
-/* FNV-1a, 64 bits: a parameter's random stream is keyed by its name, so
- * adding a parameter does not change the others' values (the reference
- * interpreter, ir/interp.c, keys them the same way). */
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return h;
-}
-
 /* setup, teardown, init_params, set_learning_rate. */
 static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
 {
-    const Graph *g = e->g;
     const char *P = e->o->prefix;
-    char lit[CP_FLOAT_LEN];
 
     cp_line(e->p, "/* Allocates the arena, points the tensor table into it and writes the");
     cp_line(e->p, "   hyperparameters and constants.  Returns 0, or -1 without memory. */");
@@ -404,20 +204,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
         cp_line(e->p, "openblas_set_num_threads(dlrt_threads());");
         cp_line(e->p, "#endif");
     }
-    int t = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < g->nnodes; i++) {
-            const Node *n = g->nodes[i];
-            if (n->op == (pass == 0 ? OP_PARAM : OP_STATE)) cp_line(e->p, "tensors[%d].data = %s;", t++, ce_ref(e, n));
-        }
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op != OP_HPARAM && n->op != OP_CONST) continue;
-        cp_float(e->p->d, node_attr_float(n, "value"), lit, sizeof lit);
-        int64_t cnt = tt_numel(&n->type, g->max_batch);
-        if (cnt == 1) cp_line(e->p, "%s[0] = %s;", ce_ref(e, n), lit);
-        else cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) %s[i] = %s;", (long long)cnt, ce_ref(e, n), lit);
-    }
+    ce_emit_setup_values(e);
     cp_line(e->p, "return 0;");
     cp_close(e->p, "");
     cp_blank(e->p);
@@ -434,33 +221,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "   is dlrt_key(seed, fnv1a64(its name))) and resets the optimizer state. */");
     cp_open(e->p, "%svoid %s_init_params(uint64_t seed)", e->p->d->fn_export, P);
     if (m->nparams + m->nstate == 0) cp_line(e->p, "(void)seed;");
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < g->nnodes; i++) {
-            const Node *n = g->nodes[i];
-            if (n->op != (pass == 0 ? OP_PARAM : OP_STATE)) continue;
-            InitSpec sp;
-            const char *err = init_resolve(n, &sp);
-            if (err) dlc_error(n->loc, "%s", err);
-            int64_t cnt = tt_numel(&n->type, 1);
-            char a[CP_FLOAT_LEN], b[CP_FLOAT_LEN];
-            cp_float(e->p->d, sp.a, a, sizeof a);
-            cp_float(e->p->d, sp.b, b, sizeof b);
-            const char *init = node_attr_str(n, "init");
-            cp_line(e->p, "/* %s %%%s: %s */", pass == 0 ? "param" : "state", n->name, init ? init : "zeros");
-            if (n->type.dtype != DT_F32) {
-                if (sp.dist != INIT_CONSTANT)
-                    dlc_error(n->loc, "'%s' is not f32: only constant initializers are supported", n->name);
-                cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) %s[i] = %s;", (long long)cnt, ce_ref(e, n), a);
-            } else if (sp.dist == INIT_CONSTANT) {
-                cp_line(e->p, "dlrt_init_constant(%s, %lld, %s);", ce_ref(e, n), (long long)cnt, a);
-            } else {
-                const char *fn = sp.dist == INIT_UNIFORM ? "dlrt_init_uniform"
-                                 : sp.dist == INIT_NORMAL ? "dlrt_init_normal"
-                                                          : "dlrt_init_truncated_normal";
-                cp_line(e->p, "%s(%s, %lld, %s, %s, dlrt_key(seed, 0x%016llxu));", fn, ce_ref(e, n), (long long)cnt, a, b,
-                        (unsigned long long)fnv1a64(n->name));
-            }
-        }
+    ce_emit_param_inits(e, true);
     cp_close(e->p, "");
     cp_blank(e->p);
 
@@ -473,42 +234,12 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     }
 }
 
-/* The persistent tensor table. */
-static void emit_tables(CEmit *e, const ModelInfo *m)
-{
-    const Graph *g = e->g;
-    if (m->nparams + m->nstate == 0) {
-        cp_line(e->p, "static dlrt_tensor *const tensors = NULL;");
-    } else {
-        cp_open(e->p, "static dlrt_tensor tensors[%d] =", m->nparams + m->nstate);
-        for (int pass = 0; pass < 2; pass++)
-            for (int i = 0; i < g->nnodes; i++) {
-                const Node *n = g->nodes[i];
-                if (n->op != (pass == 0 ? OP_PARAM : OP_STATE)) continue;
-                if (tt_has_batch(&n->type)) DLC_ICE("persistent tensor '%s' has the batch dimension", n->name);
-                char dims[256] = "";
-                size_t len = 0;
-                for (int d = 0; d < n->type.rank; d++)
-                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", d ? ", " : "", (long long)n->type.dims[d]);
-                cp_line(e->p, "{\"%s\", %s, %d, {%s}, NULL},", cstr(e->a, n->name), dlrt_dtype_name(n->type.dtype), n->type.rank,
-                        len ? dims : "0");
-            }
-        cp_close(e->p, ";");
-    }
-    if (g->nmetrics > 0) {
-        cp_open(e->p, "static const char *const metric_names[%d] =", g->nmetrics);
-        for (int i = 0; i < g->nmetrics; i++) cp_line(e->p, "\"%s\",", cstr(e->a, g->metrics[i].name));
-        cp_close(e->p, ";");
-    }
-    cp_blank(e->p);
-}
-
 static void emit_model(CEmit *e, const ModelInfo *m)
 {
     const Graph *g = e->g;
     const char *P = e->o->prefix;
     cp_open(e->p, "const dlrt_model %s_model =", P);
-    cp_line(e->p, ".name = \"%s\",", cstr(e->a, g->name));
+    cp_line(e->p, ".name = \"%s\",", ce_cstr(e->a, g->name));
     if (m->x) {
         char dims[256] = "";
         size_t len = 0;
@@ -521,7 +252,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     }
     if (m->out) cp_line(e->p, ".out_size = %lld,", (long long)tt_numel_per_sample(&m->out->type));
     if (m->y) {
-        cp_line(e->p, ".label_dtype = %s,", dlrt_dtype_name(m->y->type.dtype));
+        cp_line(e->p, ".label_dtype = %s,", ce_dlrt_dtype(m->y->type.dtype));
         cp_line(e->p, ".label_size = %lld,", (long long)tt_numel_per_sample(&m->y->type));
     } else {
         cp_line(e->p, ".label_dtype = DLRT_F32,");
@@ -531,10 +262,10 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     cp_line(e->p, ".batch_size = %lld,", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32));
     cp_line(e->p, ".epochs = %lld,", (long long)(g->train.epochs > 0 ? g->train.epochs : 1));
     cp_line(e->p, ".seed = %lluu,", (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
-    double lr = m->train && m->lr ? train_learning_rate(g) : -1;
+    double lr = m->train && m->lr ? ce_train_learning_rate(g) : -1;
     if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
     cp_line(e->p, ".learning_rate = %.17g,", lr);
-    if (m->train && g->train.optimizer) cp_line(e->p, ".optimizer = \"%s\",", cstr(e->a, g->train.optimizer));
+    if (m->train && g->train.optimizer) cp_line(e->p, ".optimizer = \"%s\",", ce_cstr(e->a, g->train.optimizer));
     else cp_line(e->p, ".optimizer = NULL,");
     cp_line(e->p, ".nmetrics = %d,", m->train ? g->nmetrics : 0);
     cp_line(e->p, ".metric_names = %s,", m->train && g->nmetrics ? "metric_names" : "NULL");
@@ -557,25 +288,6 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     }
 }
 
-/* The tensor macros: one per storage, with its type and lifetime. */
-static void emit_tensor_macros(CEmit *e)
-{
-    const Graph *g = e->g;
-    cp_line(e->p, "/* ---- tensors: fixed places in the arena (the memory plan) ---- */");
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (!has_macro(g, n)) continue;
-        if (n->offset < 0) DLC_ICE("node %%%d has no planned offset: run the `plan` pass first", n->id);
-        char ty[TT_FMT_LEN];
-        tt_format(&n->type, ty, sizeof ty);
-        char def[160];
-        snprintf(def, sizeof def, "#define %s ((%s *)(arena + %lld))", ce_ref(e, n), ce_ctype(n->type.dtype),
-                 (long long)n->offset);
-        cp_line(e->p, "%-52s /* %s live [%d,%d] */", def, ty, n->live_start, n->live_end);
-    }
-    cp_blank(e->p);
-}
-
 static void emit_header(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h)
 {
     const Graph *g = e->g;
@@ -589,35 +301,8 @@ static void emit_header(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h)
                " * reentrant: they share the one arena.\n */\n",
             P, (long long)g->arena_bytes, P, P, P, pfx);
     fprintf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"dlrt.h\"\n\n", pfx, pfx);
-    fprintf(h, "#define %s_INPUT_SIZE %lld    /* floats per sample of input '%s' */\n", pfx,
-            (long long)(m->x ? tt_numel_per_sample(&m->x->type) : 0), m->x ? m->x->name : "");
-    fprintf(h, "#define %s_OUTPUT_SIZE %lld   /* floats per sample of output '%s' */\n", pfx,
-            (long long)(m->out ? tt_numel_per_sample(&m->out->type) : 0), m->out ? g->outputs[0].name : "");
-    fprintf(h, "#define %s_ARENA_BYTES %lld   /* planned arena (lower bound %lld) */\n", pfx, (long long)g->arena_bytes,
-            (long long)g->arena_lower_bound);
-    fprintf(h, "#define %s_MAX_BATCH %lld    /* largest n of a call */\n", pfx, (long long)g->max_batch);
-    fprintf(h, "#define %s_PARAM_COUNT %lld   /* trainable scalars in %d tensors */\n", pfx, (long long)m->nparam_elems,
-            m->nparams);
-    fprintf(h, "#define %s_PARAM_TENSORS %d\n\n", pfx, m->nparams);
-    fprintf(h, "/* The model as the runtime sees it (dlrt_main runs its command line). */\n");
-    fprintf(h, "extern const dlrt_model %s_model;\n\n", P);
-    fprintf(h, "/* Allocates the arena; returns 0, or -1 if memory could not be had. */\nint %s_setup(void);\n", P);
-    fprintf(h, "/* Frees the arena. */\nvoid %s_teardown(void);\n", P);
-    fprintf(h, "/* Fills the parameters from their initializers, keyed by seed. */\nvoid %s_init_params(uint64_t seed);\n", P);
-    if (m->train) {
-        fprintf(h, "/* One training step on n samples: x holds n * %s_INPUT_SIZE floats, y the\n"
-                   "   labels; writes the mean loss and the metrics, then updates the parameters. */\n"
-                   "void %s_train_step(const float *x, const void *y, int64_t n, uint64_t rng_key, float *loss, float *metrics);\n",
-                pfx, P);
-        fprintf(h, "/* Loss and metrics on n samples without updating anything. */\n"
-                   "void %s_eval_step(const float *x, const void *y, int64_t n, float *loss, float *metrics);\n",
-                P);
-    }
-    if (m->out)
-        fprintf(h, "/* Inference on n samples: out receives n * %s_OUTPUT_SIZE floats. */\n"
-                   "void %s_predict(const float *x, float *out, int64_t n);\n",
-                pfx, P);
-    if (m->lr) fprintf(h, "/* Sets the learning rate of the following training steps. */\nvoid %s_set_learning_rate(double lr);\n", P);
+    ce_header_sizes(e, m, pfx, h, -1);
+    ce_header_entries(e, m, pfx, h, "Allocates the arena; returns 0, or -1 if memory could not be had.", "Frees the arena.");
     fprintf(h, "\n#endif\n");
 }
 
@@ -626,16 +311,15 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     if (o->target != TARGET_C) dlc_error(SRCLOC_NONE, "only the C target is implemented");
     CodegenOptions opts = *o;
     Arena *a = g->arena;
-    opts.prefix = sanitize(a, "", o->prefix ? o->prefix : g->name);
-    char *pfx = arena_strdup(a, opts.prefix);
-    for (char *q = pfx; *q; q++) *q = (char)toupper((unsigned char)*q);
+    opts.prefix = ce_sanitize(a, "", o->prefix ? o->prefix : g->name);
+    const char *pfx = ce_upper(a, opts.prefix);
 
     CPrinter p;
     cp_init(&p, c, &cdialect_c99);
     CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL};
-    name_nodes(&e);
+    ce_name_nodes(&e, "in_");
     ModelInfo m;
-    model_info(g, &m);
+    ce_model_info(g, &m, "C");
     if (m.out && !m.x) dlc_error(SRCLOC_NONE, "model '%s' has an output but no input", g->name);
 
     cp_line(&p, "/* %s.c - generated by dlc from model '%s' (%s mode).  Do not edit.", opts.prefix, g->name,
@@ -647,7 +331,7 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     cp_line(&p, " * Each kernel names the IR node it implements (as `dlc ir` prints it) and");
     cp_line(&p, " * the model source line it came from.");
     cp_line(&p, " */");
-    cp_line(&p, "#include \"%s.h\"", cstr(a, o->prefix ? o->prefix : g->name)); /* the file stem */
+    cp_line(&p, "#include \"%s.h\"", ce_cstr(a, o->prefix ? o->prefix : g->name)); /* the file stem */
     cp_line(&p, "#include \"dlrt.h\"");
     cp_blank(&p);
     if (opts.use_blas) cp_line(&p, "#include <cblas.h>");
@@ -661,8 +345,9 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     cp_line(&p, "/* The one buffer every tensor lives in; allocated by %s_setup(). */", opts.prefix);
     cp_line(&p, "static unsigned char *arena;");
     cp_blank(&p);
-    emit_tensor_macros(&e);
-    emit_tables(&e, &m);
+    ce_emit_tensor_macros(&e);
+    cp_blank(&p);
+    ce_emit_tensor_table(&e, &m);
     emit_lifecycle(&e, &m, pfx);
     if (m.train) {
         emit_step(&e, &m, pfx, true);
@@ -675,16 +360,6 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
 }
 
 /* ---- shared with the embeddable emitter (emit_embed.c) ------------------ */
-
-void ce_name_nodes(CEmit *e)
-{
-    name_nodes(e);
-}
-
-void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need)
-{
-    needed_set(g, roots, nroots, need);
-}
 
 void ce_emit_kernels(CEmit *e, const bool *need)
 {

@@ -28,215 +28,39 @@
  * init_params draws on the host with the runtime's initializers, as the C
  * program does, so both start from the same bits.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/init.h"
 #include "cuda_emit.h"
-
-/* ---- names (as in emit_c.c) -------------------------------------------- */
-
-static char *sanitize(Arena *a, const char *prefix, const char *s)
-{
-    char *r = arena_printf(a, "%s%s", prefix, s);
-    for (char *q = r; *q; q++)
-        if (!isalnum((unsigned char)*q) && *q != '_') *q = '_';
-    if (isdigit((unsigned char)r[0])) r = arena_printf(a, "_%s", r);
-    return r;
-}
-
-/* The contents of a C string literal for s. */
-static const char *cstr(Arena *a, const char *s)
-{
-    size_t len = strlen(s);
-    char *r = arena_alloc(a, 4 * len + 1), *q = r;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *q++ = '\\';
-            *q++ = (char)c;
-        } else if (c < 32 || c == 127) {
-            q += sprintf(q, "\\%03o", c);
-        } else {
-            *q++ = (char)c;
-        }
-    }
-    *q = '\0';
-    return r;
-}
-
-static bool is_named_leaf(const Node *n)
-{
-    return n->op == OP_INPUT || n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM;
-}
-
-/* e->num and e->refs, as the C generator names them; inputs are the
- * macros of their staging slots (IN_<name>). */
-static void name_nodes(CEmit *e)
-{
-    const Graph *g = e->g;
-    e->num = ARENA_NEW_N(e->a, int, g->next_id + 1);
-    e->refs = ARENA_NEW_N(e->a, const char *, g->next_id + 1);
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        e->num[n->id] = is_named_leaf(n) ? -1 : k++;
-    }
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        const char *r;
-        switch (n->op) {
-        case OP_INPUT: r = sanitize(e->a, "IN_", n->name); break;
-        case OP_PARAM: r = sanitize(e->a, "P_", n->name); break;
-        case OP_STATE: r = sanitize(e->a, "S_", n->name); break;
-        case OP_HPARAM: r = sanitize(e->a, "H_", n->name); break;
-        case OP_ASSIGN: r = e->refs[n->in[0]->id]; break;
-        default:
-            if (ck_is_inlined(n)) r = arena_printf(e->a, "v%d", e->num[n->id]);
-            else if (ce_is_alias(n)) r = e->refs[n->in[0]->id];
-            else r = arena_printf(e->a, "T%d", e->num[n->id]);
-        }
-        if (is_named_leaf(n))
-            for (int j = 0; j < i; j++)
-                if (is_named_leaf(g->nodes[j]) && strcmp(e->refs[g->nodes[j]->id], r) == 0) {
-                    r = arena_printf(e->a, "%s_%d", r, n->id);
-                    break;
-                }
-        e->refs[n->id] = r;
-    }
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_ASSIGN && n->in[1]->offset >= 0 && n->in[1]->offset == n->in[0]->offset)
-            e->refs[n->in[1]->id] = e->refs[n->in[0]->id];
-    }
-}
-
-static bool is_inplace_value(const Graph *g, const Node *v)
-{
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_ASSIGN && n->in[1] == v && v->offset == n->in[0]->offset) return true;
-    }
-    return false;
-}
-
-static bool has_macro(const Graph *g, const Node *n)
-{
-    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n) && !ck_is_inlined(n) && !is_inplace_value(g, n);
-}
 
 /* ---- the model's shape ---------------------------------------------------- */
 
-typedef struct ModelInfo {
-    const Node *x, *y, *out, *lr;
-    int nparams, nstate;
-    int64_t nparam_elems;
-    bool train;
-    /* the staging slots after the planned tensors */
+/* The staging slots the CUDA unit keeps after the planned tensors. */
+typedef struct CudaSlots {
     int64_t x_off, y_off, key_off, scratch_off, ones_off, total;
-} ModelInfo;
+} CudaSlots;
 
 static int64_t align64(int64_t v)
 {
     return (v + 63) / 64 * 64;
 }
 
-static void model_info(const Graph *g, ModelInfo *m)
+/* The model's shape (as the C generator sees it, and output 0 must be
+ * f32) and where the staging slots go. */
+static void model_info(const Graph *g, ModelInfo *m, CudaSlots *sl)
 {
-    memset(m, 0, sizeof *m);
-    int ninputs = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_INPUT) {
-            if (ninputs == 0) m->x = n;
-            else if (ninputs == 1) m->y = n;
-            else dlc_error(n->loc, "the CUDA target supports at most two inputs (data and labels); '%s' is a third", n->name);
-            ninputs++;
-        } else if (n->op == OP_PARAM) {
-            m->nparams++;
-            m->nparam_elems += tt_numel(&n->type, 1);
-        } else if (n->op == OP_STATE) {
-            m->nstate++;
-        } else if (n->op == OP_HPARAM && strcmp(n->name, "learning_rate") == 0) {
-            m->lr = n;
-        }
-    }
-    if (m->x && m->x->type.dtype != DT_F32)
-        dlc_error(m->x->loc, "the first input '%s' must be f32 for the CUDA target", m->x->name);
-    m->out = g->noutputs > 0 ? g->outputs[0].node : NULL;
+    ce_model_info(g, m, "CUDA");
     if (m->out && m->out->type.dtype != DT_F32)
         dlc_error(m->out->loc, "output '%s' must be f32 for the CUDA target", g->outputs[0].name);
-    m->train = g->mode == MODE_TRAIN && g->loss != NULL;
-    m->x_off = align64(g->arena_bytes);
-    m->y_off = align64(m->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
-    m->key_off = align64(m->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
-    m->scratch_off = m->key_off + 64;
-    m->ones_off = m->scratch_off + align64(g->max_batch * 8);
-    m->total = m->ones_off + align64(g->max_batch * 4);
+    sl->x_off = align64(g->arena_bytes);
+    sl->y_off = align64(sl->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
+    sl->key_off = align64(sl->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
+    sl->scratch_off = sl->key_off + 64;
+    sl->ones_off = sl->scratch_off + align64(g->max_batch * 8);
+    sl->total = sl->ones_off + align64(g->max_batch * 4);
 }
 
-/* The learning rate of the train block (as emit_c.c computes it). */
-static double train_learning_rate(const Graph *g)
-{
-    if (!g->train.optimizer) return -1;
-    for (int i = 0; i < g->train.nopt_args; i++) {
-        const Attr *a = &g->train.opt_args[i];
-        if (strcmp(a->name, "learning_rate") == 0) return a->kind == AK_FLOAT ? a->f : (double)a->i;
-    }
-    static const struct { const char *name, *hypers; } opts[] = {
-#define OPTIMIZER(name, hypers) {#name, hypers},
-#include "../ir/optimizers.def"
-#undef OPTIMIZER
-    };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        if (strcmp(opts[i].name, g->train.optimizer) != 0) continue;
-        const char *s = strstr(opts[i].hypers, "learning_rate=");
-        if (s) return strtod(s + strlen("learning_rate="), NULL);
-    }
-    return -1;
-}
-
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return h;
-}
-
-/* ---- entry subsets -------------------------------------------------------- */
-
-static void needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need)
-{
-    for (int i = 0; i < nroots; i++)
-        if (roots[i]) need[roots[i]->id] = true;
-    for (int i = g->nnodes - 1; i >= 0; i--) {
-        const Node *n = g->nodes[i];
-        if (!need[n->id]) continue;
-        for (int k = 0; k < n->nin; k++) need[n->in[k]->id] = true;
-    }
-}
-
-/* What an entry computes: loss, metrics (and the assigns when training);
- * or output 0. */
-static bool *entry_need(CEmit *e, const ModelInfo *m, EntryKind k)
-{
-    const Graph *g = e->g;
-    bool *need = ARENA_NEW_N(e->a, bool, g->next_id + 1);
-    const Node **roots = ARENA_NEW_N(e->a, const Node *, g->nnodes + g->nmetrics + 2);
-    int nr = 0;
-    if (k == ENTRY_PREDICT) {
-        roots[nr++] = m->out;
-    } else {
-        roots[nr++] = g->loss;
-        for (int i = 0; i < g->nmetrics; i++) roots[nr++] = g->metrics[i].node;
-        if (k == ENTRY_TRAIN)
-            for (int i = 0; i < g->nnodes; i++)
-                if (g->nodes[i]->op == OP_ASSIGN) roots[nr++] = g->nodes[i];
-    }
-    needed_set(g, roots, nr, need);
-    return need;
-}
+/* ---- kernel names ---------------------------------------------------------- */
 
 /* The kernel name of a node in an entry (dropout masks differ between a
  * training step and the others). */
@@ -592,7 +416,6 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
 {
     const Graph *g = e->g;
     const char *P = e->o->prefix, *X = e->p->d->fn_export;
-    char lit[CP_FLOAT_LEN];
 
     cp_line(e->p, "/* Finds the GPU (none: a message and exit 1), allocates the arena, points");
     cp_line(e->p, "   the tensor table into it and writes the hyperparameters and constants.");
@@ -603,21 +426,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "arena = (unsigned char *)dlrt_cuda_alloc(%s_DEVICE_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
     cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) DLRT_ONES[i] = 1.0f;", (long long)g->max_batch);
-    int t = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < g->nnodes; i++) {
-            const Node *n = g->nodes[i];
-            if (n->op == (pass == 0 ? OP_PARAM : OP_STATE)) cp_line(e->p, "tensors[%d].data = %s;", t++, ce_ref(e, n));
-        }
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op != OP_HPARAM && n->op != OP_CONST) continue;
-        if (n->op == OP_CONST && n->offset < 0) continue; /* inlined literal */
-        cp_float(e->p->d, node_attr_float(n, "value"), lit, sizeof lit);
-        int64_t cnt = tt_numel(&n->type, g->max_batch);
-        if (cnt == 1) cp_line(e->p, "%s[0] = %s;", ce_ref(e, n), lit);
-        else cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) %s[i] = %s;", (long long)cnt, ce_ref(e, n), lit);
-    }
+    ce_emit_setup_values(e);
     cp_line(e->p, "return 0;");
     cp_close(e->p, "");
     cp_blank(e->p);
@@ -642,31 +451,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_open(e->p, "%svoid %s_init_params(uint64_t seed)", X, P);
     if (m->nparams + m->nstate == 0) cp_line(e->p, "(void)seed;");
     cp_line(e->p, "dlrt_cuda_sync();");
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < g->nnodes; i++) {
-            const Node *n = g->nodes[i];
-            if (n->op != (pass == 0 ? OP_PARAM : OP_STATE)) continue;
-            InitSpec sp;
-            const char *err = init_resolve(n, &sp);
-            if (err) dlc_error(n->loc, "%s", err);
-            int64_t cnt = tt_numel(&n->type, 1);
-            char a[CP_FLOAT_LEN], b[CP_FLOAT_LEN];
-            cp_float(e->p->d, sp.a, a, sizeof a);
-            cp_float(e->p->d, sp.b, b, sizeof b);
-            if (n->type.dtype != DT_F32) {
-                if (sp.dist != INIT_CONSTANT)
-                    dlc_error(n->loc, "'%s' is not f32: only constant initializers are supported", n->name);
-                cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) %s[i] = %s;", (long long)cnt, ce_ref(e, n), a);
-            } else if (sp.dist == INIT_CONSTANT) {
-                cp_line(e->p, "dlrt_init_constant(%s, %lld, %s);", ce_ref(e, n), (long long)cnt, a);
-            } else {
-                const char *fn = sp.dist == INIT_UNIFORM ? "dlrt_init_uniform"
-                                 : sp.dist == INIT_NORMAL ? "dlrt_init_normal"
-                                                          : "dlrt_init_truncated_normal";
-                cp_line(e->p, "%s(%s, %lld, %s, %s, dlrt_key(seed, 0x%016llxu));", fn, ce_ref(e, n), (long long)cnt, a, b,
-                        (unsigned long long)fnv1a64(n->name));
-            }
-        }
+    ce_emit_param_inits(e, false);
     cp_close(e->p, "");
     cp_blank(e->p);
 
@@ -681,45 +466,6 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     }
 }
 
-static const char *dlrt_dtype_name(DType t)
-{
-    switch (t) {
-    case DT_F32: return "DLRT_F32";
-    case DT_F64: return "DLRT_F64";
-    case DT_I32: return "DLRT_I32";
-    case DT_U8: return "DLRT_U8";
-    default: DLC_ICE("no runtime dtype for %d", (int)t);
-    }
-}
-
-static void emit_tables(CEmit *e, const ModelInfo *m)
-{
-    const Graph *g = e->g;
-    if (m->nparams + m->nstate == 0) {
-        cp_line(e->p, "static dlrt_tensor *const tensors = NULL;");
-    } else {
-        cp_open(e->p, "static dlrt_tensor tensors[%d] =", m->nparams + m->nstate);
-        for (int pass = 0; pass < 2; pass++)
-            for (int i = 0; i < g->nnodes; i++) {
-                const Node *n = g->nodes[i];
-                if (n->op != (pass == 0 ? OP_PARAM : OP_STATE)) continue;
-                char dims[256] = "";
-                size_t len = 0;
-                for (int d = 0; d < n->type.rank; d++)
-                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", d ? ", " : "", (long long)n->type.dims[d]);
-                cp_line(e->p, "{\"%s\", %s, %d, {%s}, NULL},", cstr(e->a, n->name), dlrt_dtype_name(n->type.dtype), n->type.rank,
-                        len ? dims : "0");
-            }
-        cp_close(e->p, ";");
-    }
-    if (g->nmetrics > 0) {
-        cp_open(e->p, "static const char *const metric_names[%d] =", g->nmetrics);
-        for (int i = 0; i < g->nmetrics; i++) cp_line(e->p, "\"%s\",", cstr(e->a, g->metrics[i].name));
-        cp_close(e->p, ";");
-    }
-    cp_blank(e->p);
-}
-
 static void emit_model(CEmit *e, const ModelInfo *m)
 {
     const Graph *g = e->g;
@@ -731,7 +477,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     cp_open(e->p, "static dlrt_model describe_model(void)");
     cp_line(e->p, "dlrt_model m;");
     cp_line(e->p, "memset(&m, 0, sizeof m);");
-    cp_line(e->p, "m.name = \"%s\";", cstr(e->a, g->name));
+    cp_line(e->p, "m.name = \"%s\";", ce_cstr(e->a, g->name));
     if (m->x) {
         int r = 0;
         for (int d = tt_has_batch(&m->x->type) ? 1 : 0; d < m->x->type.rank; d++, r++)
@@ -740,16 +486,16 @@ static void emit_model(CEmit *e, const ModelInfo *m)
         cp_line(e->p, "m.in_size = %lld;", (long long)tt_numel_per_sample(&m->x->type));
     }
     if (m->out) cp_line(e->p, "m.out_size = %lld;", (long long)tt_numel_per_sample(&m->out->type));
-    cp_line(e->p, "m.label_dtype = %s;", m->y ? dlrt_dtype_name(m->y->type.dtype) : "DLRT_F32");
+    cp_line(e->p, "m.label_dtype = %s;", m->y ? ce_dlrt_dtype(m->y->type.dtype) : "DLRT_F32");
     cp_line(e->p, "m.label_size = %lld;", (long long)(m->y ? tt_numel_per_sample(&m->y->type) : 0));
     cp_line(e->p, "m.max_batch = %lld;", (long long)g->max_batch);
     cp_line(e->p, "m.batch_size = %lld;", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32));
     cp_line(e->p, "m.epochs = %lld;", (long long)(g->train.epochs > 0 ? g->train.epochs : 1));
     cp_line(e->p, "m.seed = %lluu;", (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
-    double lr = m->train && m->lr ? train_learning_rate(g) : -1;
+    double lr = m->train && m->lr ? ce_train_learning_rate(g) : -1;
     if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
     cp_line(e->p, "m.learning_rate = %.17g;", lr);
-    if (m->train && g->train.optimizer) cp_line(e->p, "m.optimizer = \"%s\";", cstr(e->a, g->train.optimizer));
+    if (m->train && g->train.optimizer) cp_line(e->p, "m.optimizer = \"%s\";", ce_cstr(e->a, g->train.optimizer));
     if (m->train && g->nmetrics) {
         cp_line(e->p, "m.nmetrics = %d;", g->nmetrics);
         cp_line(e->p, "m.metric_names = metric_names;");
@@ -780,32 +526,22 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     }
 }
 
-static void emit_tensor_macros(CEmit *e, const ModelInfo *m)
+/* The tensor macros, then the staging slots' macros. */
+static void emit_tensor_macros(CEmit *e, const ModelInfo *m, const CudaSlots *sl)
 {
-    const Graph *g = e->g;
-    cp_line(e->p, "/* ---- tensors: fixed places in the arena (the memory plan) ---- */");
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (!has_macro(g, n)) continue;
-        if (n->offset < 0) DLC_ICE("node %%%d has no planned offset: run the `plan` pass first", n->id);
-        char ty[TT_FMT_LEN];
-        tt_format(&n->type, ty, sizeof ty);
-        char def[160];
-        snprintf(def, sizeof def, "#define %s ((%s *)(arena + %lld))", ce_ref(e, n), ce_ctype(n->type.dtype), (long long)n->offset);
-        cp_line(e->p, "%-52s /* %s live [%d,%d] */", def, ty, n->live_start, n->live_end);
-    }
+    ce_emit_tensor_macros(e);
     cp_line(e->p, "/* after the plan: the batch's inputs, the step's RNG key, scratch, ones */");
-    if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)m->x_off);
-    if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)m->y_off);
-    cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)m->key_off);
+    if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)sl->x_off);
+    if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)sl->y_off);
+    cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)sl->key_off);
     cp_line(e->p, "#define DLRT_SCRATCH ((double *)(arena + %lld))   /* per-row terms of a loss or metric */",
-            (long long)m->scratch_off);
+            (long long)sl->scratch_off);
     cp_line(e->p, "#define DLRT_ONES ((float *)(arena + %lld))   /* max_batch ones (sums over the batch) */",
-            (long long)m->ones_off);
+            (long long)sl->ones_off);
     cp_blank(e->p);
 }
 
-static void emit_header(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h)
+static void emit_header(CEmit *e, const ModelInfo *m, const CudaSlots *sl, const char *pfx, FILE *h)
 {
     const Graph *g = e->g;
     const char *P = e->o->prefix;
@@ -817,37 +553,14 @@ static void emit_header(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h)
                " * points below, which take and return host memory; %s_teardown() frees\n"
                " * everything.  n is the batch size of a call, 1 <= n <= %s_MAX_BATCH.  The\n"
                " * functions are not reentrant: they share the one arena.\n */\n",
-            P, (long long)m->total, P, P, P, pfx);
+            P, (long long)sl->total, P, P, P, pfx);
     fprintf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"dlrt.h\"\n\n", pfx, pfx);
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
-    fprintf(h, "#define %s_INPUT_SIZE %lld    /* floats per sample of input '%s' */\n", pfx,
-            (long long)(m->x ? tt_numel_per_sample(&m->x->type) : 0), m->x ? m->x->name : "");
-    fprintf(h, "#define %s_OUTPUT_SIZE %lld   /* floats per sample of output '%s' */\n", pfx,
-            (long long)(m->out ? tt_numel_per_sample(&m->out->type) : 0), m->out ? g->outputs[0].name : "");
-    fprintf(h, "#define %s_ARENA_BYTES %lld   /* planned arena (lower bound %lld) */\n", pfx, (long long)g->arena_bytes,
-            (long long)g->arena_lower_bound);
-    fprintf(h, "#define %s_DEVICE_BYTES %lld   /* the arena and the input slots, on the GPU */\n", pfx, (long long)m->total);
-    fprintf(h, "#define %s_MAX_BATCH %lld    /* largest n of a call */\n", pfx, (long long)g->max_batch);
-    fprintf(h, "#define %s_PARAM_COUNT %lld   /* trainable scalars in %d tensors */\n", pfx, (long long)m->nparam_elems, m->nparams);
-    fprintf(h, "#define %s_PARAM_TENSORS %d\n\n", pfx, m->nparams);
-    fprintf(h, "/* The model as the runtime sees it (dlrt_main runs its command line). */\n");
-    fprintf(h, "extern const dlrt_model %s_model;\n\n", P);
-    fprintf(h, "/* Finds the GPU (exits 1 with a message if there is none) and allocates\n"
-               "   the arena; returns 0, or -1 if memory could not be had. */\nint %s_setup(void);\n", P);
-    fprintf(h, "/* Frees the arena and the GPU's handles. */\nvoid %s_teardown(void);\n", P);
-    fprintf(h, "/* Fills the parameters from their initializers, keyed by seed. */\nvoid %s_init_params(uint64_t seed);\n", P);
-    if (m->train) {
-        fprintf(h, "/* One training step on n samples: x holds n * %s_INPUT_SIZE floats, y the\n"
-                   "   labels; writes the mean loss and the metrics, then updates the parameters. */\n"
-                   "void %s_train_step(const float *x, const void *y, int64_t n, uint64_t rng_key, float *loss, float *metrics);\n",
-                pfx, P);
-        fprintf(h, "/* Loss and metrics on n samples without updating anything. */\n"
-                   "void %s_eval_step(const float *x, const void *y, int64_t n, float *loss, float *metrics);\n", P);
-    }
-    if (m->out)
-        fprintf(h, "/* Inference on n samples: out receives n * %s_OUTPUT_SIZE floats. */\n"
-                   "void %s_predict(const float *x, float *out, int64_t n);\n", pfx, P);
-    if (m->lr) fprintf(h, "/* Sets the learning rate of the following training steps. */\nvoid %s_set_learning_rate(double lr);\n", P);
+    ce_header_sizes(e, m, pfx, h, sl->total);
+    ce_header_entries(e, m, pfx, h,
+                      "Finds the GPU (exits 1 with a message if there is none) and allocates\n"
+                      "   the arena; returns 0, or -1 if memory could not be had.",
+                      "Frees the arena and the GPU's handles.");
     fprintf(h, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -857,9 +570,8 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     CodegenOptions opts = *o;
     opts.use_blas = true;
     Arena *a = g->arena;
-    opts.prefix = sanitize(a, "", o->prefix ? o->prefix : g->name);
-    char *pfx = arena_strdup(a, opts.prefix);
-    for (char *q = pfx; *q; q++) *q = (char)toupper((unsigned char)*q);
+    opts.prefix = ce_sanitize(a, "", o->prefix ? o->prefix : g->name);
+    const char *pfx = ce_upper(a, opts.prefix);
 
     CPrinter p;
     cp_init(&p, cu, &cdialect_cuda);
@@ -870,16 +582,17 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     e.p = &p;
     e.a = a;
     e.entry = ENTRY_PREDICT;
-    name_nodes(&e);
+    ce_name_nodes(&e, "IN_");
     ModelInfo m;
-    model_info(g, &m);
+    CudaSlots sl;
+    model_info(g, &m, &sl);
     if (m.out && !m.x) dlc_error(SRCLOC_NONE, "model '%s' has an output but no input", g->name);
     bool *needs[3] = {NULL, NULL, NULL};
     if (m.train) {
-        needs[ENTRY_TRAIN] = entry_need(&e, &m, ENTRY_TRAIN);
-        needs[ENTRY_EVAL] = entry_need(&e, &m, ENTRY_EVAL);
+        needs[ENTRY_TRAIN] = ce_entry_need(&e, &m, ENTRY_TRAIN);
+        needs[ENTRY_EVAL] = ce_entry_need(&e, &m, ENTRY_EVAL);
     }
-    if (m.out) needs[ENTRY_PREDICT] = entry_need(&e, &m, ENTRY_PREDICT);
+    if (m.out) needs[ENTRY_PREDICT] = ce_entry_need(&e, &m, ENTRY_PREDICT);
     /* every op must have a CUDA kernel: checked before anything is written */
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
@@ -892,12 +605,12 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     cp_line(&p, "/* %s.cu - generated by dlc from model '%s' (%s mode, CUDA).  Do not edit.", opts.prefix, g->name,
             g->mode == MODE_TRAIN ? "train" : "infer");
     cp_line(&p, " *");
-    cp_line(&p, " * One kernel per computing node over one managed arena of %lld bytes", (long long)m.total);
+    cp_line(&p, " * One kernel per computing node over one managed arena of %lld bytes", (long long)sl.total);
     cp_line(&p, " * (the plan's %lld, then the input slots), planned for batches of up to", (long long)g->arena_bytes);
     cp_line(&p, " * %lld; n is the batch size of each call.  Each kernel names the IR node it", (long long)g->max_batch);
     cp_line(&p, " * implements (as `dlc ir` prints it) and the model source line it came from.");
     cp_line(&p, " */");
-    cp_line(&p, "#include \"%s.h\"", cstr(a, o->prefix ? o->prefix : g->name));
+    cp_line(&p, "#include \"%s.h\"", ce_cstr(a, o->prefix ? o->prefix : g->name));
     cp_line(&p, "#include \"dlrt.h\"");
     cp_line(&p, "#include \"cuda/dlrt_cuda.h\"");
     cp_blank(&p);
@@ -908,11 +621,11 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     cp_line(&p, "/* The one buffer every tensor lives in (device-resident managed memory). */");
     cp_line(&p, "static unsigned char *arena;");
     cp_line(&p, "/* Names GPU errors: the program, or the model when embedded. */");
-    cp_line(&p, "static const char *prog_name = \"%s\";", cstr(a, g->name));
+    cp_line(&p, "static const char *prog_name = \"%s\";", ce_cstr(a, g->name));
     if (m.train) cp_line(&p, "static dlrt_cuda_graphs train_graphs, eval_graphs;");
     cp_blank(&p);
-    emit_tensor_macros(&e, &m);
-    emit_tables(&e, &m);
+    emit_tensor_macros(&e, &m, &sl);
+    ce_emit_tensor_table(&e, &m);
     emit_all_kernels(&e, needs);
     cp_line(&p, "/* ---- the entry points' work, in graph order (updates last) ---- */");
     cp_blank(&p);
@@ -928,6 +641,6 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     }
     if (m.out) emit_predict(&e, &m, pfx);
     emit_model(&e, &m);
-    emit_header(&e, &m, pfx, h);
+    emit_header(&e, &m, &sl, pfx, h);
     return 0;
 }
