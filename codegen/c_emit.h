@@ -72,6 +72,10 @@ void ln_coalesce(LoopNest *l);
  * expression of each array. */
 typedef void (*LoopBody)(CEmit *e, const char *const *idx, void *ctx);
 void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx);
+/* The index expression of each array of l over the index variables var[d]
+ * (as ln_emit and the CUDA kernels, which derive the variables from one
+ * thread index, form them): arena strings into idx. */
+void ln_indices(CEmit *e, const LoopNest *l, char var[][16], const char **idx);
 
 /* Normalizes an axis attribute (negative: counted from the end) against a
  * rank; out of range is dlc's bug (the type checker rejects it). */
@@ -154,6 +158,16 @@ void ce_header_entries(CEmit *e, const ModelInfo *m, const char *pfx, FILE *h, c
                        const char *teardown_doc);
 
 /* ---- c_gemm.c ----------------------------------------------------------- */
+/* The sizes of a matmul node's product as C expressions (M x K times
+ * K x P, with the transposes and stored row lengths of its operands): the
+ * C kernel, a fused GEMM epilogue and the CUDA host call all read them. */
+typedef struct GemmDims {
+    bool ta, tb;
+    int64_t lda, ldb;
+    const char *M, *P, *K;
+} GemmDims;
+GemmDims cg_gemm_dims(CEmit *e, const Node *matmul);
+
 
 /* Writes C = op(A) op(B) (row-major; op(A) is M x K, op(B) K x P; lda and
  * ldb are the stored row lengths; M, P, K and A, B, C are C expressions):
@@ -170,6 +184,20 @@ void ck_emit_node(CEmit *e, const Node *n);
 bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
+
+/* A fused elementwise region (the kernel of its root, in C or CUDA): its
+ * members in evaluation order (operands first, the root last) and the
+ * arrays it reads (constants are inlined as literals). */
+typedef struct EwRegion {
+    const Node *mem[64];
+    int nmem;
+    const Node *leaf[LN_MAX_ARR];  /* arrays 1.. of the nest */
+    int nleaf;
+    const Node *self;              /* a leaf stored where y is (in place), or NULL */
+} EwRegion;
+/* Appends the members below n (post-order), then n, and the leaves they
+ * read, to c (zeroed by the caller). */
+void ck_ew_collect(EwRegion *c, const Node *n);
 
 /* ---- c_fused.c ---------------------------------------------------------- */
 

@@ -135,15 +135,8 @@ static void loop_body(CEmit *e, const char *const *idx, void *vctx)
 /* The GEMM of the region's matmul into its target's storage. */
 static void loop_gemm(CEmit *e, const Node *m, const Node *target)
 {
-    bool ta = node_attr_int(m, "trans_a") != 0, tb = node_attr_int(m, "trans_b") != 0;
-    const TensorType *A = &m->in[0]->type, *B = &m->in[1]->type;
-    if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the C emitter");
-    int64_t ac = A->dims[1], bc = B->dims[1];
-    Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
-    const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
-    const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
-    const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
-    cg_gemm(e, ta, tb, M, P, K, ac, bc, ce_ref(e, m->in[0]), ce_ref(e, m->in[1]), ce_ref(e, target));
+    GemmDims d = cg_gemm_dims(e, m);
+    cg_gemm(e, d.ta, d.tb, d.M, d.P, d.K, d.lda, d.ldb, ce_ref(e, m->in[0]), ce_ref(e, m->in[1]), ce_ref(e, target));
 }
 
 static void loop_region(CEmit *e, const FuseInfo *fi, Region *r)

@@ -26,6 +26,23 @@
 
 #include "c_emit.h"
 
+/* The product's sizes from the node (c_emit.h). */
+GemmDims cg_gemm_dims(CEmit *e, const Node *m)
+{
+    GemmDims d;
+    d.ta = node_attr_int(m, "trans_a") != 0;
+    d.tb = node_attr_int(m, "trans_b") != 0;
+    const TensorType *A = &m->in[0]->type, *B = &m->in[1]->type;
+    if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the code generator");
+    d.lda = A->dims[1];
+    d.ldb = B->dims[1];
+    Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
+    d.M = d.ta ? arena_printf(e->a, "%lld", (long long)d.lda) : ext_str(e, rows_a);
+    d.K = d.ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)d.lda);
+    d.P = d.tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)d.ldb);
+    return d;
+}
+
 /* A's element (i, k + d), B's element (k + d, j) as C expressions. */
 static const char *a_at(CEmit *e, bool ta, int64_t lda, int d)
 {

@@ -132,28 +132,18 @@ static void fill(CEmit *e, const Node *n, const char *value)
 
 /* ---- elementwise -------------------------------------------------------- */
 
-/* A fused elementwise region: its members in evaluation order (operands
- * first, the root last) and the arrays it reads. */
-typedef struct EwCtx {
-    const Node *mem[64];
-    int nmem;
-    const Node *leaf[LN_MAX_ARR];  /* arrays 1.. of the nest */
-    int nleaf;
-    const Node *self;              /* a leaf stored where y is (in place), or NULL */
-} EwCtx;
-
 bool ck_is_inlined(const Node *n)
 {
     return n->offset < 0 && n->fuse_group != 0;
 }
 
 /* Collects the members below n (post-order) and the leaves they read. */
-static void ew_collect(EwCtx *c, const Node *n)
+void ck_ew_collect(EwRegion *c, const Node *n)
 {
     for (int k = 0; k < n->nin; k++) {
         const Node *a = n->in[k];
         if (ck_is_inlined(a)) {
-            ew_collect(c, a);
+            ck_ew_collect(c, a);
             continue;
         }
         if (a->op == OP_CONST) continue;
@@ -169,7 +159,7 @@ static void ew_collect(EwCtx *c, const Node *n)
 
 static void ew_body(CEmit *e, const char *const *idx, void *vctx)
 {
-    EwCtx *c = vctx;
+    EwRegion *c = vctx;
     /* A conditional template (relu_grad: `$1 > 0 ? $0 : 0`) would read an
        operand only on one branch, which keeps the compiler from turning the
        loop into vector selects; loading every operand first makes all
@@ -212,10 +202,10 @@ static void ew_body(CEmit *e, const char *const *idx, void *vctx)
  * restrict-qualified honestly. */
 static void ck_elementwise(CEmit *e, const Node *n)
 {
-    EwCtx c;
+    EwRegion c;
     c.nmem = c.nleaf = 0;
     c.self = NULL;
-    ew_collect(&c, n);
+    ck_ew_collect(&c, n);
     for (int j = 0; j < c.nleaf; j++)
         if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
             DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
@@ -251,16 +241,9 @@ static void gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const
  * batched form would loop over GEMMs here). */
 static void ck_matmul(CEmit *e, const Node *n)
 {
-    bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
-    const TensorType *A = &n->in[0]->type, *B = &n->in[1]->type;
-    if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the C emitter");
-    int64_t ac = A->dims[1], bc = B->dims[1];
-    Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
-    const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
-    const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
-    const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
+    GemmDims d = cg_gemm_dims(e, n);
     kbegin(e, n, NULL);
-    gemm(e, ta, tb, M, P, K, ac, bc, "x0", "x1", "y");
+    gemm(e, d.ta, d.tb, d.M, d.P, d.K, d.lda, d.ldb, "x0", "x1", "y");
     kend(e);
 }
 

@@ -97,14 +97,10 @@ void ln_coalesce(LoopNest *l)
     }
 }
 
-void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx)
+/* Each array's index: the sum of var[d] * stride over the dims where its
+ * stride is not 0, plus its base offset ("0" when all are absent). */
+void ln_indices(CEmit *e, const LoopNest *l, char var[][16], const char **idx)
 {
-    char var[DLC_MAX_RANK][16];
-    for (int d = 0; d < l->nd; d++) {
-        if (l->nd == 1) strcpy(var[d], "i");
-        else snprintf(var[d], sizeof var[d], "i%d", d);
-    }
-    const char *idx[LN_MAX_ARR];
     for (int a = 0; a < l->narr; a++) {
         char buf[512];
         size_t len = 0;
@@ -120,6 +116,17 @@ void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx)
         if (!len) strcpy(buf, "0");
         idx[a] = arena_strdup(e->a, buf);
     }
+}
+
+void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx)
+{
+    char var[DLC_MAX_RANK][16];
+    for (int d = 0; d < l->nd; d++) {
+        if (l->nd == 1) strcpy(var[d], "i");
+        else snprintf(var[d], sizeof var[d], "i%d", d);
+    }
+    const char *idx[LN_MAX_ARR];
+    ln_indices(e, l, var, idx);
     for (int d = 0; d < l->nd; d++)
         cp_open(e->p, "for (int64_t %s = 0; %s < %s; %s++)", var[d], var[d], ext_str(e, l->ext[d]), var[d]);
     body(e, idx, ctx);

@@ -189,35 +189,6 @@ static void klocals(CEmit *e, const Node *n)
 
 /* ---- elementwise ------------------------------------------------------- */
 
-typedef struct EwRegion {
-    const Node *mem[64];
-    int nmem;
-    const Node *leaf[LN_MAX_ARR];
-    int nleaf;
-    const Node *self; /* a leaf stored where y is (an in-place update) */
-} EwRegion;
-
-/* The members of n's fused region below it (post-order) and the tensors
- * they read (constants are inlined as literals). */
-static void ew_collect(EwRegion *c, const Node *n)
-{
-    for (int k = 0; k < n->nin; k++) {
-        const Node *a = n->in[k];
-        if (ck_is_inlined(a)) {
-            ew_collect(c, a);
-            continue;
-        }
-        if (a->op == OP_CONST) continue;
-        bool seen = false;
-        for (int j = 0; j < c->nleaf; j++) seen |= c->leaf[j] == a;
-        if (seen) continue;
-        if (c->nleaf + 1 >= LN_MAX_ARR) DLC_ICE("fused region of %%%d reads too many tensors", n->id);
-        c->leaf[c->nleaf++] = a;
-    }
-    if (c->nmem >= 64) DLC_ICE("fused region too large");
-    c->mem[c->nmem++] = n;
-}
-
 /* Declares the nest indices i0, i1, ... of the flat index i and returns
  * each array's index expression (as ln_emit forms them). */
 static void nest_indices(CEmit *e, const LoopNest *l, const char **idx)
@@ -236,20 +207,7 @@ static void nest_indices(CEmit *e, const LoopNest *l, const char **idx)
             inner *= l->ext[d].c;
         }
     }
-    for (int a = 0; a < l->narr; a++) {
-        char buf[512];
-        size_t len = 0;
-        buf[0] = '\0';
-        for (int d = 0; d < l->nd; d++) {
-            int64_t s = l->stride[a][d];
-            if (s == 0) continue;
-            if (s == 1) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? " + " : "", var[d]);
-            else len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s * %lld", len ? " + " : "", var[d], (long long)s);
-        }
-        if (l->base[a] != 0) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld", len ? " + " : "", (long long)l->base[a]);
-        if (!len) strcpy(buf, "0");
-        idx[a] = arena_strdup(e->a, buf);
-    }
+    ln_indices(e, l, var, idx);
 }
 
 /* A fused elementwise region: one thread per element of the root. */
@@ -258,7 +216,7 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
     EwRegion c;
     c.nmem = c.nleaf = 0;
     c.self = NULL;
-    ew_collect(&c, n);
+    ck_ew_collect(&c, n);
     for (int j = 0; j < c.nleaf; j++)
         if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
             DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
@@ -639,16 +597,9 @@ void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
 void cu_emit_host(CEmit *e, const Node *n)
 {
     if (n->op == OP_MATMUL) {
-        bool ta = node_attr_int(n, "trans_a") != 0, tb = node_attr_int(n, "trans_b") != 0;
-        const TensorType *A = &n->in[0]->type, *B = &n->in[1]->type;
-        if (A->rank != 2 || B->rank != 2) DLC_ICE("matmul of non-matrices reached the CUDA emitter");
-        int64_t ac = A->dims[1], bc = B->dims[1];
-        Ext rows_a = ext_dims(A, 0, 1), rows_b = ext_dims(B, 0, 1);
-        const char *M = ta ? arena_printf(e->a, "%lld", (long long)ac) : ext_str(e, rows_a);
-        const char *K = ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)ac);
-        const char *P = tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)bc);
-        cp_line(e->p, "dlrt_cuda_sgemm(%d, %d, (int)(%s), (int)(%s), (int)(%s), %s, %lld, %s, %lld, %s);", ta, tb, M, P, K,
-                ce_ref(e, n->in[0]), (long long)ac, ce_ref(e, n->in[1]), (long long)bc, ce_ref(e, n));
+        GemmDims d = cg_gemm_dims(e, n);
+        cp_line(e->p, "dlrt_cuda_sgemm(%d, %d, (int)(%s), (int)(%s), (int)(%s), %s, %lld, %s, %lld, %s);", d.ta, d.tb, d.M,
+                d.P, d.K, ce_ref(e, n->in[0]), (long long)d.lda, ce_ref(e, n->in[1]), (long long)d.ldb, ce_ref(e, n));
         return;
     }
     if (is_batch_sum(n)) {
