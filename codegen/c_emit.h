@@ -195,9 +195,12 @@ typedef struct EwRegion {
     int nleaf;
     const Node *self;              /* a leaf stored where y is (in place), or NULL */
 } EwRegion;
-/* Appends the members below n (post-order), then n, and the leaves they
- * read, to c (zeroed by the caller). */
-void ck_ew_collect(EwRegion *c, const Node *n);
+/* The region rooted at elementwise node n, and the loop nest over n's
+ * elements: array 0 is the result, arrays 1.. the leaves (broadcast).
+ * When the plan computes the result in place of a leaf (an optimizer
+ * update: same type, so same index), that leaf is c->self, read through
+ * the result rather than as an array of its own. */
+void ck_ew_region(CEmit *e, const Node *n, EwRegion *c, LoopNest *l);
 
 /* ---- c_fused.c ---------------------------------------------------------- */
 

@@ -138,12 +138,12 @@ bool ck_is_inlined(const Node *n)
 }
 
 /* Collects the members below n (post-order) and the leaves they read. */
-void ck_ew_collect(EwRegion *c, const Node *n)
+static void ew_collect(EwRegion *c, const Node *n)
 {
     for (int k = 0; k < n->nin; k++) {
         const Node *a = n->in[k];
         if (ck_is_inlined(a)) {
-            ck_ew_collect(c, a);
+            ew_collect(c, a);
             continue;
         }
         if (a->op == OP_CONST) continue;
@@ -155,6 +155,25 @@ void ck_ew_collect(EwRegion *c, const Node *n)
     }
     if (c->nmem >= 64) DLC_ICE("fused region too large");
     c->mem[c->nmem++] = n;
+}
+
+/* The region and its nest (c_emit.h). */
+void ck_ew_region(CEmit *e, const Node *n, EwRegion *c, LoopNest *l)
+{
+    c->nmem = c->nleaf = 0;
+    c->self = NULL;
+    ew_collect(c, n);
+    for (int j = 0; j < c->nleaf; j++)
+        if (strcmp(ce_ref(e, c->leaf[j]), ce_ref(e, n)) == 0) {
+            DLC_ASSERT(tt_equal(&c->leaf[j]->type, &n->type));
+            c->self = c->leaf[j];
+            c->leaf[j--] = c->leaf[--c->nleaf];
+        }
+    ln_init(l, &n->type);
+    strides_of(&n->type, l->stride[0]);
+    l->narr = 1 + c->nleaf;
+    for (int j = 0; j < c->nleaf; j++) strides_bcast(&c->leaf[j]->type, &n->type, l->stride[j + 1]);
+    ln_coalesce(l);
 }
 
 static void ew_body(CEmit *e, const char *const *idx, void *vctx)
@@ -203,21 +222,8 @@ static void ew_body(CEmit *e, const char *const *idx, void *vctx)
 static void ck_elementwise(CEmit *e, const Node *n)
 {
     EwRegion c;
-    c.nmem = c.nleaf = 0;
-    c.self = NULL;
-    ck_ew_collect(&c, n);
-    for (int j = 0; j < c.nleaf; j++)
-        if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
-            DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
-            c.self = c.leaf[j];
-            c.leaf[j--] = c.leaf[--c.nleaf];
-        }
     LoopNest l;
-    ln_init(&l, &n->type);
-    strides_of(&n->type, l.stride[0]);
-    l.narr = 1 + c.nleaf;
-    for (int j = 0; j < c.nleaf; j++) strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
-    ln_coalesce(&l);
+    ck_ew_region(e, n, &c, &l);
     const char *r = e->p->d->restrict_kw;
     cp_block(e->p);
     for (int j = 0; j < c.nleaf; j++)
@@ -488,13 +494,32 @@ static Rows axis_rows(const Node *n, const TensorType *t)
     return rows_of(n, t, ln_axis(n, node_attr_int(n, "axis"), t->rank));
 }
 
-static void ck_softmax(CEmit *e, const Node *n)
+/* Opens a kernel over the rows of n's axis (softmax family); closes it. */
+static Rows row_kernel_open(CEmit *e, const Node *n)
 {
     Rows r = axis_rows(n, &n->type);
     kbegin(e, n, NULL);
     rows_open(e, r);
+    return r;
+}
+
+static void row_kernel_close(CEmit *e, Rows r)
+{
+    rows_close(e, r);
+    kend(e);
+}
+
+/* `m`, the largest x0 of the row (the shift that keeps exp finite). */
+static void row_max(CEmit *e, Rows r)
+{
     cp_line(e->p, "float m = x0[b];");
     cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+}
+
+static void ck_softmax(CEmit *e, const Node *n)
+{
+    Rows r = row_kernel_open(e, n);
+    row_max(e, r);
     cp_line(e->p, "float s = 0;");
     cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
     cp_line(e->p, "y[%s] = %s(x0[%s] - m);", at(e, r, "j"), fm(e, "exp"), at(e, r, "j"));
@@ -502,51 +527,40 @@ static void ck_softmax(CEmit *e, const Node *n)
     cp_close(e->p, "");
     cp_line(e->p, "const float inv = 1.0f / s;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] *= inv;", (long long)r.c, at(e, r, "j"));
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 static void ck_log_softmax(CEmit *e, const Node *n)
 {
-    Rows r = axis_rows(n, &n->type);
-    kbegin(e, n, NULL);
-    rows_open(e, r);
-    cp_line(e->p, "float m = x0[b];");
-    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
+    Rows r = row_kernel_open(e, n);
+    row_max(e, r);
     cp_line(e->p, "float s = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += %s(x0[%s] - m);", (long long)r.c, fm(e, "exp"), at(e, r, "j"));
     cp_line(e->p, "const float lse = m + %s(s);", fm(e, "log"));
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - lse;", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 /* softmax_grad(dy, y) = y * (dy - sum(dy * y)) along the axis. */
 static void ck_softmax_grad(CEmit *e, const Node *n)
 {
-    Rows r = axis_rows(n, &n->type);
-    kbegin(e, n, NULL);
-    rows_open(e, r);
+    Rows r = row_kernel_open(e, n);
     cp_line(e->p, "float dot = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) dot += x0[%s] * x1[%s];", (long long)r.c, at(e, r, "j"), at(e, r, "j"));
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x1[%s] * (x0[%s] - dot);", (long long)r.c, at(e, r, "j"),
             at(e, r, "j"), at(e, r, "j"));
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 /* log_softmax_grad(dy, y) = dy - exp(y) * sum(dy) along the axis. */
 static void ck_log_softmax_grad(CEmit *e, const Node *n)
 {
-    Rows r = axis_rows(n, &n->type);
-    kbegin(e, n, NULL);
-    rows_open(e, r);
+    Rows r = row_kernel_open(e, n);
     cp_line(e->p, "float s = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += x0[%s];", (long long)r.c, at(e, r, "j"));
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - %s(x1[%s]) * s;", (long long)r.c, at(e, r, "j"),
             at(e, r, "j"), fm(e, "exp"), at(e, r, "j"));
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 /* ---- dropout ------------------------------------------------------------ */
@@ -577,8 +591,7 @@ static Rows class_rows(const Node *n, const TensorType *t)
 /* Writes the row's max m and log-sum-exp lse of x0 (a [rows, C] tensor). */
 static void row_lse(CEmit *e, Rows r)
 {
-    cp_line(e->p, "float m = x0[b];");
-    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
+    row_max(e, r);
     cp_line(e->p, "double s = 0;");
     cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", (long long)r.c);
     cp_line(e->p, "const double lse = m + log(s);");
@@ -658,8 +671,7 @@ static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
     cp_line(e->p, "continue;");
     cp_close(e->p, "");
     if (lossflag(n)) {
-        cp_line(e->p, "float m = x0[b];");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", (long long)r.c);
+        row_max(e, r);
         cp_line(e->p, "float s = 0;");
         cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)r.c);
         cp_line(e->p, "y[b + j] = %s(x0[b + j] - m);", fm(e, "exp"));
@@ -673,8 +685,7 @@ static void ck_sparse_categorical_crossentropy_grad(CEmit *e, const Node *n)
         cp_line(e->p, "const float p = x0[b + t];");
         cp_line(e->p, "if (p >= %s && p <= 1 - %s) y[b + t] = -g / p;", PROB_EPS, PROB_EPS);
     }
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 static void ck_categorical_crossentropy(CEmit *e, const Node *n)
@@ -716,8 +727,7 @@ static void ck_categorical_crossentropy_grad(CEmit *e, const Node *n)
         cp_line(e->p, "y[b + j] = p >= %s && p <= 1 - %s ? -g * x1[b + j] / p : 0;", PROB_EPS, PROB_EPS);
         cp_close(e->p, "");
     }
-    rows_close(e, r);
-    kend(e);
+    row_kernel_close(e, r);
 }
 
 static void ck_binary_crossentropy(CEmit *e, const Node *n)

@@ -214,21 +214,8 @@ static void nest_indices(CEmit *e, const LoopNest *l, const char **idx)
 static void k_elementwise(CEmit *e, const Node *n, const char *name)
 {
     EwRegion c;
-    c.nmem = c.nleaf = 0;
-    c.self = NULL;
-    ck_ew_collect(&c, n);
-    for (int j = 0; j < c.nleaf; j++)
-        if (strcmp(ce_ref(e, c.leaf[j]), ce_ref(e, n)) == 0) {
-            DLC_ASSERT(tt_equal(&c.leaf[j]->type, &n->type));
-            c.self = c.leaf[j];
-            c.leaf[j--] = c.leaf[--c.nleaf];
-        }
     LoopNest l;
-    ln_init(&l, &n->type);
-    strides_of(&n->type, l.stride[0]);
-    l.narr = 1 + c.nleaf;
-    for (int j = 0; j < c.nleaf; j++) strides_bcast(&c.leaf[j]->type, &n->type, l.stride[j + 1]);
-    ln_coalesce(&l);
+    ck_ew_region(e, n, &c, &l);
 
     /* the body, per element i, as a device function that launch groups
        (emit_cuda.c) call too; then the kernel over all elements */
