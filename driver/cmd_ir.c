@@ -17,7 +17,7 @@ static void help(void)
 {
     printf("usage: dlc ir MODEL [--mode train|infer] [--after PASS | --print-after-all]\n"
            "              [--format text|dot] [--max-batch N] [-o FILE]\n\n"
-           "Prints the IR of MODEL (.nn or .ir) after the compiler's passes.\n\n"
+           "Prints the IR of MODEL (.nn, .onnx or .ir) after the compiler's passes.\n\n"
            "  --mode MODE         infer (default): the forward graph; train: with\n"
            "                      gradients and optimizer updates\n"
            "  --after PASS        print after PASS and stop\n"
