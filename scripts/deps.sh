@@ -5,7 +5,7 @@
 set -eu
 what=${1:-build}
 build_pkgs="cmake make gcc pkg-config check libsubunit-dev zlib1g-dev libopenblas-dev llvm-14-tools libclang-dev libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
-test_pkgs="$build_pkgs clang python3 python3-torch python3-numpy python3-onnx dataset-fashion-mnist graphviz gcc-arm-none-eabi libnewlib-arm-none-eabi"
+test_pkgs="$build_pkgs clang libclang-rt-14-dev python3 python3-torch python3-numpy python3-onnx dataset-fashion-mnist graphviz gcc-arm-none-eabi libnewlib-arm-none-eabi"
 case "$what" in
     build) pkgs=$build_pkgs ;;
     test|all) pkgs=$test_pkgs ;;
