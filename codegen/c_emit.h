@@ -115,6 +115,12 @@ typedef struct ModelInfo {
     int64_t nparam_elems;
     const Node *lr;           /* hparam learning_rate, or NULL */
     bool train;               /* train_step / eval_step exist */
+    /* the dlrt_model's training defaults: the train block's, else 32
+       samples a batch, 1 epoch, seed 0; the learning rate of a training
+       model with an lr hparam (-1 otherwise) */
+    int64_t batch_size, epochs;
+    uint64_t seed;
+    double learning_rate;
 } ModelInfo;
 
 /* A C identifier `prefix` + s (other characters become '_'). */
@@ -131,8 +137,6 @@ void ce_name_nodes(CEmit *e, const char *input_prefix);
 /* Fills m; `target` ("C", "CUDA") names the target in user errors (at most
  * two inputs, the first f32). */
 void ce_model_info(const Graph *g, ModelInfo *m, const char *target);
-/* The train block's learning rate (or the optimizer's default); -1 if none. */
-double ce_train_learning_rate(const Graph *g);
 /* Marks in need (by node id) what the roots depend on. */
 void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need);
 /* The needed set of an entry: loss and metrics (and the assigns in a

@@ -259,12 +259,10 @@ static void emit_model(CEmit *e, const ModelInfo *m)
         cp_line(e->p, ".label_size = 0,");
     }
     cp_line(e->p, ".max_batch = %lld,", (long long)g->max_batch);
-    cp_line(e->p, ".batch_size = %lld,", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32));
-    cp_line(e->p, ".epochs = %lld,", (long long)(g->train.epochs > 0 ? g->train.epochs : 1));
-    cp_line(e->p, ".seed = %lluu,", (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
-    double lr = m->train && m->lr ? ce_train_learning_rate(g) : -1;
-    if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
-    cp_line(e->p, ".learning_rate = %.17g,", lr);
+    cp_line(e->p, ".batch_size = %lld,", (long long)m->batch_size);
+    cp_line(e->p, ".epochs = %lld,", (long long)m->epochs);
+    cp_line(e->p, ".seed = %lluu,", (unsigned long long)m->seed);
+    cp_line(e->p, ".learning_rate = %.17g,", m->learning_rate);
     if (m->train && g->train.optimizer) cp_line(e->p, ".optimizer = \"%s\",", ce_cstr(e->a, g->train.optimizer));
     else cp_line(e->p, ".optimizer = NULL,");
     cp_line(e->p, ".nmetrics = %d,", m->train ? g->nmetrics : 0);

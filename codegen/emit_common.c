@@ -142,6 +142,28 @@ static bool has_macro(const Graph *g, const Node *n)
 
 /* ---- the model's shape -------------------------------------------------- */
 
+/* The learning rate of the train block: its argument, else the optimizer's
+ * default from ir/optimizers.def; -1 if there is none. */
+static double train_learning_rate(const Graph *g)
+{
+    if (!g->train.optimizer) return -1;
+    for (int i = 0; i < g->train.nopt_args; i++) {
+        const Attr *a = &g->train.opt_args[i];
+        if (strcmp(a->name, "learning_rate") == 0) return a->kind == AK_FLOAT ? a->f : (double)a->i;
+    }
+    static const struct { const char *name, *hypers; } opts[] = {
+#define OPTIMIZER(name, hypers) {#name, hypers},
+#include "../ir/optimizers.def"
+#undef OPTIMIZER
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        if (strcmp(opts[i].name, g->train.optimizer) != 0) continue;
+        const char *s = strstr(opts[i].hypers, "learning_rate=");
+        if (s) return strtod(s + strlen("learning_rate="), NULL);
+    }
+    return -1;
+}
+
 void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
 {
     memset(m, 0, sizeof *m);
@@ -166,28 +188,11 @@ void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
         dlc_error(m->x->loc, "the first input '%s' must be f32 for the %s target", m->x->name, target);
     m->out = g->noutputs > 0 ? g->outputs[0].node : NULL;
     m->train = g->mode == MODE_TRAIN && g->loss != NULL;
-}
-
-/* The learning rate of the train block: its argument, else the optimizer's
- * default from ir/optimizers.def; -1 if there is none. */
-double ce_train_learning_rate(const Graph *g)
-{
-    if (!g->train.optimizer) return -1;
-    for (int i = 0; i < g->train.nopt_args; i++) {
-        const Attr *a = &g->train.opt_args[i];
-        if (strcmp(a->name, "learning_rate") == 0) return a->kind == AK_FLOAT ? a->f : (double)a->i;
-    }
-    static const struct { const char *name, *hypers; } opts[] = {
-#define OPTIMIZER(name, hypers) {#name, hypers},
-#include "../ir/optimizers.def"
-#undef OPTIMIZER
-    };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        if (strcmp(opts[i].name, g->train.optimizer) != 0) continue;
-        const char *s = strstr(opts[i].hypers, "learning_rate=");
-        if (s) return strtod(s + strlen("learning_rate="), NULL);
-    }
-    return -1;
+    m->batch_size = g->train.batch_size > 0 ? g->train.batch_size : 32;
+    m->epochs = g->train.epochs > 0 ? g->train.epochs : 1;
+    m->seed = g->train.seed > 0 ? (uint64_t)g->train.seed : 0;
+    m->learning_rate = m->train && m->lr ? train_learning_rate(g) : -1;
+    if (m->train && m->lr && m->learning_rate < 0) m->learning_rate = node_attr_float(m->lr, "value");
 }
 
 /* FNV-1a, 64 bits: a parameter's random stream is keyed by its name, so

@@ -489,12 +489,10 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     cp_line(e->p, "m.label_dtype = %s;", m->y ? ce_dlrt_dtype(m->y->type.dtype) : "DLRT_F32");
     cp_line(e->p, "m.label_size = %lld;", (long long)(m->y ? tt_numel_per_sample(&m->y->type) : 0));
     cp_line(e->p, "m.max_batch = %lld;", (long long)g->max_batch);
-    cp_line(e->p, "m.batch_size = %lld;", (long long)(g->train.batch_size > 0 ? g->train.batch_size : 32));
-    cp_line(e->p, "m.epochs = %lld;", (long long)(g->train.epochs > 0 ? g->train.epochs : 1));
-    cp_line(e->p, "m.seed = %lluu;", (unsigned long long)(g->train.seed > 0 ? g->train.seed : 0));
-    double lr = m->train && m->lr ? ce_train_learning_rate(g) : -1;
-    if (m->train && m->lr && lr < 0) lr = node_attr_float(m->lr, "value");
-    cp_line(e->p, "m.learning_rate = %.17g;", lr);
+    cp_line(e->p, "m.batch_size = %lld;", (long long)m->batch_size);
+    cp_line(e->p, "m.epochs = %lld;", (long long)m->epochs);
+    cp_line(e->p, "m.seed = %lluu;", (unsigned long long)m->seed);
+    cp_line(e->p, "m.learning_rate = %.17g;", m->learning_rate);
     if (m->train && g->train.optimizer) cp_line(e->p, "m.optimizer = \"%s\";", ce_cstr(e->a, g->train.optimizer));
     if (m->train && g->nmetrics) {
         cp_line(e->p, "m.nmetrics = %d;", g->nmetrics);
