@@ -10,7 +10,7 @@ case "$what" in
     build) pkgs=$build_pkgs ;;
     test|all) pkgs=$test_pkgs ;;
     demo) pkgs="$build_pkgs dataset-fashion-mnist graphviz" ;;
-    bench) pkgs="$build_pkgs python3 python3-torch python3-numpy dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
+    bench) pkgs="$build_pkgs time python3 python3-torch python3-numpy dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi" ;;
     *) echo "usage: $0 [build|test|demo|bench|all]" >&2; exit 2 ;;
 esac
 missing=""
