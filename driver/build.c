@@ -212,9 +212,13 @@ int dlc_cmd_emit(int argc, char **argv)
     if (!embed && (er.weights || er.no_verify))
         return args_usage_error(&it, "--weights and --no-verify go with --embed-weights or --weights-file");
     if (embed && b.mode != MODE_INFER) return args_usage_error(&it, "embeddable code is inference only (--mode infer)");
+    /* -o out/ creates the folder (not its parents), as users of the
+       design's `dlc emit ... -o out/` expect. */
     struct stat st;
+    if (stat(dir, &st) != 0 && mkdir(dir, 0777) != 0)
+        dlc_error(SRCLOC_NONE, "cannot create output folder '%s': %s", dir, strerror(errno));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        dlc_error(SRCLOC_NONE, "output folder '%s' does not exist", dir);
+        dlc_error(SRCLOC_NONE, "output path '%s' is not a folder", dir);
     if (embed) {
         er.model = b.model;
         er.dir = dir;
