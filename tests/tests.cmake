@@ -8,7 +8,7 @@
 file(GLOB unit_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 foreach(src ${unit_tests})
   get_filename_component(name ${src} NAME_WE)
-  add_executable(${name} ${src})
+  add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c)
   target_compile_options(${name} PRIVATE ${DLC_WARN} -Wno-gnu-zero-variadic-macro-arguments)
   target_link_libraries(${name} PRIVATE dlc_codegen dlc_passes dlc_frontend dlc_ir dlrt PkgConfig::CHECK Threads::Threads)
   target_compile_definitions(${name} PRIVATE

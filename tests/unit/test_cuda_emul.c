@@ -25,7 +25,6 @@
  * models with nvcc through `dlc build`).
  */
 #include <check.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +37,7 @@
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 #include "runtime/dlrt.h"
+#include "testutil.h"
 
 #define SCRATCH DLC_BINARY_DIR "/test_cuda_emul.tmp"
 #define RTOL 1e-3
@@ -321,33 +321,28 @@ START_TEST(train_regression_dropout)
 }
 END_TEST
 
+/* Emulates one models/ file in inference and training modes. */
+static void emulate_model(const TuModel *m, void *ctx)
+{
+    (void)ctx;
+    for (int mode = 0; mode < 2; mode++) {
+        char name[256];
+        snprintf(name, sizeof name, "m_%s_%s", m->stem, mode ? "train" : "infer");
+        Arena a;
+        arena_init(&a);
+        Graph *g = model_load(&a, m->path, mode ? MODE_TRAIN : MODE_INFER);
+        PassOptions po = {0};
+        po.max_batch = 4;
+        g->max_batch = 4;
+        pass_run_pipeline(g, &po, NULL);
+        check_graph(g, name, 0.0, 1.0);
+        arena_free(&a);
+    }
+}
+
 START_TEST(repository_models)
 {
-    DIR *d = opendir(DLC_SOURCE_DIR "/models");
-    ck_assert_ptr_nonnull(d);
-    struct dirent *ent;
-    int count = 0;
-    while ((ent = readdir(d)) != NULL) {
-        size_t len = strlen(ent->d_name);
-        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
-        for (int mode = 0; mode < 2; mode++) {
-            char path[1024], name[256];
-            snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
-            snprintf(name, sizeof name, "m_%.*s_%s", (int)(len - 3), ent->d_name, mode ? "train" : "infer");
-            Arena a;
-            arena_init(&a);
-            Graph *g = model_load(&a, path, mode ? MODE_TRAIN : MODE_INFER);
-            PassOptions po = {0};
-            po.max_batch = 4;
-            g->max_batch = 4;
-            pass_run_pipeline(g, &po, NULL);
-            check_graph(g, name, 0.0, 1.0);
-            arena_free(&a);
-            count++;
-        }
-    }
-    closedir(d);
-    ck_assert_int_gt(count, 0);
+    tu_for_each_model(emulate_model, NULL);
 }
 END_TEST
 
@@ -373,9 +368,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

@@ -32,6 +32,7 @@
 #include "frontend/frontend.h"
 #include "ir/interp.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 #define SCRATCH DLC_BINARY_DIR "/test_embed.tmp"
 
@@ -393,9 +394,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

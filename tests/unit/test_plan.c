@@ -29,12 +29,12 @@
  * alias chain, assigns) and every model under models/ in both modes.
  */
 #include <check.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/frontend.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 static bool persistent(const Node *n)
 {
@@ -410,36 +410,32 @@ START_TEST(in_place_updates)
 }
 END_TEST
 
+/* Plans one models/ file in both modes, with each fusion setting (regions,
+ * none, chains) and maximum batches 1, 16 and 256, and checks each plan. */
+static void plan_model(const TuModel *m, void *ctx)
+{
+    (void)ctx;
+    for (int mode = 0; mode < 6; mode++)
+        for (int64_t mb = 1; mb <= 256; mb *= 16) {
+            char what[1200];
+            snprintf(what, sizeof what, "%s (%s, %s, max batch %lld)", m->file, mode & 1 ? "train" : "infer",
+                     mode >> 1 == 1 ? "unfused" : mode >> 1 == 2 ? "chains" : "regions", (long long)mb);
+            Arena a;
+            arena_init(&a);
+            Graph *g = model_load(&a, m->path, mode & 1 ? MODE_TRAIN : MODE_INFER);
+            PassOptions po = {0};
+            po.max_batch = mb;
+            po.no_fuse = mode >> 1 == 1;
+            po.fuse_regions = mode >> 1 == 0;
+            pass_run_pipeline(g, &po, NULL);
+            check_plan(g, what);
+            arena_free(&a);
+        }
+}
+
 START_TEST(repository_models)
 {
-    DIR *d = opendir(DLC_SOURCE_DIR "/models");
-    ck_assert_ptr_nonnull(d);
-    struct dirent *ent;
-    int count = 0;
-    while ((ent = readdir(d)) != NULL) {
-        size_t len = strlen(ent->d_name);
-        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
-        for (int mode = 0; mode < 6; mode++)
-            for (int64_t mb = 1; mb <= 256; mb *= 16) {
-                char path[1024], what[1200];
-                snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
-                snprintf(what, sizeof what, "%s (%s, %s, max batch %lld)", ent->d_name, mode & 1 ? "train" : "infer",
-                         mode >> 1 == 1 ? "unfused" : mode >> 1 == 2 ? "chains" : "regions", (long long)mb);
-                Arena a;
-                arena_init(&a);
-                Graph *g = model_load(&a, path, mode & 1 ? MODE_TRAIN : MODE_INFER);
-                PassOptions po = {0};
-                po.max_batch = mb;
-                po.no_fuse = mode >> 1 == 1;
-                po.fuse_regions = mode >> 1 == 0;
-                pass_run_pipeline(g, &po, NULL);
-                check_plan(g, what);
-                arena_free(&a);
-                count++;
-            }
-    }
-    closedir(d);
-    ck_assert_int_gt(count, 0);
+    tu_for_each_model(plan_model, NULL);
 }
 END_TEST
 
@@ -460,9 +456,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

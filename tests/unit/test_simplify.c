@@ -28,6 +28,7 @@
 #include "frontend/frontend.h"
 #include "ir/interp.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 /* Builds `path` (or the IR text `text` when non-NULL) and runs the pipeline
  * up to dce, simplifying or not. */
@@ -450,9 +451,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

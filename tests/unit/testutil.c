@@ -1,0 +1,42 @@
+/* testutil.c - helpers shared by the Check unit tests (see testutil.h).
+ * Linked into every tests/unit/test_*.c executable by tests/tests.cmake;
+ * DLC_SOURCE_DIR comes from the same compile definitions as the tests'. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tu_run_suite(Suite *s)
+{
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Reads models/ with readdir and keeps the names that end in ".nn" (and
+ * have at least one character before it); the stem is copied so that the
+ * callback may keep using it while the walk goes on. */
+int tu_for_each_model(void (*fn)(const TuModel *model, void *ctx), void *ctx)
+{
+    DIR *d = opendir(DLC_SOURCE_DIR "/models");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *ent;
+    int count = 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
+        char path[1024], stem[256];
+        snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, ent->d_name);
+        snprintf(stem, sizeof stem, "%.*s", (int)(len - 3), ent->d_name);
+        TuModel m = {path, ent->d_name, stem};
+        fn(&m, ctx);
+        count++;
+    }
+    closedir(d);
+    ck_assert_int_gt(count, 0);
+    return count;
+}
