@@ -18,30 +18,13 @@
 #include "runtime/rt_atomic.h"
 #include "runtime/rt_ckpt.h"
 #include "runtime/rt_json.h"
+#include "testutil.h"
 
 static char tmpdir[512];
 
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof tmpdir, "%s/rt-ckpt-XXXXXX", DLC_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", tmpdir, tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[4][700];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static void make_tmpdir(void) { tu_make_tmpdir(tmpdir, sizeof tmpdir, "rt-ckpt"); }
+static void remove_tmpdir(void) { tu_remove_tmpdir(tmpdir); }
+static const char *tpath(const char *name) { return tu_path(tmpdir, name); }
 
 /* Number of entries in the temp dir (not . and ..). */
 static int count_files(void)

@@ -25,6 +25,7 @@
 #include "runtime/dlrt.h"
 #include "runtime/rt_ckpt.h"
 #include "runtime/rt_npy.h"
+#include "testutil.h"
 
 /* ---- the model: softmax regression ------------------------------------- */
 
@@ -231,8 +232,7 @@ static void write_split(const char *prefix, uint32_t n, int gz)
 
 static void setup_dir(void)
 {
-    snprintf(dir, sizeof dir, "%s/rt-main-XXXXXX", DLC_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    tu_make_tmpdir(dir, sizeof dir, "rt-main");
     snprintf(data, sizeof data, "%s/data", dir);
     ck_assert_int_eq(mkdir(data, 0755), 0);
     write_split("train", 150, 1);
@@ -241,9 +241,7 @@ static void setup_dir(void)
 
 static void remove_dir(void)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_remove_tmpdir(dir);
 }
 
 static char out_text[1 << 16], err_text[1 << 16];

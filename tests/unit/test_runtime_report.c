@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/rt_report.h"
+#include "testutil.h"
 
 static const char *const names[] = {"accuracy"};
 
@@ -75,8 +76,7 @@ END_TEST
 START_TEST(history_csv)
 {
     char dir[512], path[600];
-    snprintf(dir, sizeof dir, "%s/rt-report-XXXXXX", DLC_BINARY_DIR);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    tu_make_tmpdir(dir, sizeof dir, "rt-report");
     snprintf(path, sizeof path, "%s/h.csv", dir);
     dlrt_err e;
     double m = 0.8101, vm = 0.84;
@@ -108,9 +108,7 @@ START_TEST(history_csv)
     snprintf(path, sizeof path, "%s/no/h.csv", dir);
     ck_assert_ptr_null(dlrt_history_open(path, 0, 1, names, &e));
     ck_assert_ptr_nonnull(strstr(e.msg, "cannot write"));
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    tu_remove_tmpdir(dir);
 }
 END_TEST
 

@@ -2,12 +2,13 @@
  *
  * Each tests/unit/test_*.c is its own executable; tests/tests.cmake links
  * testutil.c into every one of them.  Only code that several tests wrote
- * word for word lives here: running a suite, and visiting every model of
- * the repository's models/ folder. */
+ * word for word lives here: running a suite, visiting every model of the
+ * repository's models/ folder, and temporary folders under the build dir. */
 #ifndef DLC_TESTS_UNIT_TESTUTIL_H
 #define DLC_TESTS_UNIT_TESTUTIL_H
 
 #include <check.h>
+#include <stddef.h>
 
 /* Runs every test of `s` (CK_NORMAL output) and frees the runner.  Returns
  * EXIT_SUCCESS when none failed, EXIT_FAILURE otherwise: main's answer. */
@@ -24,5 +25,17 @@ typedef struct {
  * directory order, and asserts (Check) that the folder opens and holds at
  * least one model.  Returns how many models it visited. */
 int tu_for_each_model(void (*fn)(const TuModel *model, void *ctx), void *ctx);
+
+/* Creates a fresh folder DLC_BINARY_DIR/PREFIX-XXXXXX (mkdtemp) and writes
+ * its path to dir[size]; asserts (Check) that it was created. */
+void tu_make_tmpdir(char *dir, size_t size, const char *prefix);
+
+/* Removes the folder dir and all below it (made writable first, so that a
+ * test may leave read-only parts); asserts that the removal succeeded. */
+void tu_remove_tmpdir(const char *dir);
+
+/* "DIR/NAME" in one of four static buffers used in turn, so that up to
+ * four results may be used in one expression. */
+const char *tu_path(const char *dir, const char *name);
 
 #endif
