@@ -17,6 +17,7 @@
 #include "ir/interp.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 #define N DIM_N
 
@@ -227,9 +228,5 @@ int main(void)
     tcase_add_test(t, shared_operands_accumulate);
     tcase_add_test(t, mean_over_batch_divides_by_runtime_n);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

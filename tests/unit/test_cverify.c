@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "codegen/cverify.h"
+#include "testutil.h"
 
 #define INPUTS DLC_SOURCE_DIR "/tests/lit/verify/inputs/"
 #define SCRATCH DLC_BINARY_DIR "/test_cverify.tmp"
@@ -202,9 +203,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

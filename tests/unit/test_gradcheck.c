@@ -18,6 +18,7 @@
 
 #include "ir/ir.h"
 #include "passes/gradcheck.h"
+#include "testutil.h"
 
 #define N DIM_N
 
@@ -349,9 +350,5 @@ int main(void)
     tcase_add_test(models, regression_with_mean_over_batch);
     tcase_add_test(models, attribution_names_the_worst_op);
     suite_add_tcase(s, models);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

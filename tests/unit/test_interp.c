@@ -14,6 +14,7 @@
 #include "ir/interp.h"
 #include "ir/ir.h"
 #include "runtime/dlrt.h"
+#include "testutil.h"
 
 #define N DIM_N
 #define TOL 1e-12
@@ -544,9 +545,5 @@ int main(void)
     tcase_add_test(i, unknown_initializer_is_named);
     tcase_add_test(i, params_match_the_runtime_streams);
     suite_add_tcase(s, i);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

@@ -19,6 +19,7 @@
 
 #include "ir/ir.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 #define NB DIM_N
 #define TY(dt, ...) \
@@ -1236,9 +1237,5 @@ static Suite *ir_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(ir_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(ir_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "testutil.h"
 
 #define NB DIM_N
 #define TY(dt, ...) \
@@ -466,9 +467,5 @@ static Suite *text_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(text_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "frontend/lexer.h"
 #include "ir/ir.h"
+#include "testutil.h"
 
 static Arena arena;
 
@@ -239,9 +240,5 @@ Suite *lexer_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(lexer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(lexer_suite());
 }

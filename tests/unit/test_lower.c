@@ -18,6 +18,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "testutil.h"
 
 static Arena arena;
 
@@ -418,9 +419,5 @@ Suite *lower_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(lower_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(lower_suite());
 }

@@ -18,6 +18,7 @@
 
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "testutil.h"
 
 #define MUTANTS 20000
 
@@ -154,9 +155,5 @@ int main(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_mutants);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

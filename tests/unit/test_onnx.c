@@ -22,6 +22,7 @@
 #include "frontend/onnx.h"
 #include "ir/interp.h"
 #include "runtime/rt_npy.h"
+#include "testutil.h"
 
 #define FIX DLC_SOURCE_DIR "/tests/onnx/fixtures/"
 
@@ -267,9 +268,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(suite());
 }

@@ -17,6 +17,7 @@
 #include "ir/interp.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
+#include "testutil.h"
 
 #define N DIM_N
 #define STEPS 4
@@ -288,9 +289,5 @@ int main(void)
     tcase_add_test(tc, no_optimizer_option_skips_the_pass);
     tcase_add_test(tc, bad_arguments_are_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(s);
 }

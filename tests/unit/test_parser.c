@@ -11,6 +11,7 @@
 
 #include "frontend/parser.h"
 #include "ir/ir.h"
+#include "testutil.h"
 
 static Arena arena;
 
@@ -336,9 +337,5 @@ Suite *parser_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(parser_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(parser_suite());
 }

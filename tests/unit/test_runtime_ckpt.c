@@ -413,9 +413,5 @@ int main(void)
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_mutations);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return tu_run_suite(s);
 }

@@ -121,9 +121,5 @@ int main(void)
     tcase_add_test(tc, progress_plain_and_quiet);
     tcase_add_test(tc, history_csv);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return tu_run_suite(s);
 }

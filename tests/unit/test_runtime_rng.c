@@ -11,6 +11,7 @@
 #include "runtime/dlrt.h"
 #include "runtime/rt_data.h"
 #include "runtime/rt_rng.h"
+#include "testutil.h"
 
 START_TEST(arena_aligned_zeroed)
 {
@@ -188,9 +189,5 @@ int main(void)
     tcase_add_test(tc, shuffle_is_a_reproducible_permutation);
     tcase_add_test(tc, avg_weighted_by_batch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int nf = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return nf ? 1 : 0;
+    return tu_run_suite(s);
 }
