@@ -21,21 +21,24 @@ static TokenList lex(const char *src) {
     return nn_lex(&arena, srcfile_from_string(&arena, "t.nn", src, strlen(src)));
 }
 
+/* lex_error_n's source for lex_cb. */
+typedef struct LexArgs {
+    const char *src;
+    size_t len;
+} LexArgs;
+
+/* tu_capture_error callback: lexes the LexArgs *ctx. */
+static void lex_cb(void *ctx) {
+    const LexArgs *l = ctx;
+    nn_lex(&arena, srcfile_from_string(&arena, "t.nn", l->src, l->len));
+}
+
 /* Lexes `len` bytes expecting a user error; returns "line:col: message". */
 static char *lex_error_n(const char *src, size_t len) {
     static char msg[512];
-    char *buf = NULL;
-    size_t blen = 0;
-    FILE *f = open_memstream(&buf, &blen);
-    jmp_buf jb;
-    diag_set_stream(f);
-    diag_set_recover(&jb);
-    int failed = setjmp(jb);
-    if (!failed) nn_lex(&arena, srcfile_from_string(&arena, "t.nn", src, len));
-    diag_set_recover(NULL);
-    diag_set_stream(NULL);
-    fclose(f);
-    ck_assert_msg(failed, "lexing succeeded, an error was expected: %s", src);
+    LexArgs l = {src, len};
+    char *buf = tu_capture_error(lex_cb, &l);
+    ck_assert_msg(buf != NULL, "lexing succeeded, an error was expected: %s", src);
     /* "t.nn:L:C: error: MSG\n..." -> "L:C: MSG" */
     char *first = buf, *nl = strchr(buf, '\n');
     if (nl) *nl = '\0';

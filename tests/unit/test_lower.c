@@ -44,21 +44,24 @@ static Graph *compile_model(const char *body, GraphMode mode) {
     return compile(src, mode);
 }
 
+/* compile's arguments for compile_cb. */
+typedef struct CompileArgs {
+    const char *src;
+    GraphMode mode;
+} CompileArgs;
+
+/* tu_capture_error callback: compiles the CompileArgs *ctx. */
+static void compile_cb(void *ctx) {
+    const CompileArgs *c = ctx;
+    compile(c->src, c->mode);
+}
+
 /* Compiles expecting a user error; returns "line:col: message". */
 static char *compile_error(const char *src, GraphMode mode) {
     static char msg[512];
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    jmp_buf jb;
-    diag_set_stream(f);
-    diag_set_recover(&jb);
-    int failed = setjmp(jb);
-    if (!failed) compile(src, mode);
-    diag_set_recover(NULL);
-    diag_set_stream(NULL);
-    fclose(f);
-    ck_assert_msg(failed, "compiling succeeded, an error was expected: %s", src);
+    CompileArgs c = {src, mode};
+    char *buf = tu_capture_error(compile_cb, &c);
+    ck_assert_msg(buf != NULL, "compiling succeeded, an error was expected: %s", src);
     char *nl = strchr(buf, '\n');
     if (nl) *nl = '\0';
     int line = 0, col = 0, n = 0;
@@ -377,19 +380,15 @@ START_TEST(test_errors) {
 }
 END_TEST
 
+/* tu_capture_error callback: loads a file with an unknown extension. */
+static void load_bak_cb(void *ctx) {
+    (void)ctx;
+    model_load(&arena, "model.onnx.bak", MODE_INFER);
+}
+
 START_TEST(test_model_load) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    jmp_buf jb;
-    diag_set_stream(f);
-    diag_set_recover(&jb);
-    int failed = setjmp(jb);
-    if (!failed) model_load(&arena, "model.onnx.bak", MODE_INFER);
-    diag_set_recover(NULL);
-    diag_set_stream(NULL);
-    fclose(f);
-    ck_assert(failed);
+    char *buf = tu_capture_error(load_bak_cb, NULL);
+    ck_assert(buf != NULL);
     ck_assert_str_eq(buf, "model.onnx.bak: error: unsupported model file extension (expected .nn, .ir or .onnx)\n");
     free(buf);
     Graph *g = model_load(&arena, DLC_SOURCE_DIR "/models/mnist_mlp.nn", MODE_TRAIN);

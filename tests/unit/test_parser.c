@@ -22,21 +22,14 @@ static Program *parse(const char *src) {
     return nn_parse(&arena, srcfile_from_string(&arena, "t.nn", src, strlen(src)));
 }
 
+/* tu_capture_error callback: parses the source *ctx (a const char *). */
+static void parse_cb(void *ctx) { parse(*(const char **)ctx); }
+
 /* Parses expecting a user error; returns "line:col: message". */
 static char *parse_error(const char *src) {
     static char msg[512];
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    jmp_buf jb;
-    diag_set_stream(f);
-    diag_set_recover(&jb);
-    int failed = setjmp(jb);
-    if (!failed) parse(src);
-    diag_set_recover(NULL);
-    diag_set_stream(NULL);
-    fclose(f);
-    ck_assert_msg(failed, "parsing succeeded, an error was expected: %s", src);
+    char *buf = tu_capture_error(parse_cb, &src);
+    ck_assert_msg(buf != NULL, "parsing succeeded, an error was expected: %s", src);
     char *nl = strchr(buf, '\n');
     if (nl) *nl = '\0';
     int line = 0, col = 0, n = 0;

@@ -1,13 +1,16 @@
 /* testutil.c - helpers shared by the Check unit tests (see testutil.h).
  * Linked into every tests/unit/test_*.c executable by tests/tests.cmake;
  * DLC_SOURCE_DIR comes from the same compile definitions as the tests'. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, open_memstream */
 #include "testutil.h"
 
 #include <dirent.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ir/diag.h"
 
 int tu_run_suite(Suite *s)
 {
@@ -62,4 +65,28 @@ const char *tu_path(const char *dir, const char *name)
     k = (k + 1) % 4;
     snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
     return buf[k];
+}
+
+/* setjmp is taken in this frame, which stays active while fn runs, so the
+ * jump dlc_error makes on a user error lands here; nothing that changes
+ * between setjmp and the jump lives in this frame's locals. */
+char *tu_capture_error(void (*fn)(void *ctx), void *ctx)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(f);
+    jmp_buf jb;
+    diag_set_stream(f);
+    diag_set_recover(&jb);
+    int failed = setjmp(jb);
+    if (!failed) fn(ctx);
+    diag_set_recover(NULL);
+    diag_set_stream(NULL);
+    fclose(f);
+    if (!failed) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

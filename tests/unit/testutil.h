@@ -3,7 +3,8 @@
  * Each tests/unit/test_*.c is its own executable; tests/tests.cmake links
  * testutil.c into every one of them.  Only code that several tests wrote
  * word for word lives here: running a suite, visiting every model of the
- * repository's models/ folder, and temporary folders under the build dir. */
+ * repository's models/ folder, temporary folders under the build dir, and
+ * catching a user error (dlc_error) with its message. */
 #ifndef DLC_TESTS_UNIT_TESTUTIL_H
 #define DLC_TESTS_UNIT_TESTUTIL_H
 
@@ -37,5 +38,11 @@ void tu_remove_tmpdir(const char *dir);
 /* "DIR/NAME" in one of four static buffers used in turn, so that up to
  * four results may be used in one expression. */
 const char *tu_path(const char *dir, const char *name);
+
+/* Runs fn(ctx) with dlc_error's output sent to a memory buffer and its
+ * exit replaced by a jump back here (diag_set_stream, diag_set_recover).
+ * Returns the diagnostic text (malloc'd; the caller frees it) when fn
+ * ended in a user error, NULL when fn returned normally. */
+char *tu_capture_error(void (*fn)(void *ctx), void *ctx);
 
 #endif
