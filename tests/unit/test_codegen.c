@@ -89,16 +89,7 @@ static void *build_so(Graph *g, const char *name, bool blas, const dlrt_model **
              "-I'%s' -I" DLC_SOURCE_DIR "/runtime -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas "
              "'%s' " DLC_BINARY_DIR "/libdlrt.a -lopenblas -lz -lm -o '%s' > '%s' 2>&1",
              dir, cpath, so, log);
-    if (system(cmd) != 0) {
-        char buf[8192] = "";
-        FILE *f = fopen(log, "r");
-        if (f) {
-            size_t k = fread(buf, 1, sizeof buf - 1, f);
-            buf[k] = '\0';
-            fclose(f);
-        }
-        ck_abort_msg("%s: the generated C does not compile cleanly:\n%s", name, buf);
-    }
+    tu_compile(cmd, log, name, "the generated C");
     void *hnd = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(hnd != NULL, "dlopen %s: %s", so, dlerror());
     char sym[256];

@@ -66,18 +66,6 @@ static void compare(const char *model, const char *what, const float *cuda, cons
                          (double)c[i]);
 }
 
-static void show_log_and_fail(const char *name, const char *what, const char *log)
-{
-    char buf[8192] = "";
-    FILE *f = fopen(log, "r");
-    if (f) {
-        size_t k = fread(buf, 1, sizeof buf - 1, f);
-        buf[k] = '\0';
-        fclose(f);
-    }
-    ck_abort_msg("%s: the generated %s does not compile cleanly:\n%s", name, what, buf);
-}
-
 /* Emits the unit of `target` for g into SCRATCH/<name>_<c|cuda>/, builds a
  * shared object and loads it; *m receives the model. */
 static void *build_so(Graph *g, const char *name, Target target, const dlrt_model **m)
@@ -110,7 +98,7 @@ static void *build_so(Graph *g, const char *name, Target target, const dlrt_mode
                  "-I'%s' -I" DLC_SOURCE_DIR "/runtime -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas "
                  "'%s' " DLC_BINARY_DIR "/libdlrt.a -lopenblas -lz -lm -o '%s' > '%s' 2>&1",
                  dir, src, so, log);
-    if (system(cmd) != 0) show_log_and_fail(name, cuda ? "CUDA (host emulation)" : "C", log);
+    tu_compile(cmd, log, name, cuda ? "the generated CUDA (host emulation)" : "the generated C");
     void *hnd = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(hnd != NULL, "dlopen %s: %s", so, dlerror());
     char sym[256];

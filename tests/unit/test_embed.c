@@ -125,16 +125,7 @@ static Built build(const Graph *g, const Weights *w, const char *name, bool blas
              "cc -std=c99 -O1 -Wall -Wextra -pedantic -Werror -fPIC -shared " SAN_FLAGS
              "-I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/include/openblas '%s' %s -lm -o '%s' > '%s' 2>&1",
              cpath, blas ? "-lopenblas" : "", so, log);
-    if (system(cmd) != 0) {
-        char buf[8192] = "";
-        FILE *f = fopen(log, "r");
-        if (f) {
-            size_t k = fread(buf, 1, sizeof buf - 1, f);
-            buf[k] = '\0';
-            fclose(f);
-        }
-        ck_abort_msg("%s: the embedded C does not compile cleanly:\n%s", name, buf);
-    }
+    tu_compile(cmd, log, name, "the embedded C");
     b.so = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(b.so != NULL, "dlopen %s: %s", so, dlerror());
     *(void **)&b.predict = sym(b.so, name, "_predict");

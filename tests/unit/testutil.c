@@ -90,3 +90,16 @@ char *tu_capture_error(void (*fn)(void *ctx), void *ctx)
     }
     return buf;
 }
+
+void tu_compile(const char *cmd, const char *log, const char *name, const char *what)
+{
+    if (system(cmd) == 0) return;
+    char buf[8192] = "";
+    FILE *f = fopen(log, "r");
+    if (f) {
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        buf[k] = '\0';
+        fclose(f);
+    }
+    ck_abort_msg("%s: %s does not compile cleanly:\n%s", name, what, buf);
+}

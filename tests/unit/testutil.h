@@ -3,8 +3,9 @@
  * Each tests/unit/test_*.c is its own executable; tests/tests.cmake links
  * testutil.c into every one of them.  Only code that several tests wrote
  * word for word lives here: running a suite, visiting every model of the
- * repository's models/ folder, temporary folders under the build dir, and
- * catching a user error (dlc_error) with its message. */
+ * repository's models/ folder, temporary folders under the build dir,
+ * catching a user error (dlc_error) with its message, and compiling
+ * generated code. */
 #ifndef DLC_TESTS_UNIT_TESTUTIL_H
 #define DLC_TESTS_UNIT_TESTUTIL_H
 
@@ -44,5 +45,10 @@ const char *tu_path(const char *dir, const char *name);
  * Returns the diagnostic text (malloc'd; the caller frees it) when fn
  * ended in a user error, NULL when fn returned normally. */
 char *tu_capture_error(void (*fn)(void *ctx), void *ctx);
+
+/* Runs the shell command cmd (a compiler call whose output goes to the file
+ * log).  When it fails, aborts the test (Check) with
+ * "NAME: WHAT does not compile cleanly:" and the log's first 8 KiB. */
+void tu_compile(const char *cmd, const char *log, const char *name, const char *what);
 
 #endif
