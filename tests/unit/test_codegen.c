@@ -15,7 +15,6 @@
  *      kernels of the gradient and optimizer ops too, dropout included).
  */
 #include <check.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -487,72 +486,68 @@ static void *build_model(const char *file, GraphMode mode, int fuse, const char 
  * (GEMM then epilogue, column sums row by row, the row kernel's softmax,
  * loss and gradient).  Three training steps (batches of 8, then 5), then
  * every parameter and optimizer slot, the losses, metrics and predict's
- * outputs must be equal. */
+ * outputs must be equal.  fused_model checks one model; the test checks
+ * every model (at least three). */
+static void fused_model(const TuModel *tm, void *ctx)
+{
+    (void)ctx;
+    const dlrt_model *m[3];
+    void *hnd[3];
+    for (int fz = 0; fz < 3; fz++) {
+        char name[256];
+        snprintf(name, sizeof name, "eq_%s_%d", tm->stem, fz);
+        hnd[fz] = build_model(tm->file, MODE_TRAIN, fz, name, &m[fz]);
+    }
+    int64_t in = m[0]->in_size, nl = m[0]->label_size;
+    float *x = malloc(sizeof(float) * (size_t)(8 * in)), *out[3];
+    int32_t *yi = malloc(sizeof(int32_t) * (size_t)(8 * nl));
+    float *yf = malloc(sizeof(float) * (size_t)(8 * nl));
+    for (int64_t i = 0; i < 8 * in; i++) x[i] = (float)rnd();
+    for (int64_t i = 0; i < 8 * nl; i++) {
+        yi[i] = (int32_t)(rnd() * 10) % 10;
+        yf[i] = (float)(rnd() > 0.5);
+    }
+    const void *y = m[0]->label_dtype == DLRT_I32 ? (const void *)yi : (const void *)yf;
+    float loss[3], met[3][16];
+    for (int fz = 0; fz < 3; fz++) {
+        ck_assert_int_eq(m[fz]->setup(), 0);
+        m[fz]->init_params(11);
+        for (int step = 0; step < 3; step++) m[fz]->train_step(x, y, step == 2 ? 5 : 8, dlrt_key(11, (uint64_t)step), &loss[fz], met[fz]);
+        out[fz] = calloc((size_t)(8 * m[fz]->out_size) + 1, sizeof(float));
+        m[fz]->predict(x, out[fz], 8);
+    }
+    for (int fz = 1; fz < 3; fz++) {
+        const char *what = fz == 1 ? "chains" : "regions";
+        ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", tm->file,
+                      what, (double)loss[fz], (double)loss[0]);
+        for (int k = 0; k < m[0]->nmetrics; k++)
+            ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", tm->file,
+                          what, k);
+        for (int t = 0; t < m[0]->nparams + m[0]->nstate; t++) {
+            const dlrt_tensor *a = &m[fz]->tensors[t], *b = &m[0]->tensors[t];
+            int64_t cnt = 1;
+            for (int dd = 0; dd < b->rank; dd++) cnt *= b->dims[dd];
+            const float *pa = a->data, *pb = b->data;
+            for (int64_t i = 0; i < cnt; i++)
+                ck_assert_msg(memcmp(&pa[i], &pb[i], sizeof(float)) == 0, "%s (%s): %s[%lld] = %.9g, unfused %.9g",
+                              tm->file, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
+        }
+        ck_assert_msg(memcmp(out[fz], out[0], sizeof(float) * (size_t)(8 * m[0]->out_size)) == 0,
+                      "%s (%s): predict differs", tm->file, what);
+    }
+    for (int fz = 0; fz < 3; fz++) {
+        m[fz]->teardown();
+        dlclose(hnd[fz]);
+        free(out[fz]);
+    }
+    free(x);
+    free(yi);
+    free(yf);
+}
+
 START_TEST(fused_equals_unfused)
 {
-    DIR *d = opendir(DLC_SOURCE_DIR "/models");
-    ck_assert_ptr_nonnull(d);
-    struct dirent *ent;
-    int count = 0;
-    while ((ent = readdir(d)) != NULL) {
-        size_t len = strlen(ent->d_name);
-        if (len < 4 || strcmp(ent->d_name + len - 3, ".nn") != 0) continue;
-        const dlrt_model *m[3];
-        void *hnd[3];
-        for (int fz = 0; fz < 3; fz++) {
-            char name[256];
-            snprintf(name, sizeof name, "eq_%.*s_%d", (int)(len - 3), ent->d_name, fz);
-            hnd[fz] = build_model(ent->d_name, MODE_TRAIN, fz, name, &m[fz]);
-        }
-        int64_t in = m[0]->in_size, nl = m[0]->label_size;
-        float *x = malloc(sizeof(float) * (size_t)(8 * in)), *out[3];
-        int32_t *yi = malloc(sizeof(int32_t) * (size_t)(8 * nl));
-        float *yf = malloc(sizeof(float) * (size_t)(8 * nl));
-        for (int64_t i = 0; i < 8 * in; i++) x[i] = (float)rnd();
-        for (int64_t i = 0; i < 8 * nl; i++) {
-            yi[i] = (int32_t)(rnd() * 10) % 10;
-            yf[i] = (float)(rnd() > 0.5);
-        }
-        const void *y = m[0]->label_dtype == DLRT_I32 ? (const void *)yi : (const void *)yf;
-        float loss[3], met[3][16];
-        for (int fz = 0; fz < 3; fz++) {
-            ck_assert_int_eq(m[fz]->setup(), 0);
-            m[fz]->init_params(11);
-            for (int step = 0; step < 3; step++) m[fz]->train_step(x, y, step == 2 ? 5 : 8, dlrt_key(11, (uint64_t)step), &loss[fz], met[fz]);
-            out[fz] = calloc((size_t)(8 * m[fz]->out_size) + 1, sizeof(float));
-            m[fz]->predict(x, out[fz], 8);
-        }
-        for (int fz = 1; fz < 3; fz++) {
-            const char *what = fz == 1 ? "chains" : "regions";
-            ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", ent->d_name,
-                          what, (double)loss[fz], (double)loss[0]);
-            for (int k = 0; k < m[0]->nmetrics; k++)
-                ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", ent->d_name,
-                              what, k);
-            for (int t = 0; t < m[0]->nparams + m[0]->nstate; t++) {
-                const dlrt_tensor *a = &m[fz]->tensors[t], *b = &m[0]->tensors[t];
-                int64_t cnt = 1;
-                for (int dd = 0; dd < b->rank; dd++) cnt *= b->dims[dd];
-                const float *pa = a->data, *pb = b->data;
-                for (int64_t i = 0; i < cnt; i++)
-                    ck_assert_msg(memcmp(&pa[i], &pb[i], sizeof(float)) == 0, "%s (%s): %s[%lld] = %.9g, unfused %.9g",
-                                  ent->d_name, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
-            }
-            ck_assert_msg(memcmp(out[fz], out[0], sizeof(float) * (size_t)(8 * m[0]->out_size)) == 0,
-                          "%s (%s): predict differs", ent->d_name, what);
-        }
-        for (int fz = 0; fz < 3; fz++) {
-            m[fz]->teardown();
-            dlclose(hnd[fz]);
-            free(out[fz]);
-        }
-        free(x);
-        free(yi);
-        free(yf);
-        count++;
-    }
-    closedir(d);
-    ck_assert_int_ge(count, 3);
+    ck_assert_int_ge(tu_for_each_model(fused_model, NULL), 3);
 }
 END_TEST
 
