@@ -308,12 +308,13 @@ static void k_matmul(Interp *it, const Node *nd)
 
 /* ---- reductions ------------------------------------------------------- */
 
-/* For a reduction of `nd` (axes attribute) over its operand 0: the
- * operand's bound dims and, per operand axis, the stride of the output
- * (0 on reduced axes).  Returns the operand rank. */
-static int reduce_map(Interp *it, const Node *nd, int64_t *xd, int64_t *ostr)
+/* For a reduction of `nd` (axes attribute) over its operand `src` (0 for
+ * sum/mean/max, 1 for max_grad, whose operand 1 is the forward max's
+ * operand): the operand's bound dims and, per operand axis, the stride of
+ * the output (0 on reduced axes).  Returns the operand rank. */
+static int reduce_map(Interp *it, const Node *nd, int src, int64_t *xd, int64_t *ostr)
 {
-    int rank = bound_dims(it, &nd->in[0]->type, xd);
+    int rank = bound_dims(it, &nd->in[src]->type, xd);
     bool red[DLC_MAX_RANK] = {false};
     const int64_t *axes;
     int nax = node_attr_ints(nd, "axes", &axes);
@@ -331,7 +332,7 @@ static int reduce_map(Interp *it, const Node *nd, int64_t *xd, int64_t *ostr)
 static void reduce(Interp *it, const Node *nd, int mode)
 {
     int64_t xd[DLC_MAX_RANK], ostr[DLC_MAX_RANK];
-    int rank = reduce_map(it, nd, xd, ostr);
+    int rank = reduce_map(it, nd, 0, xd, ostr);
     const double *x = IN(0);
     double *y = OUT;
     int64_t m = NUMEL(nd), mx = NUMEL(nd->in[0]);
@@ -356,18 +357,7 @@ static void k_max(Interp *it, const Node *nd) { reduce(it, nd, 2); }
 static void k_max_grad(Interp *it, const Node *nd)
 {
     int64_t xd[DLC_MAX_RANK], ostr[DLC_MAX_RANK];
-    /* the axes are those of the forward max; its operand is our operand 1 */
-    int rank = bound_dims(it, &nd->in[1]->type, xd);
-    bool red[DLC_MAX_RANK] = {false};
-    const int64_t *axes;
-    int nax = node_attr_ints(nd, "axes", &axes);
-    for (int i = 0; i < rank; i++) red[i] = nax == 0;
-    for (int k = 0; k < nax; k++) red[norm_axis(axes[k], rank)] = true;
-    int64_t s = 1;
-    for (int i = rank - 1; i >= 0; i--) {
-        ostr[i] = red[i] ? 0 : s;
-        if (!red[i]) s *= xd[i];
-    }
+    int rank = reduce_map(it, nd, 1, xd, ostr);
     const double *dy = IN(0), *x = IN(1), *y = IN(2);
     double *dx = OUT;
     int64_t mx = NUMEL(nd), my = NUMEL(nd->in[2]);
