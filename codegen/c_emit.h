@@ -77,6 +77,11 @@ void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx);
  * thread index, form them): arena strings into idx. */
 void ln_indices(CEmit *e, const LoopNest *l, char var[][16], const char **idx);
 
+/* A box [outer, size, inner] copied from one tensor to another whose
+ * axis (the middle dim) has extents cx and cy, at axis offsets ox and oy:
+ * array 0 the destination, array 1 the source; coalesced. */
+void ln_box(LoopNest *l, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx, int64_t ox);
+
 /* Normalizes an axis attribute (negative: counted from the end) against a
  * rank; out of range is dlc's bug (the type checker rejects it). */
 int ln_axis(const Node *n, int64_t axis, int rank);
@@ -188,6 +193,11 @@ void ck_emit_node(CEmit *e, const Node *n);
 bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
+
+/* The loop nest of a copying shape op (transpose, broadcast_to, slice)
+ * over its result, in the C kernel and the CUDA one: array 0 the result
+ * (row-major), array 1 the operand; coalesced. */
+void ck_copy_nest(const Node *n, LoopNest *l);
 
 /* A fused elementwise region (the kernel of its root, in C or CUDA): its
  * members in evaluation order (operands first, the root last) and the

@@ -407,70 +407,61 @@ static void ck_flatten(CEmit *e, const Node *n)
     ck_reshape(e, n);
 }
 
-static void ck_transpose(CEmit *e, const Node *n)
+/* The nest of a copying shape op (c_emit.h): the result's elements in
+ * order, the operand's strides permuted (transpose), zero where broadcast
+ * (broadcast_to), or a box at the slice's offset (slice). */
+void ck_copy_nest(const Node *n, LoopNest *l)
 {
     const TensorType *t = &n->in[0]->type;
-    const int64_t *perm;
-    int np = node_attr_ints(n, "perm", &perm);
-    int64_t xs[DLC_MAX_RANK];
-    strides_of(t, xs);
-    LoopNest l;
-    ln_init(&l, &n->type);
-    l.narr = 2;
-    strides_of(&n->type, l.stride[0]);
-    for (int d = 0; d < n->type.rank; d++) {
-        int src = np ? ln_axis(n, perm[d], t->rank) : t->rank - 1 - d;
-        l.stride[1][d] = xs[src];
+    if (n->op == OP_SLICE) {
+        int axis = ln_axis(n, node_attr_int(n, "axis"), t->rank);
+        Rows r = rows_of(n, t, axis);
+        int64_t start = node_attr_int(n, "start"), size = node_attr_int(n, "size");
+        ln_box(l, r.outer, size, r.inner, size, 0, r.c, start);
+        return;
     }
-    ln_coalesce(&l);
+    ln_init(l, &n->type);
+    l->narr = 2;
+    strides_of(&n->type, l->stride[0]);
+    if (n->op == OP_BROADCAST_TO) {
+        strides_bcast(t, &n->type, l->stride[1]);
+    } else {
+        DLC_ASSERT(n->op == OP_TRANSPOSE);
+        const int64_t *perm;
+        int np = node_attr_ints(n, "perm", &perm);
+        int64_t xs[DLC_MAX_RANK];
+        strides_of(t, xs);
+        for (int d = 0; d < n->type.rank; d++) {
+            int src = np ? ln_axis(n, perm[d], t->rank) : t->rank - 1 - d;
+            l->stride[1][d] = xs[src];
+        }
+    }
+    ln_coalesce(l);
+}
+
+/* transpose, broadcast_to, slice: y[...] = x0[...] over ck_copy_nest. */
+static void copy_kernel(CEmit *e, const Node *n)
+{
+    LoopNest l;
+    ck_copy_nest(n, &l);
     kbegin(e, n, NULL);
     ln_emit(e, &l, copy_body, NULL);
     kend(e);
+}
+
+static void ck_transpose(CEmit *e, const Node *n)
+{
+    copy_kernel(e, n);
 }
 
 static void ck_broadcast_to(CEmit *e, const Node *n)
 {
-    LoopNest l;
-    ln_init(&l, &n->type);
-    l.narr = 2;
-    strides_of(&n->type, l.stride[0]);
-    strides_bcast(&n->in[0]->type, &n->type, l.stride[1]);
-    ln_coalesce(&l);
-    kbegin(e, n, NULL);
-    ln_emit(e, &l, copy_body, NULL);
-    kend(e);
-}
-
-/* Copies a box [outer, size, inner] between two tensors whose axis has
- * extents cy / cx, at axis offsets oy / ox. */
-static void copy_box(CEmit *e, const char *src, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx,
-                     int64_t ox)
-{
-    LoopNest l;
-    memset(&l, 0, sizeof l);
-    l.nd = 3;
-    l.narr = 2;
-    l.ext[0] = outer;
-    l.ext[1] = (Ext){size, false};
-    l.ext[2] = (Ext){inner, false};
-    int64_t sy[3] = {cy * inner, inner, 1}, sx[3] = {cx * inner, inner, 1};
-    memcpy(l.stride[0], sy, sizeof sy);
-    memcpy(l.stride[1], sx, sizeof sx);
-    l.base[0] = oy * inner;
-    l.base[1] = ox * inner;
-    ln_coalesce(&l);
-    ln_emit(e, &l, copy_body, (void *)src);
+    copy_kernel(e, n);
 }
 
 static void ck_slice(CEmit *e, const Node *n)
 {
-    const TensorType *t = &n->in[0]->type;
-    int axis = ln_axis(n, node_attr_int(n, "axis"), t->rank);
-    Rows r = rows_of(n, t, axis);
-    int64_t start = node_attr_int(n, "start"), size = node_attr_int(n, "size");
-    kbegin(e, n, NULL);
-    copy_box(e, "x0", r.outer, size, r.inner, size, 0, r.c, start);
-    kend(e);
+    copy_kernel(e, n);
 }
 
 static void ck_concat(CEmit *e, const Node *n)
@@ -481,7 +472,9 @@ static void ck_concat(CEmit *e, const Node *n)
     int64_t off = 0;
     for (int k = 0; k < n->nin; k++) {
         int64_t ck = n->in[k]->type.dims[axis];
-        copy_box(e, arena_printf(e->a, "x%d", k), r.outer, ck, r.inner, r.c, off, ck, 0);
+        LoopNest l;
+        ln_box(&l, r.outer, ck, r.inner, r.c, off, ck, 0);
+        ln_emit(e, &l, copy_body, (void *)arena_printf(e->a, "x%d", k));
         off += ck;
     }
     kend(e);

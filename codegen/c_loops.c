@@ -133,6 +133,23 @@ void ln_emit(CEmit *e, LoopNest *l, LoopBody body, void *ctx)
     for (int d = 0; d < l->nd; d++) cp_close(e->p, "");
 }
 
+/* A box [outer, size, inner] copied between two tensors (c_emit.h). */
+void ln_box(LoopNest *l, Ext outer, int64_t size, int64_t inner, int64_t cy, int64_t oy, int64_t cx, int64_t ox)
+{
+    memset(l, 0, sizeof *l);
+    l->nd = 3;
+    l->narr = 2;
+    l->ext[0] = outer;
+    l->ext[1] = (Ext){size, false};
+    l->ext[2] = (Ext){inner, false};
+    int64_t sy[3] = {cy * inner, inner, 1}, sx[3] = {cx * inner, inner, 1};
+    memcpy(l->stride[0], sy, sizeof sy);
+    memcpy(l->stride[1], sx, sizeof sx);
+    l->base[0] = oy * inner;
+    l->base[1] = ox * inner;
+    ln_coalesce(l);
+}
+
 /* Normalizes an axis against a rank (c_emit.h). */
 int ln_axis(const Node *n, int64_t axis, int rank)
 {
