@@ -10,10 +10,10 @@
  * both (the naming of tensors, the model's shape, entry subsets, the tensor
  * macros and table, the initializers, the header's declarations), the
  * loop-nest and row geometry (c_loops.c), the C-like printer and the `ew`
- * template expander (cprint.c, here with the cdialect_cuda table), and,
- * for the few ops whose CUDA kernel is a single thread running the C
- * kernel (transpose, slice, concat, broadcast_to, max_grad, the scalar
- * losses, accuracy), the C kernel text itself (ck_emit_node).
+ * template expander (cprint.c, here with the cdialect_cuda table), the
+ * loop nests of the copying shape ops (ck_copy_nest), and, for an assign
+ * that fills a tensor with a scalar (a single thread), the C kernel text
+ * itself (ck_emit_node).
  */
 #ifndef DLC_CODEGEN_CUDA_EMIT_H
 #define DLC_CODEGEN_CUDA_EMIT_H
@@ -29,7 +29,8 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
 typedef enum {
     CL_NONE,   /* no code: aliases, assigns computed in place, inlined members */
     CL_GRID,   /* a kernel over `count` threads (DLRT_GRID(count) blocks) */
-    CL_SINGLE, /* a kernel on one thread (the C kernel's loops, in order) */
+    CL_SINGLE, /* a kernel on one thread (the C kernel's loops, in order):
+                  an assign filling a tensor with a scalar */
     CL_ROWS,   /* a kernel over `count` rows writing per-row terms to the
                   scratch slot (DLRT_SCRATCH), then one thread (kernel
                   <name>_sum) adding them up in row order */
@@ -39,8 +40,12 @@ typedef enum {
 /* Checks that node n has a CUDA kernel (else a user error at its line) and
  * says how it is launched; *count receives the thread count of CL_GRID. */
 CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count);
-/* Writes the __global__ kernel `name` of node n (CL_GRID, CL_SINGLE). */
+/* Writes the __global__ kernel `name` of node n (CL_GRID, CL_SINGLE, and
+ * for CL_ROWS also `name`_sum). */
 void cu_emit_kernel(CEmit *e, const Node *n, const char *name);
+/* The rows of the scratch slot (DLRT_SCRATCH: doubles, one per row of a
+ * CL_ROWS kernel) that g's losses and metrics need at its max batch. */
+int64_t cu_scratch_rows(const Graph *g);
 /* Writes the host code of a CL_HOST node. */
 void cu_emit_host(CEmit *e, const Node *n);
 

@@ -17,6 +17,15 @@
  *    from which each operand's broadcast index is formed.  The body is a
  *    device function kK_at(arena, n, i), so that a launch group (the
  *    optimizer's updates of all parameters, emit_cuda.c) can call several;
+ *  - transpose, slice, broadcast_to: one thread per result element, its
+ *    operand's index from the C kernel's own loop nest (ck_copy_nest) the
+ *    same way; concat: one thread per result element, which picks its
+ *    operand from its position on the axis;
+ *  - max_grad: one thread per element of x; it receives dy if it holds the
+ *    maximum of its group and no element before it in the group (the C
+ *    kernel's loop order) does: only such candidates scan their group;
+ *  - the gradients of binary crossentropy and mean squared error: one
+ *    thread per element, the C kernel's arithmetic;
  *  - sum / mean / max / sum_to: one thread per result element, looping
  *    over the reduced elements in a fixed order (no atomics: the same bits
  *    every run);
@@ -29,17 +38,21 @@
  *    row of ones times the operand), which one thread per column would
  *    leave most of the GPU idle for; copies (assign, a reshape with
  *    storage of its own) are enqueued from the host too;
- *  - the sparse categorical crossentropy and accuracy: one thread per row
- *    writes the row's term to a scratch slot, then one thread adds the
- *    terms in row order (deterministic, the C program's order);
- *  - the other scalar losses, transpose, slice, concat, broadcast_to and
- *    max_grad: one thread running the C kernel (ck_emit_node) unchanged.
- *    Correct and deterministic; the scalars are tiny, the shape ops rare
- *    in training graphs.
+ *  - the losses and accuracy (scalars: means over rows or elements): one
+ *    thread per row writes the row's term (a double) to the scratch slot,
+ *    then one thread adds the terms in row order (deterministic; the C
+ *    program sums the same terms in the same order, only grouped by row);
+ *    the rows are the class rows of the crossentropies, the rows of the
+ *    last axis for binary crossentropy and mean squared error, the samples
+ *    of accuracy (term_rows; cu_scratch_rows sizes the slot);
+ *  - an assign that fills a tensor with a scalar: one thread running the C
+ *    kernel (ck_emit_node) unchanged.
  *
- * Any other op (a new one in ops.def) has no CUDA kernel yet: a user error
- * at emit time naming it, so that adding an op never breaks the build of
- * this file.
+ * No kernel has a thread read what another thread of the same launch
+ * writes (the host emulation runs threads last first to catch that).  Any
+ * other op (a new one in ops.def) has no CUDA kernel yet: a user error at
+ * emit time naming it, so that adding an op never breaks the build of this
+ * file.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 
@@ -50,24 +63,6 @@
 #include "cuda_emit.h"
 
 /* ---- which ops run how ------------------------------------------------- */
-
-/* Ops whose CUDA kernel is one thread running the C kernel. */
-static bool single_thread_op(OpCode op)
-{
-    switch (op) {
-    case OP_CATEGORICAL_CROSSENTROPY:
-    case OP_BINARY_CROSSENTROPY:
-    case OP_MEAN_SQUARED_ERROR:
-    case OP_BINARY_CROSSENTROPY_GRAD:
-    case OP_MEAN_SQUARED_ERROR_GRAD:
-    case OP_TRANSPOSE:
-    case OP_SLICE:
-    case OP_CONCAT:
-    case OP_BROADCAST_TO:
-    case OP_MAX_GRAD: return true;
-    default: return false;
-    }
-}
 
 static bool is_ew(const Node *n)
 {
@@ -114,6 +109,50 @@ static bool is_batch_sum(const Node *n)
     return true;
 }
 
+/* The rows of a loss or metric (CL_ROWS): one thread reduces each row of
+ * *len consecutive elements of its operands to a term.  The class rows of
+ * the crossentropies; the rows of the last axis of binary crossentropy and
+ * mean squared error (each element a row for rank 1); the samples of
+ * accuracy.  False for any other op. */
+static bool term_rows(const Node *n, Ext *rows, int64_t *len)
+{
+    const TensorType *t = n->nin > 0 ? &n->in[0]->type : NULL;
+    switch (n->op) {
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
+    case OP_CATEGORICAL_CROSSENTROPY: {
+        Rows r = rows_at(n, t, t->rank - 1);
+        *rows = r.outer;
+        *len = r.c;
+        return true;
+    }
+    case OP_BINARY_CROSSENTROPY:
+    case OP_MEAN_SQUARED_ERROR:
+    case OP_ACCURACY:
+        if (t->rank >= 2) {
+            *rows = ext_dims(t, 0, t->rank - 1);
+            *len = t->dims[t->rank - 1];
+        } else {
+            *rows = ext_of(t);
+            *len = 1;
+        }
+        return true;
+    default: return false;
+    }
+}
+
+int64_t cu_scratch_rows(const Graph *g)
+{
+    int64_t most = 1;
+    for (int i = 0; i < g->nnodes; i++) {
+        Ext rows;
+        int64_t len;
+        if (!term_rows(g->nodes[i], &rows, &len)) continue;
+        int64_t k = rows.has_n ? rows.c * g->max_batch : rows.c;
+        if (k > most) most = k;
+    }
+    return most;
+}
+
 CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
 {
     *count = NULL;
@@ -122,14 +161,26 @@ CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
         *count = ext_str(e, ext_of(&n->type));
         return CL_GRID;
     }
-    if (single_thread_op(n->op)) return CL_SINGLE;
     if (is_batch_sum(n)) return CL_HOST;
+    Ext rows;
+    int64_t len;
+    if (term_rows(n, &rows, &len)) {
+        *count = ext_str(e, rows);
+        return CL_ROWS;
+    }
     switch (n->op) {
     case OP_SUM:
     case OP_MEAN:
     case OP_MAX:
     case OP_SUM_TO:
-    case OP_DROPOUT_MASK: *count = ext_str(e, ext_of(&n->type)); return CL_GRID;
+    case OP_DROPOUT_MASK:
+    case OP_TRANSPOSE:
+    case OP_SLICE:
+    case OP_BROADCAST_TO:
+    case OP_CONCAT:
+    case OP_MAX_GRAD:
+    case OP_BINARY_CROSSENTROPY_GRAD:
+    case OP_MEAN_SQUARED_ERROR_GRAD: *count = ext_str(e, ext_of(&n->type)); return CL_GRID;
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
     case OP_SOFTMAX_GRAD:
@@ -139,16 +190,6 @@ CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
         const TensorType *t = &n->in[0]->type;
         *count = row_count(e, rows_at(n, t, t->rank - 1));
         return CL_GRID;
-    }
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY: {
-        const TensorType *t = &n->in[0]->type;
-        *count = ext_str(e, rows_at(n, t, t->rank - 1).outer);
-        return CL_ROWS;
-    }
-    case OP_ACCURACY: {
-        const TensorType *p = &n->in[0]->type;
-        *count = ext_str(e, p->rank >= 2 ? ext_dims(p, 0, p->rank - 1) : ext_of(p));
-        return CL_ROWS;
     }
     case OP_MATMUL: return CL_HOST;
     case OP_RESHAPE:
@@ -263,10 +304,11 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
 
 /* ---- reductions -------------------------------------------------------- */
 
-/* Marks the input dims a reduction sums over. */
+/* Marks the input dims a reduction sums over (of max_grad: the dims of x
+ * its max reduced). */
 static void reduced_dims(const Node *n, bool *red)
 {
-    const TensorType *t = &n->in[0]->type;
+    const TensorType *t = &n->in[n->op == OP_MAX_GRAD ? 1 : 0]->type;
     if (n->op == OP_SUM_TO) {
         const TensorType *o = &n->type;
         int shift = t->rank - o->rank;
@@ -287,6 +329,24 @@ static const char *dim_str(CEmit *e, int64_t d)
     return d == DIM_N ? "n" : arena_printf(e->a, "%lld", (long long)d);
 }
 
+/* Splits `rest`, a row-major index over the dims d of t with red[d] ==
+ * pick, into those dims, adding each one's index times its stride xs[d]
+ * to `acc` (innermost first; the outermost takes what remains). */
+static void split_index(CEmit *e, const TensorType *t, const int64_t *xs, const bool *red, bool pick, const char *acc)
+{
+    int outer = -1;
+    for (int d = t->rank - 1; d >= 0; d--)
+        if (red[d] == pick) outer = d;
+    for (int d = t->rank - 1; d > outer; d--) {
+        if (red[d] != pick) continue;
+        const char *at = arena_printf(e->a, "(rest %% %s)", dim_str(e, t->dims[d]));
+        cp_line(e->p, "%s += %s;", acc, xs[d] == 1 ? at : arena_printf(e->a, "%s * %lld", at, (long long)xs[d]));
+        cp_line(e->p, "rest /= %s;", dim_str(e, t->dims[d]));
+    }
+    if (outer >= 0 && xs[outer] == 1) cp_line(e->p, "%s += rest;", acc);
+    else if (outer >= 0) cp_line(e->p, "%s += rest * %lld;", acc, (long long)xs[outer]);
+}
+
 /* One thread per result element: it splits its index over the kept dims
  * (row-major, as the result is laid out), then loops over the reduced
  * dims in order. */
@@ -300,13 +360,14 @@ static void k_reduce(CEmit *e, const Node *n, const char *name)
     bool max = n->op == OP_MAX, mean = n->op == OP_MEAN;
     kopen(e, name, ext_str(e, ext_of(&n->type)));
     klocals(e, n);
-    cp_line(e->p, "int64_t rest = i, base = 0;");
-    for (int d = t->rank - 1; d >= 0; d--) {
-        if (red[d]) continue;
-        cp_line(e->p, "base += (rest %% %s) * %lld;", dim_str(e, t->dims[d]), (long long)xs[d]);
-        cp_line(e->p, "rest /= %s;", dim_str(e, t->dims[d]));
+    bool kept = false;
+    for (int d = 0; d < t->rank; d++) kept |= !red[d];
+    if (!kept) {
+        cp_line(e->p, "const int64_t base = 0;");
+    } else {
+        cp_line(e->p, "int64_t rest = i, base = 0;");
+        split_index(e, t, xs, red, false, "base");
     }
-    cp_line(e->p, "(void)rest;");
     cp_line(e->p, "float acc = %s;", max ? "-INFINITY" : "0.0f");
     Ext count = {1, false};
     char off[512] = "base";
@@ -329,6 +390,101 @@ static void k_reduce(CEmit *e, const Node *n, const char *name)
     cp_close(e->p, "");
 }
 
+/* ---- shape ops and max_grad -------------------------------------------- */
+
+/* transpose, slice, broadcast_to: one thread per result element, the
+ * operand's index from the C kernel's loop nest (ck_copy_nest). */
+static void k_copy(CEmit *e, const Node *n, const char *name)
+{
+    LoopNest l;
+    ck_copy_nest(n, &l);
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    klocals(e, n);
+    const char *idx[LN_MAX_ARR];
+    nest_indices(e, &l, idx);
+    cp_line(e->p, "y[%s] = x0[%s];", idx[0], idx[1]);
+    cp_close(e->p, "");
+}
+
+/* concat along an axis (outer x C x inner): one thread per result element;
+ * its position j on the axis picks the operand, k, whose slab it lies in. */
+static void k_concat(CEmit *e, const Node *n, const char *name)
+{
+    int axis = ln_axis(n, node_attr_int(n, "axis"), n->type.rank);
+    Rows r = rows_at(n, &n->type, axis);
+    long long c = (long long)r.c, inner = (long long)r.inner;
+    kopen(e, name, ext_str(e, ext_of(&n->type)));
+    klocals(e, n);
+    if (inner == 1) {
+        cp_line(e->p, "const int64_t j = i %% %lld, o = i / %lld;", c, c);
+    } else {
+        cp_line(e->p, "const int64_t q = i %% %lld, j = (i / %lld) %% %lld, o = i / %lld;", inner, inner, c, c * inner);
+    }
+    long long off = 0;
+    for (int k = 0; k < n->nin; k++) {
+        long long ck = (long long)n->in[k]->type.dims[axis];
+        const char *at = off ? arena_printf(e->a, "o * %lld + j - %lld", ck, off) : arena_printf(e->a, "o * %lld + j", ck);
+        const char *src = inner == 1 ? at : arena_printf(e->a, "(%s) * %lld + q", at, inner);
+        if (k + 1 < n->nin) cp_line(e->p, "%sif (j < %lld) y[i] = x%d[%s];", k ? "else " : "", off + ck, k, src);
+        else cp_line(e->p, "%sy[i] = x%d[%s];", k ? "else " : "", k, src);
+        off += ck;
+    }
+    cp_close(e->p, "");
+}
+
+/* "dD * s", or "dD" when s is 1. */
+static const char *scaled(CEmit *e, int d, int64_t s)
+{
+    return s == 1 ? arena_printf(e->a, "d%d", d) : arena_printf(e->a, "d%d * %lld", d, (long long)s);
+}
+
+/* max_grad(dy, x, y): dy goes to the first maximal element of each group
+ * of reduced elements, first in the C kernel's order (row-major over the
+ * reduced dims).  One thread per element of x: an element equal to its
+ * group's maximum scans the group's elements before it (most threads do
+ * not scan at all; ties stop at the first earlier maximum). */
+static void k_max_grad(CEmit *e, const Node *n, const char *name)
+{
+    const TensorType *t = &n->in[1]->type;
+    bool red[DLC_MAX_RANK];
+    reduced_dims(n, red);
+    int64_t xs[DLC_MAX_RANK];
+    strides_of(t, xs);
+    kopen(e, name, ext_str(e, ext_of(t)));
+    klocals(e, n);
+    /* the element's index on each dim, then the result's index o (kept
+       dims, row-major), the group's first element g and the element's
+       place p among the group's (reduced dims, row-major) */
+    char o[512] = "0", g[512] = "0";
+    size_t ol = 0, gl = 0;
+    int64_t os = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        if (d == 0) cp_line(e->p, "const int64_t d0 = i / %lld;", (long long)xs[0]);
+        else if (xs[d] == 1) cp_line(e->p, "const int64_t d%d = i %% %lld;", d, (long long)t->dims[d]);
+        else cp_line(e->p, "const int64_t d%d = (i / %lld) %% %lld;", d, (long long)xs[d], (long long)t->dims[d]);
+        if (red[d]) continue;
+        ol += (size_t)snprintf(o + ol, sizeof o - ol, "%s%s", ol ? " + " : "", scaled(e, d, os));
+        gl += (size_t)snprintf(g + gl, sizeof g - gl, "%s%s", gl ? " + " : "", scaled(e, d, xs[d]));
+        if (t->dims[d] != DIM_N) os *= t->dims[d];
+    }
+    const char *p = NULL;
+    for (int d = 0; d < t->rank; d++)
+        if (red[d]) p = p ? arena_printf(e->a, "(%s) * %s + d%d", p, dim_str(e, t->dims[d]), d) : arena_printf(e->a, "d%d", d);
+    cp_line(e->p, "const int64_t o = %s, g = %s, p = %s;", o, g, p ? p : "0");
+    cp_line(e->p, "float v = 0;");
+    cp_open(e->p, "if (x1[i] == x2[o])");
+    cp_line(e->p, "int first = 1;");
+    cp_open(e->p, "for (int64_t k = 0; k < p && first; k++)");
+    cp_line(e->p, "int64_t rest = k, off = 0;");
+    split_index(e, t, xs, red, true, "off");
+    cp_line(e->p, "first = x1[g + off] != x2[o];");
+    cp_close(e->p, "");
+    cp_line(e->p, "if (first) v = x0[o];");
+    cp_close(e->p, "");
+    cp_line(e->p, "y[i] = v;");
+    cp_close(e->p, "");
+}
+
 /* ---- row-wise kernels ------------------------------------------------------ */
 
 /* Declares b, the index of the row's first element (row i / inner,
@@ -344,6 +500,13 @@ static const char *row_begin(CEmit *e, Rows r)
     return arena_printf(e->a, "b + j * %lld", (long long)r.inner);
 }
 
+/* Declares m, the maximum of the row's c elements x0[at] (at: in j). */
+static void row_max(CEmit *e, long long c, const char *at)
+{
+    cp_line(e->p, "float m = x0[b];");
+    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
+}
+
 static void k_softmax_family(CEmit *e, const Node *n, const char *name)
 {
     Rows r = softmax_rows(n);
@@ -353,8 +516,7 @@ static void k_softmax_family(CEmit *e, const Node *n, const char *name)
     const char *at = row_begin(e, r);
     switch (n->op) {
     case OP_SOFTMAX:
-        cp_line(e->p, "float m = x0[b];");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
+        row_max(e, c, at);
         cp_line(e->p, "float s = 0;");
         cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
         cp_line(e->p, "y[%s] = expf(x0[%s] - m);", at, at);
@@ -364,8 +526,7 @@ static void k_softmax_family(CEmit *e, const Node *n, const char *name)
         cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] *= inv;", c, at);
         break;
     case OP_LOG_SOFTMAX:
-        cp_line(e->p, "float m = x0[b];");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
+        row_max(e, c, at);
         cp_line(e->p, "float s = 0;");
         cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += expf(x0[%s] - m);", c, at);
         cp_line(e->p, "const float lse = m + logf(s);");
@@ -405,8 +566,7 @@ static void k_crossentropy_grad(CEmit *e, const Node *n, const char *name)
         cp_line(e->p, "return;");
         cp_close(e->p, "");
         if (logits) {
-            cp_line(e->p, "float m = x0[b];");
-            cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
+            row_max(e, c, "b + j");
             cp_line(e->p, "float s = 0;");
             cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
             cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
@@ -421,8 +581,8 @@ static void k_crossentropy_grad(CEmit *e, const Node *n, const char *name)
             cp_line(e->p, "if (p >= 1e-7f && p <= 1 - 1e-7f) y[b + t] = -g / p;");
         }
     } else if (logits) {
-        cp_line(e->p, "float m = x0[b], s = 0, ts = 0;");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
+        row_max(e, c, "b + j");
+        cp_line(e->p, "float s = 0, ts = 0;");
         cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
         cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
         cp_line(e->p, "s += y[b + j];");
@@ -435,6 +595,28 @@ static void k_crossentropy_grad(CEmit *e, const Node *n, const char *name)
         cp_line(e->p, "const float p = x0[b + j];");
         cp_line(e->p, "y[b + j] = p >= 1e-7f && p <= 1 - 1e-7f ? -g * x1[b + j] / p : 0;");
         cp_close(e->p, "");
+    }
+    cp_close(e->p, "");
+}
+
+/* Gradients of binary crossentropy and mean squared error: one thread per
+ * element, the C kernel's arithmetic (g: the upstream gradient over the
+ * element count). */
+static void k_elem_loss_grad(CEmit *e, const Node *n, const char *name)
+{
+    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
+    kopen(e, name, cnt);
+    klocals(e, n);
+    if (n->op == OP_MEAN_SQUARED_ERROR_GRAD) {
+        cp_line(e->p, "const float g = 2.0f * x2[0] / (float)(%s);", cnt);
+        cp_line(e->p, "y[i] = g * (x0[i] - x1[i]);");
+    } else if (node_attr_int(n, "from_logits")) {
+        cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
+        cp_line(e->p, "y[i] = g * (1.0f / (1.0f + expf(-x0[i])) - x1[i]);");
+    } else {
+        cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
+        cp_line(e->p, "const float p = x0[i], t = x1[i];");
+        cp_line(e->p, "y[i] = p >= 1e-7f && p <= 1 - 1e-7f ? g * ((1 - t) / (1 - p) - t / p) : 0;");
     }
     cp_close(e->p, "");
 }
@@ -457,44 +639,113 @@ static void k_dropout_mask(CEmit *e, const Node *n, const char *name)
 
 /* ---- losses and metrics over rows ------------------------------------------
  *
- * One thread per row writes the row's term to the scratch slot (doubles);
- * then one thread adds them in row order, as the C kernel's loop does, so
- * the result is deterministic and matches the C program's summation. */
+ * The kernel NAME has one thread per row (term_rows): thread i reduces the
+ * row's elements b .. b + len - 1 to the row's term, a double, which it
+ * writes to DLRT_SCRATCH[i]; then the kernel NAME_sum, one thread, adds
+ * the terms in row order.  Deterministic, and the C program's summation
+ * of the same terms, grouped by row. */
 
-/* sparse_categorical_crossentropy(x [rows, C], labels): mean over rows. */
-static void k_sparse_ce_rows(CEmit *e, const Node *n, const char *name)
+/* Opens the per-row kernel: x0, x1 and b. */
+static void terms_open(CEmit *e, const Node *n, const char *name)
 {
-    const TensorType *t = &n->in[0]->type;
-    Rows r = rows_at(n, t, t->rank - 1);
-    long long c = (long long)r.c;
-    const char *rows = ext_str(e, r.outer);
-    kopen(e, name, rows);
-    cp_line(e->p, "const float *%s x0 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[0]));
-    cp_line(e->p, "const int32_t *%s x1 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[1]));
-    cp_line(e->p, "const int64_t b = i * %lld;", c);
-    cp_line(e->p, "const int64_t t = x1[i];");
-    cp_open(e->p, "if (t < 0 || t >= %lld)   /* not a class: no loss */", c);
-    cp_line(e->p, "DLRT_SCRATCH[i] = 0;");
-    cp_line(e->p, "return;");
-    cp_close(e->p, "");
-    if (node_attr_int(n, "from_logits")) {
-        cp_line(e->p, "float m = x0[b];");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[b + j] > m ? x0[b + j] : m;", c);
-        cp_line(e->p, "double s = 0;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", c);
-        cp_line(e->p, "const double lse = m + log(s);");
-        cp_line(e->p, "DLRT_SCRATCH[i] = lse - x0[b + t];");
-    } else {
-        cp_line(e->p, "const float p = x0[b + t] < 1e-7f ? 1e-7f : x0[b + t] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + t];");
-        cp_line(e->p, "DLRT_SCRATCH[i] = -log((double)p);");
-    }
+    Ext rows;
+    int64_t len;
+    DLC_ASSERT(term_rows(n, &rows, &len));
+    kopen(e, name, ext_str(e, rows));
+    const char *r = e->p->d->restrict_kw;
+    cp_line(e->p, "const float *%s x0 = %s;", r, ce_ref(e, n->in[0]));
+    cp_line(e->p, "const %s *%s x1 = %s;", ce_ctype(n->in[1]->type.dtype), r, ce_ref(e, n->in[1]));
+    cp_line(e->p, "const int64_t b = i * %lld;", (long long)len);
+}
+
+/* Closes the per-row kernel and writes NAME_sum, which stores `result`
+ * (an expression of `total`, the sum of the terms) in the node's scalar. */
+static void terms_close(CEmit *e, const Node *n, const char *name, const char *result)
+{
+    Ext rows;
+    int64_t len;
+    DLC_ASSERT(term_rows(n, &rows, &len));
     cp_close(e->p, "");
     cp_blank(e->p);
     kopen(e, arena_printf(e->a, "%s_sum", name), NULL);
     cp_line(e->p, "double total = 0;");
-    cp_line(e->p, "for (int64_t r = 0; r < %s; r++) total += DLRT_SCRATCH[r];", rows);
-    cp_line(e->p, "%s[0] = (float)(total / (double)(%s));", ce_ref(e, n), rows);
+    cp_line(e->p, "for (int64_t r = 0; r < %s; r++) total += DLRT_SCRATCH[r];", ext_str(e, rows));
+    cp_line(e->p, "%s[0] = %s;", ce_ref(e, n), result);
     cp_close(e->p, "");
+}
+
+/* Declares m and lse, the row's maximum and log-sum-exp (in double) of its
+ * c elements x0[b + j], as the C kernel does. */
+static void row_lse(CEmit *e, long long c)
+{
+    row_max(e, c, "b + j");
+    cp_line(e->p, "double s = 0;");
+    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", c);
+    cp_line(e->p, "const double lse = m + log(s);");
+}
+
+/* The crossentropies, binary crossentropy, mean squared error: the mean of
+ * the terms over the rows (class rows) or over the elements. */
+static void k_loss_rows(CEmit *e, const Node *n, const char *name)
+{
+    Ext rows;
+    int64_t len;
+    DLC_ASSERT(term_rows(n, &rows, &len));
+    long long c = (long long)len;
+    bool logits = n->op != OP_MEAN_SQUARED_ERROR && node_attr_int(n, "from_logits");
+    const char *clip = "x0[b + j] < 1e-7f ? 1e-7f : x0[b + j] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + j]";
+    terms_open(e, n, name);
+    switch (n->op) {
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
+        cp_line(e->p, "const int64_t t = x1[i];");
+        cp_open(e->p, "if (t < 0 || t >= %lld)   /* not a class: no loss */", c);
+        cp_line(e->p, "DLRT_SCRATCH[i] = 0;");
+        cp_line(e->p, "return;");
+        cp_close(e->p, "");
+        if (logits) {
+            row_lse(e, c);
+            cp_line(e->p, "DLRT_SCRATCH[i] = lse - x0[b + t];");
+        } else {
+            cp_line(e->p, "const float p = x0[b + t] < 1e-7f ? 1e-7f : x0[b + t] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + t];");
+            cp_line(e->p, "DLRT_SCRATCH[i] = -log((double)p);");
+        }
+        break;
+    case OP_CATEGORICAL_CROSSENTROPY:
+        if (logits) row_lse(e, c);
+        cp_line(e->p, "double term = 0;");
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+        if (logits) {
+            cp_line(e->p, "term += x1[b + j] * (lse - x0[b + j]);");
+        } else {
+            cp_line(e->p, "const float p = %s;", clip);
+            cp_line(e->p, "term -= x1[b + j] * log((double)p);");
+        }
+        cp_close(e->p, "");
+        cp_line(e->p, "DLRT_SCRATCH[i] = term;");
+        break;
+    case OP_BINARY_CROSSENTROPY:
+    case OP_MEAN_SQUARED_ERROR:
+        cp_line(e->p, "double term = 0;");
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
+        if (n->op == OP_MEAN_SQUARED_ERROR) {
+            cp_line(e->p, "const double d = (double)x0[b + j] - (double)x1[b + j];");
+            cp_line(e->p, "term += d * d;");
+        } else if (logits) {
+            cp_line(e->p, "const double x = x0[b + j], t = x1[b + j];");
+            cp_line(e->p, "term += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));");
+        } else {
+            cp_line(e->p, "const double x = x0[b + j], t = x1[b + j];");
+            cp_line(e->p, "const double p = x < 1e-7 ? 1e-7 : x > 1 - 1e-7 ? 1 - 1e-7 : x;");
+            cp_line(e->p, "term -= t * log(p) + (1 - t) * log(1 - p);");
+        }
+        cp_close(e->p, "");
+        cp_line(e->p, "DLRT_SCRATCH[i] = term;");
+        break;
+    default: DLC_ICE("not a loss");
+    }
+    bool per_row = n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY || n->op == OP_CATEGORICAL_CROSSENTROPY;
+    const char *count = ext_str(e, per_row ? rows : ext_of(&n->in[0]->type));
+    terms_close(e, n, name, arena_printf(e->a, "(float)(total / (double)(%s))", count));
 }
 
 /* accuracy(probs, labels): the fraction of rows whose argmax (first
@@ -502,15 +753,14 @@ static void k_sparse_ce_rows(CEmit *e, const Node *n, const char *name)
 static void k_accuracy_rows(CEmit *e, const Node *n, const char *name)
 {
     const TensorType *p = &n->in[0]->type, *t = &n->in[1]->type;
-    long long c = p->rank >= 2 ? (long long)p->dims[p->rank - 1] : 1;
-    const char *rows = ext_str(e, p->rank >= 2 ? ext_dims(p, 0, p->rank - 1) : ext_of(p));
-    kopen(e, name, rows);
-    cp_line(e->p, "const float *%s x0 = %s;", e->p->d->restrict_kw, ce_ref(e, n->in[0]));
-    cp_line(e->p, "const %s *%s x1 = %s;", ce_ctype(t->dtype), e->p->d->restrict_kw, ce_ref(e, n->in[1]));
+    Ext rows;
+    int64_t len;
+    DLC_ASSERT(term_rows(n, &rows, &len));
+    long long c = (long long)len;
+    terms_open(e, n, name);
     if (c == 1) {
-        cp_line(e->p, "DLRT_SCRATCH[i] = (x0[i] > 0.5f) == (x1[i] > 0.5f);");
+        cp_line(e->p, "DLRT_SCRATCH[i] = (x0[b] > 0.5f) == (x1[b] > 0.5f);");
     } else {
-        cp_line(e->p, "const int64_t b = i * %lld;", c);
         cp_line(e->p, "int64_t best = 0;");
         cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) best = x0[b + j] > x0[b + best] ? j : best;", c);
         if (t->rank == p->rank && t->dtype != DT_I32) {
@@ -521,18 +771,14 @@ static void k_accuracy_rows(CEmit *e, const Node *n, const char *name)
             cp_line(e->p, "DLRT_SCRATCH[i] = best == (int64_t)x1[i];");
         }
     }
-    cp_close(e->p, "");
-    cp_blank(e->p);
-    kopen(e, arena_printf(e->a, "%s_sum", name), NULL);
-    cp_line(e->p, "int64_t correct = 0;");
-    cp_line(e->p, "for (int64_t r = 0; r < %s; r++) correct += DLRT_SCRATCH[r] != 0;", rows);
-    cp_line(e->p, "%s[0] = (float)correct / (float)(%s);", ce_ref(e, n), rows);
-    cp_close(e->p, "");
+    /* the terms are 0 or 1: their double sum is the C kernel's count */
+    terms_close(e, n, name, arena_printf(e->a, "(float)total / (float)(%s)", ext_str(e, rows)));
 }
 
-/* One thread running the C kernel of the node.  The C kernel is written to
- * a memory stream first so that host-only lines (`#pragma omp` of the C
- * target's threaded loops: one thread here) stay out of device code. */
+/* One thread running the C kernel of the node (an assign that fills a
+ * tensor with a scalar).  The C kernel is written to a memory stream
+ * first so that host-only lines (`#pragma omp` of the C target's threaded
+ * loops: one thread here) stay out of device code. */
 static void k_single(CEmit *e, const Node *n, const char *name)
 {
     kopen(e, name, NULL);
@@ -567,16 +813,31 @@ void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
     }
     if (k == CL_ROWS) {
         if (n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
-        else k_sparse_ce_rows(e, n, name);
+        else k_loss_rows(e, n, name);
         return;
     }
     DLC_ASSERT(k == CL_GRID);
-    if (is_ew(n)) k_elementwise(e, n, name);
-    else if (op_info(n->op)->kind == OK_REDUCE) k_reduce(e, n, name);
-    else if (n->op == OP_DROPOUT_MASK) k_dropout_mask(e, n, name);
-    else if (n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD || n->op == OP_CATEGORICAL_CROSSENTROPY_GRAD)
-        k_crossentropy_grad(e, n, name);
-    else k_softmax_family(e, n, name);
+    if (is_ew(n)) {
+        k_elementwise(e, n, name);
+        return;
+    }
+    switch (n->op) {
+    case OP_SUM:
+    case OP_MEAN:
+    case OP_MAX:
+    case OP_SUM_TO: k_reduce(e, n, name); break;
+    case OP_DROPOUT_MASK: k_dropout_mask(e, n, name); break;
+    case OP_TRANSPOSE:
+    case OP_SLICE:
+    case OP_BROADCAST_TO: k_copy(e, n, name); break;
+    case OP_CONCAT: k_concat(e, n, name); break;
+    case OP_MAX_GRAD: k_max_grad(e, n, name); break;
+    case OP_BINARY_CROSSENTROPY_GRAD:
+    case OP_MEAN_SQUARED_ERROR_GRAD: k_elem_loss_grad(e, n, name); break;
+    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
+    case OP_CATEGORICAL_CROSSENTROPY_GRAD: k_crossentropy_grad(e, n, name); break;
+    default: k_softmax_family(e, n, name); break;
+    }
 }
 
 /* ---- host-side work ------------------------------------------------------ */

@@ -56,7 +56,7 @@ static void model_info(const Graph *g, ModelInfo *m, CudaSlots *sl)
     sl->y_off = align64(sl->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
     sl->key_off = align64(sl->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
     sl->scratch_off = sl->key_off + 64;
-    sl->ones_off = sl->scratch_off + align64(g->max_batch * 8);
+    sl->ones_off = sl->scratch_off + align64(cu_scratch_rows(g) * 8);
     sl->total = sl->ones_off + align64(g->max_batch * 4);
 }
 

@@ -20,9 +20,9 @@
  *   4. random inputs with n = 3: predict (infer mode), or eval_step and two
  *      train_steps (train mode), comparing the loss, the metrics and every
  *      parameter and optimizer slot after each step.
- * A last test compiles one generated unit with nvcc, when it is installed,
- * to check the same source is valid CUDA (test_cuda_build covers all
- * models with nvcc through `dlc build`).
+ * nvcc itself is run by the lit tests tests/lit/cuda/build_models.test
+ * (every model of models/) and tests/lit/cuda/kernels.nn (the shape ops
+ * and losses of train_losses_shapes) through `dlc build --target cuda`.
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -309,6 +309,34 @@ START_TEST(train_regression_dropout)
 }
 END_TEST
 
+/* Losses and shape ops beyond [N, C]: rank-3 losses (more rows than the
+ * batch: the scratch slot is sized for them), concat and its slices along
+ * a middle axis, transposes of parameters (the default permutation), max
+ * and its gradient over a middle axis, over the batch axis, and over
+ * groups with ties (sign(x) * w: +-w along the axis), whose dy must reach
+ * the first maximum only;
+ * binary crossentropy on probabilities, several losses in one. */
+START_TEST(train_losses_shapes)
+{
+    check_source("e_seq",
+                 "model e_seq\ninput x: f32[N, 3, 4]\ninput t: f32[N, 3, 5]\n"
+                 "param a: f32[4, 3] = uniform(low=0.5, high=1.5)\nparam b: f32[3, 4] = uniform(low=-0.5, high=0.5)\n"
+                 "h = x * transpose(a) + b\nc = concat(h, tanh(h), axis=1)\ne = h + max(c, axes=[1], keepdims=true)\n"
+                 "z = concat(e, max(relu(e - 0.5), axes=[2], keepdims=true), axis=-1)\noutput probs = softmax(z)\n"
+                 "loss = categorical_crossentropy(z, t, from_logits=true) + categorical_crossentropy(probs, t)\n"
+                 "train {\n optimizer = adam(learning_rate=0.01)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+    check_source("e_seq2",
+                 "model e_seq2\ninput x: f32[N, 3, 4]\ninput t: f32[N, 3, 4]\n"
+                 "param a: f32[3, 4] = uniform(low=0.5, high=1.5)\nparam w: f32[3, 1] = uniform(low=0.5, high=1.5)\n"
+                 "h = x * a + max(x * a, axes=[0]) + max(sign(x) * w, axes=[2], keepdims=true)\n"
+                 "output p = sigmoid(h)\n"
+                 "loss = binary_crossentropy(p, t) + binary_crossentropy(h, t, from_logits=true) + mean_squared_error(h, t)\n"
+                 "metric mean_squared_error(p, t)\ntrain {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, -1.0, 1.0, true);
+}
+END_TEST
+
 /* Emulates one models/ file in inference and training modes. */
 static void emulate_model(const TuModel *m, void *ctx)
 {
@@ -346,6 +374,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, train_classifiers);
     tcase_add_test(tc, train_regression_dropout);
+    tcase_add_test(tc, train_losses_shapes);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");
     tcase_set_timeout(tc, 900);
