@@ -128,9 +128,12 @@ out_data:
     return status;
 }
 
-/* True if the file starts with the .npy magic. */
+/* True if the file starts with the .npy magic, or is named *.npy (so that
+ * a damaged .npy file is reported as one, not as a bad IDX file). */
 static int looks_like_npy(const char *path)
 {
+    size_t len = strlen(path);
+    if (len >= 4 && !strcmp(path + len - 4, ".npy")) return 1;
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     char magic[6];
