@@ -199,8 +199,8 @@ static int reduce_axes(const Node *n, int64_t *ax)
 static bool export_node(Ex *x, const Node *n)
 {
     const char *y = x->vname[n->id];
-    const char *in[8];
-    for (int k = 0; k < n->nin && k < 8; k++) in[k] = x->vname[n->in[k]->id];
+    const char **in = ARENA_NEW_N(x->a, const char *, n->nin > 0 ? n->nin : 1);
+    for (int k = 0; k < n->nin; k++) in[k] = x->vname[n->in[k]->id];
     Onnx__NodeProto *o;
     switch (n->op) {
     case OP_MATMUL:
@@ -308,7 +308,7 @@ static bool export_node(Ex *x, const Node *n)
         return true;
     default: {
         const char *type = op_info(n->op)->onnx;
-        if (!*type || n->nin > 8) return false;
+        if (!*type) return false;
         node_new(x, type, in, n->nin, y);
         return true;
     }
