@@ -2,7 +2,7 @@
 #   make        build dlc into build/ (build/dlc)
 #   make test   build with ASan+UBSan (-Werror) into build/asan and run every test
 #   make demo   compile models/mnist_mlp.nn, train it on Fashion-MNIST, evaluate
-#   make bench  run the benchmarks in bench/
+#   make bench  run the benchmarks in bench/ (TARGET=cuda: the GPU ones)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
@@ -30,7 +30,7 @@ demo:
 bench:
 	@bash scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build
-	@bash bench/run.sh
+	@bash bench/run.sh --target $(or $(TARGET),cpu)
 
 clean:
 	rm -rf build

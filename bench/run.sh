@@ -30,8 +30,21 @@
 # default 3), EPOCHS (timed epochs per run, default 1), THREADS (the thread
 # counts to compare, default "1 2"), PY (the Python with torch, default
 # /usr/bin/python3).
+#
+# `bench/run.sh --target cuda` (or `make bench TARGET=cuda`) runs the GPU
+# benchmarks instead: bench/cuda/run.sh, same environment.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+case "${1:-}" in
+    --target)
+        case "${2:-}" in
+            cuda) exec bash "$root/bench/cuda/run.sh" ;;
+            cpu | c) ;;
+            *) echo "bench/run.sh: --target takes cpu or cuda, not '${2:-}'" >&2; exit 2 ;;
+        esac ;;
+    "") ;;
+    *) echo "usage: bench/run.sh [--target cpu|cuda]" >&2; exit 2 ;;
+esac
 BUILD=${BUILD:-$root/build}
 OUT=${OUT:-$BUILD/bench}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}

@@ -23,7 +23,11 @@
  *      in, host results out: inputs are copied into their slots, the loss
  *      and metrics back, and the program calls them exactly as it calls
  *      the C ones), setup / teardown / init_params / set_learning_rate,
- *      the dlrt_model description and, for executables, main().
+ *      the dlrt_model description and, for executables, main();
+ *   7. in training units, the data kept on the device: bind_data uploads a
+ *      split once, train_step_rows / eval_step_rows copy only the batch's
+ *      row numbers and replay graphs that begin with the gather kernel
+ *      (dlrt_gather_rows) before the step's work.
  *
  * init_params draws on the host with the runtime's initializers, as the C
  * program does, so both start from the same bits.
@@ -55,7 +59,9 @@ static void model_info(const Graph *g, ModelInfo *m, CudaSlots *sl)
     sl->x_off = align64(g->arena_bytes);
     sl->y_off = align64(sl->x_off + (m->x ? tt_numel(&m->x->type, g->max_batch) * 4 : 0));
     sl->key_off = align64(sl->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
-    sl->scratch_off = sl->key_off + 64;
+    /* the step header (dlrt_cuda_step: key, bound split), then in training
+       the batch's row numbers */
+    sl->scratch_off = sl->key_off + align64(64 + (m->train ? g->max_batch * 8 : 0));
     sl->ones_off = sl->scratch_off + align64(cu_scratch_rows(g) * 8);
     sl->total = sl->ones_off + align64(g->max_batch * 4);
 }
@@ -375,9 +381,20 @@ static void stage_inputs(CEmit *e, const ModelInfo *m, bool has_y)
     }
 }
 
-static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
+/* Copies the step's loss and metrics back to the host, then waits for the
+ * step. */
+static void emit_step_results(CEmit *e)
 {
     const Graph *g = e->g;
+    cp_line(e->p, "dlrt_cuda_copy(loss, %s, sizeof(float));", ce_ref(e, g->loss));
+    if (g->nmetrics == 0) cp_line(e->p, "(void)metrics;");
+    for (int i = 0; i < g->nmetrics; i++)
+        cp_line(e->p, "dlrt_cuda_copy(metrics + %d, %s, sizeof(float));   /* %s */", i, ce_ref(e, g->metrics[i].node), g->metrics[i].name);
+    cp_line(e->p, "dlrt_cuda_sync();");
+}
+
+static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
+{
     const char *P = e->o->prefix, *X = e->p->d->fn_export;
     if (train) {
         cp_line(e->p, "/* One optimization step on n <= %s_MAX_BATCH samples (a CUDA Graph per n). */", pfx);
@@ -389,13 +406,51 @@ static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
     stage_inputs(e, m, true);
     if (train) cp_line(e->p, "dlrt_cuda_copy(DLRT_STEP_KEY, &rng_key, sizeof rng_key);");
     cp_line(e->p, "DLRT_CUDA_GRAPH_RUN(&%s_graphs, n, %s_enqueue(n));", train ? "train" : "eval", train ? "train" : "eval");
-    cp_line(e->p, "dlrt_cuda_copy(loss, %s, sizeof(float));", ce_ref(e, g->loss));
-    if (g->nmetrics == 0) cp_line(e->p, "(void)metrics;");
-    for (int i = 0; i < g->nmetrics; i++)
-        cp_line(e->p, "dlrt_cuda_copy(metrics + %d, %s, sizeof(float));   /* %s */", i, ce_ref(e, g->metrics[i].node), g->metrics[i].name);
-    cp_line(e->p, "dlrt_cuda_sync();");
+    emit_step_results(e);
     cp_close(e->p, "");
     cp_blank(e->p);
+}
+
+/* The data kept on the device: bind_data, the batch gather, and the steps
+ * over row numbers of a bound split (train_step_rows, eval_step_rows), which
+ * replay graphs of their own: the gather, then the step's work. */
+static void emit_data_entries(CEmit *e, const ModelInfo *m)
+{
+    const char *P = e->o->prefix, *X = e->p->d->fn_export;
+    long long in_size = m->x ? (long long)tt_numel_per_sample(&m->x->type) : 0;
+    long long label_size = m->y ? (long long)tt_numel_per_sample(&m->y->type) : 0;
+
+    cp_line(e->p, "/* Keeps a copy of data set split 0 (training) or 1 (test) on the device. */");
+    cp_open(e->p, "%sint %s_bind_data(int split, int64_t count, const uint8_t *xb, const float *x, const void *y)", X, P);
+    cp_line(e->p, "if (split < 0 || split > 1 || !arena) return -1;");
+    cp_line(e->p, "return dlrt_cuda_data_bind(&data_splits[split], count, %lld, %lld, xb, x, y);", in_size, label_size);
+    cp_close(e->p, "");
+    cp_blank(e->p);
+
+    cp_line(e->p, "/* The batch: samples DLRT_STEP_ROWS of the bound split into the input slots. */");
+    cp_open(e->p, "static void gather_enqueue(int64_t n)");
+    cp_line(e->p, "DLRT_LAUNCH(dlrt_gather_rows, DLRT_GRID(n * %lld), DLRT_BLOCK, DLRT_STEP_SLOT, n, %lldll, %lldll, %s, %s);",
+            in_size + label_size, in_size, label_size, m->x ? ce_ref(e, m->x) : "NULL",
+            m->y ? arena_printf(e->a, "(uint32_t *)%s", ce_ref(e, m->y)) : "NULL");
+    cp_close(e->p, "");
+    cp_blank(e->p);
+
+    for (int train = 1; train >= 0; train--) {
+        const char *what = train ? "train" : "eval";
+        if (train) {
+            cp_line(e->p, "/* train_step on samples rows[0..n) of the bound training split. */");
+            cp_open(e->p, "%svoid %s_train_step_rows(const int64_t *rows, int64_t n, uint64_t rng_key, float *loss, float *metrics)", X, P);
+            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, &data_splits[0], rows, n, rng_key, prog_name);");
+        } else {
+            cp_line(e->p, "/* eval_step on samples rows[0..n) of bound split `split`. */");
+            cp_open(e->p, "%svoid %s_eval_step_rows(int split, const int64_t *rows, int64_t n, float *loss, float *metrics)", X, P);
+            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, &data_splits[split == 1], rows, n, 0, prog_name);");
+        }
+        cp_line(e->p, "DLRT_CUDA_GRAPH_RUN(&%s_rows_graphs, n, (gather_enqueue(n), %s_enqueue(n)));", what, what);
+        emit_step_results(e);
+        cp_close(e->p, "");
+        cp_blank(e->p);
+    }
 }
 
 static void emit_predict(CEmit *e, const ModelInfo *m, const char *pfx)
@@ -438,6 +493,10 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     if (m->train) {
         cp_line(e->p, "dlrt_cuda_graphs_free(&train_graphs);");
         cp_line(e->p, "dlrt_cuda_graphs_free(&eval_graphs);");
+        cp_line(e->p, "dlrt_cuda_graphs_free(&train_rows_graphs);");
+        cp_line(e->p, "dlrt_cuda_graphs_free(&eval_rows_graphs);");
+        cp_line(e->p, "dlrt_cuda_data_free(&data_splits[0]);");
+        cp_line(e->p, "dlrt_cuda_data_free(&data_splits[1]);");
     }
     cp_line(e->p, "dlrt_cuda_free(arena);");
     cp_line(e->p, "arena = NULL;");
@@ -507,6 +566,9 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     if (m->train) {
         cp_line(e->p, "m.train_step = %s_train_step;", P);
         cp_line(e->p, "m.eval_step = %s_eval_step;", P);
+        cp_line(e->p, "m.bind_data = %s_bind_data;", P);
+        cp_line(e->p, "m.train_step_rows = %s_train_step_rows;", P);
+        cp_line(e->p, "m.eval_step_rows = %s_eval_step_rows;", P);
     }
     if (m->out) cp_line(e->p, "m.predict = %s_predict;", P);
     if (m->lr) cp_line(e->p, "m.set_learning_rate = %s_set_learning_rate;", P);
@@ -531,6 +593,7 @@ static void emit_tensor_macros(CEmit *e, const ModelInfo *m, const CudaSlots *sl
     cp_line(e->p, "/* after the plan: the batch's inputs, the step's RNG key, scratch, ones */");
     if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)sl->x_off);
     if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)sl->y_off);
+    cp_line(e->p, "#define DLRT_STEP_SLOT (arena + %lld)   /* dlrt_cuda_step, then the rows */", (long long)sl->key_off);
     cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)sl->key_off);
     cp_line(e->p, "#define DLRT_SCRATCH ((double *)(arena + %lld))   /* per-row terms of a loss or metric */",
             (long long)sl->scratch_off);
@@ -559,6 +622,16 @@ static void emit_header(CEmit *e, const ModelInfo *m, const CudaSlots *sl, const
                       "Finds the GPU (exits 1 with a message if there is none) and allocates\n"
                       "   the arena; returns 0, or -1 if memory could not be had.",
                       "Frees the arena and the GPU's handles.");
+    if (m->train)
+        fprintf(h, "/* The data set on the device: a copy of split 0 (training) or 1 (test),\n"
+                   "   count samples of inputs as bytes xb (byte / 255) or floats x (the other\n"
+                   "   NULL) and 4-byte labels y.  Returns 0, or -1 without device memory. */\n"
+                   "int %s_bind_data(int split, int64_t count, const uint8_t *xb, const float *x, const void *y);\n"
+                   "/* train_step / eval_step on samples rows[0..n) of a bound split: only the\n"
+                   "   row numbers travel; the batch is gathered on the device. */\n"
+                   "void %s_train_step_rows(const int64_t *rows, int64_t n, uint64_t rng_key, float *loss, float *metrics);\n"
+                   "void %s_eval_step_rows(int split, const int64_t *rows, int64_t n, float *loss, float *metrics);\n",
+                P, P, P);
     fprintf(h, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -620,7 +693,11 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     cp_line(&p, "static unsigned char *arena;");
     cp_line(&p, "/* Names GPU errors: the program, or the model when embedded. */");
     cp_line(&p, "static const char *prog_name = \"%s\";", ce_cstr(a, g->name));
-    if (m.train) cp_line(&p, "static dlrt_cuda_graphs train_graphs, eval_graphs;");
+    if (m.train) {
+        cp_line(&p, "static dlrt_cuda_graphs train_graphs, eval_graphs, train_rows_graphs, eval_rows_graphs;");
+        cp_line(&p, "/* The data sets kept on the device (bind_data): 0 training, 1 test. */");
+        cp_line(&p, "static dlrt_cuda_data data_splits[2];");
+    }
     cp_blank(&p);
     emit_tensor_macros(&e, &m, &sl);
     ce_emit_tensor_table(&e, &m);
@@ -636,6 +713,7 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     if (m.train) {
         emit_step(&e, &m, pfx, true);
         emit_step(&e, &m, pfx, false);
+        emit_data_entries(&e, &m);
     }
     if (m.out) emit_predict(&e, &m, pfx);
     emit_model(&e, &m);

@@ -5,11 +5,15 @@
  *   - inputs become graph inputs (FLOAT; the batch dimension N is the
  *     symbolic dimension "N"); params become initializers with their
  *     values; scalar consts become scalar initializers;
- *   - each op becomes one ONNX node, or a few (gelu: the decomposition
- *     PyTorch exports; square: Mul(x, x); matmul: Gemm with transA /
- *     transB); list arguments that opset 13 takes as inputs (ReduceSum's
- *     axes, Reshape's shape, Clip's bounds) become INT64 / FLOAT
- *     initializers;
+ *   - an op whose onnx column in ir/ops.def names an ONNX operator
+ *     becomes one node of that type over the same operands (neg: Neg,
+ *     maximum: Max, ...);
+ *   - the others that have an equivalent are special cases here: one node
+ *     with attributes (matmul: Gemm with transA / transB, softmax's axis,
+ *     ...), or a few (gelu: the decomposition PyTorch exports; square:
+ *     Mul(x, x)); list arguments that opset 13 takes as inputs
+ *     (ReduceSum's axes, Reshape's shape, Clip's bounds) become INT64 /
+ *     FLOAT initializers;
  *   - each output gets an Identity node naming it.
  * Values are named by their leaf name, or `v<id>` for computed ones.  Ops
  * with no inference meaning outside dlc (losses, metrics, dropout masks,
@@ -175,34 +179,6 @@ static Onnx__ValueInfoProto *value_info(Ex *x, const char *name, const TensorTyp
 
 /* ---- ops ------------------------------------------------------------------ */
 
-static const char *onnx_unary(OpCode op)
-{
-    switch (op) {
-    case OP_NEG: return "Neg";
-    case OP_EXP: return "Exp";
-    case OP_LOG: return "Log";
-    case OP_SQRT: return "Sqrt";
-    case OP_ABS: return "Abs";
-    case OP_SIGN: return "Sign";
-    case OP_TANH: return "Tanh";
-    case OP_SIGMOID: return "Sigmoid";
-    case OP_RELU: return "Relu";
-    case OP_ERF: return "Erf";
-    case OP_ADD: return "Add";
-    case OP_SUB: return "Sub";
-    case OP_MUL: return "Mul";
-    case OP_DIV: return "Div";
-    case OP_POW: return "Pow";
-    case OP_MAXIMUM: return "Max";
-    case OP_FLATTEN: return "Flatten";
-    case OP_GLOBAL_AVG_POOL2D: return "GlobalAveragePool";
-    case OP_MATMUL: return "Gemm";
-    case OP_CONCAT: return "Concat";
-    case OP_TRANSPOSE: return "Transpose";
-    default: return NULL;
-    }
-}
-
 /* Normalized reduction axes of n (all axes when the list is empty). */
 static int reduce_axes(const Node *n, int64_t *ax)
 {
@@ -216,17 +192,19 @@ static int reduce_axes(const Node *n, int64_t *ax)
     return nv;
 }
 
-/* Emits the ONNX node(s) of IR node n; returns false if it has none. */
+/* Emits the ONNX node(s) of IR node n; returns false if it has none.  The
+ * cases below are the ops whose export needs code (attributes, operands
+ * that opset 13 takes as initializers, decompositions); every other op is
+ * one node of the type in its onnx column of ops.def, or has none. */
 static bool export_node(Ex *x, const Node *n)
 {
     const char *y = x->vname[n->id];
-    const char *in[8];
-    for (int k = 0; k < n->nin && k < 8; k++) in[k] = x->vname[n->in[k]->id];
-    const char *simple = onnx_unary(n->op);
+    const char **in = ARENA_NEW_N(x->a, const char *, n->nin > 0 ? n->nin : 1);
+    for (int k = 0; k < n->nin; k++) in[k] = x->vname[n->in[k]->id];
     Onnx__NodeProto *o;
     switch (n->op) {
     case OP_MATMUL:
-        o = node_new(x, simple, in, 2, y);
+        o = node_new(x, "Gemm", in, 2, y);
         if (node_attr_int(n, "trans_a")) set_int(x, o, "transA", 1);
         if (node_attr_int(n, "trans_b")) set_int(x, o, "transB", 1);
         return true;
@@ -284,18 +262,18 @@ static bool export_node(Ex *x, const Node *n)
     case OP_TRANSPOSE: {
         const int64_t *p;
         int np = node_attr_ints(n, "perm", &p);
-        o = node_new(x, simple, in, 1, y);
+        o = node_new(x, "Transpose", in, 1, y);
         if (np) set_ints(x, o, "perm", p, np);
         return true;
     }
     case OP_CONCAT: {
         int64_t axis = node_attr_int(n, "axis");
-        o = node_new(x, simple, in, n->nin, y);
+        o = node_new(x, "Concat", in, n->nin, y);
         set_int(x, o, "axis", axis < 0 ? axis + n->type.rank : axis);
         return true;
     }
     case OP_FLATTEN:
-        o = node_new(x, simple, in, 1, y);
+        o = node_new(x, "Flatten", in, 1, y);
         set_int(x, o, "axis", 1);
         return true;
     case OP_SOFTMAX:
@@ -328,10 +306,12 @@ static bool export_node(Ex *x, const Node *n)
         o = node_new(x, "BatchNormalization", in, 5, y);
         set_float(x, o, "epsilon", node_attr_float(n, "epsilon"));
         return true;
-    default:
-        if (!simple || n->nin > 8) return false;
-        node_new(x, simple, in, n->nin, y);
+    default: {
+        const char *type = op_info(n->op)->onnx;
+        if (!*type) return false;
+        node_new(x, type, in, n->nin, y);
         return true;
+    }
     }
 }
 

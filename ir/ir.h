@@ -29,7 +29,7 @@
 /* ---- the op table ------------------------------------------------------ */
 
 typedef enum {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew) OP_##e,
+#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) OP_##e,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -59,6 +59,12 @@ typedef const char *(*ShapeRule)(Graph *g, Node *n);
 /* Gradient availability (the grad column of ops.def). */
 typedef enum { GRAD_NONE = 0, GRAD_RULE, GRAD_ZERO } GradKind;
 
+/* Operand value domains (the names of the dom column of ops.def): where an
+ * op's derivative exists and is well conditioned, so where gradcheck draws
+ * finite-difference points.  The ranges are documented in ops.def. */
+typedef enum { DOM_NORMAL, DOM_POS, DOM_AWAY0, DOM_PROB, DOM_UNIT, DOM_SIMPLEX, DOM_LABEL } Domain;
+#define OP_MAX_DOM 8 /* most operands a dom entry may list */
+
 typedef struct OpInfo {
     OpCode code;
     const char *name;     /* "matmul" */
@@ -68,8 +74,12 @@ typedef struct OpInfo {
     ShapeRule shape;
     GradKind grad;
     const char *ew;       /* elementwise C expression template, or "" */
+    const char *onnx;     /* ONNX operator type of a plain one-node export, or "" */
+    const char *dom;      /* operand domains as written in ops.def */
     const AttrSpec *specs;/* parsed schema (filled by op_table_init) */
     int nspecs;
+    int ndom;             /* parsed dom (op_table_init): 0 (all normal) or max_in */
+    Domain dom_plain[OP_MAX_DOM], dom_logits[OP_MAX_DOM]; /* from_logits false / true */
 } OpInfo;
 
 const OpInfo *op_info(OpCode op);
@@ -77,6 +87,15 @@ const OpInfo *op_info(OpCode op);
 bool op_lookup(const char *name, size_t len, OpCode *out);
 /* Finds attribute `name` in op's schema, or NULL. */
 const AttrSpec *op_attr_spec(OpCode op, const char *name);
+/* The domain of operand i of op, for a node whose from_logits attribute is
+ * from_logits (false for ops without one); normal for an empty dom. */
+Domain op_domain(OpCode op, int i, bool from_logits);
+/* Parses a dom entry of ops.def for an op with max_in operands (< 0:
+ * variadic) that has a from_logits attribute or not, into plain[] and
+ * logits[] (OP_MAX_DOM entries each) and *n (the fields, 0 for "").
+ * Returns NULL, or what is wrong with the entry. */
+const char *op_parse_domains(const char *dom, int max_in, bool has_from_logits, Domain *plain, Domain *logits,
+                             int *n);
 
 /* ---- nodes ----------------------------------------------------------- */
 

@@ -2,8 +2,10 @@
  *
  * op_table[] holds one OpInfo per OP(...) line.  The attribute schema
  * strings ("axes:is=,keepdims:b=0") are parsed once, on first use of the
- * table, into AttrSpec arrays kept in static storage; a malformed schema in
- * ops.def is an internal error.
+ * table, into AttrSpec arrays kept in static storage, and the operand
+ * domain strings ("pos,", "prob|normal,simplex") into the two Domain arrays
+ * of each OpInfo (one for from_logits false, one for true); a malformed
+ * schema or domain entry in ops.def is an internal error.
  */
 #include <string.h>
 
@@ -16,8 +18,8 @@
 #define GRADK__ GRAD_NONE
 
 static OpInfo op_table[OP_COUNT] = {
-#define OP(e, nm, lo, hi, kind, attrs, shape, grad, ew) \
-    {OP_##e, #nm, lo, hi, kind, attrs, shape, GRADK_##grad, ew, NULL, 0},
+#define OP(e, nm, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) \
+    {OP_##e, #nm, lo, hi, kind, attrs, shape, GRADK_##grad, ew, onnx, dom, NULL, 0, 0, {DOM_NORMAL}, {DOM_NORMAL}},
 #include "ops.def"
 #undef OP
 };
@@ -72,14 +74,64 @@ static void parse_schema(OpInfo *op, int *nspec, size_t *nused) {
     if (op->nspecs == 0) op->specs = NULL;
 }
 
-/* Parses every schema, once. */
+/* The spellings of the Domain enumerators in the dom column, in order. */
+static const char *const dom_names[] = {"normal", "pos", "away0", "prob", "unit", "simplex", "label"};
+
+/* The Domain spelled [s, s+len) ("" is normal); false if none is. */
+static bool dom_name(const char *s, size_t len, Domain *out) {
+    if (len == 0) {
+        *out = DOM_NORMAL;
+        return true;
+    }
+    for (size_t d = 0; d < sizeof dom_names / sizeof dom_names[0]; d++)
+        if (strlen(dom_names[d]) == len && memcmp(dom_names[d], s, len) == 0) {
+            *out = (Domain)d;
+            return true;
+        }
+    return false;
+}
+
+/* One field per operand, split at commas; each field is a name, or a|b
+ * (b read into logits[], a into both otherwise). */
+const char *op_parse_domains(const char *dom, int max_in, bool has_from_logits, Domain *plain, Domain *logits,
+                             int *n) {
+    *n = 0;
+    if (!*dom) return NULL;
+    if (max_in < 0) return "a variadic op takes no per-operand domains";
+    for (const char *s = dom;;) {
+        const char *end = strchr(s, ',');
+        if (!end) end = s + strlen(s);
+        if (*n >= OP_MAX_DOM || *n >= max_in) return "more fields than operands";
+        const char *bar = memchr(s, '|', (size_t)(end - s));
+        const char *name_end = bar ? bar : end;
+        if (!dom_name(s, (size_t)(name_end - s), &plain[*n])) return "unknown domain name";
+        logits[*n] = plain[*n];
+        if (bar) {
+            if (!has_from_logits) return "a|b needs a from_logits attribute";
+            if (bar == s || bar + 1 == end) return "a|b needs two domain names";
+            if (!dom_name(bar + 1, (size_t)(end - bar - 1), &logits[*n])) return "unknown domain name";
+        }
+        (*n)++;
+        if (!*end) break;
+        s = end + 1;
+    }
+    if (*n != max_in) return "fewer fields than operands";
+    return NULL;
+}
+
+/* Parses every schema and domain entry, once. */
 static void op_table_init(void) {
     if (table_ready) return;
     int nspec = 0;
     size_t nused = 0;
     for (int i = 0; i < OP_COUNT; i++) {
-        DLC_ASSERT(op_table[i].code == (OpCode)i);
-        parse_schema(&op_table[i], &nspec, &nused);
+        OpInfo *op = &op_table[i];
+        DLC_ASSERT(op->code == (OpCode)i);
+        parse_schema(op, &nspec, &nused);
+        bool has_logits = false;
+        for (int k = 0; k < op->nspecs; k++) has_logits |= strcmp(op->specs[k].name, "from_logits") == 0;
+        const char *err = op_parse_domains(op->dom, op->max_in, has_logits, op->dom_plain, op->dom_logits, &op->ndom);
+        if (err) DLC_ICE("ops.def: bad domain entry for %s: '%s': %s", op->name, op->dom, err);
     }
     table_ready = true;
 }
@@ -98,6 +150,13 @@ bool op_lookup(const char *name, size_t len, OpCode *out) {
         }
     }
     return false;
+}
+
+Domain op_domain(OpCode op, int i, bool from_logits) {
+    const OpInfo *info = op_info(op);
+    if (info->ndom == 0) return DOM_NORMAL;
+    DLC_ASSERT(i >= 0 && i < info->ndom);
+    return from_logits ? info->dom_logits[i] : info->dom_plain[i];
 }
 
 const AttrSpec *op_attr_spec(OpCode op, const char *name) {

@@ -68,16 +68,6 @@ static double rng_normal(Rng *r)
 
 /* ---- operand domains ------------------------------------------------------ */
 
-typedef enum {
-    DOM_NORMAL,  /* N(0, 1) */
-    DOM_POS,     /* [0.5, 2): log, sqrt, pow's base */
-    DOM_AWAY0,   /* +-[0.2, 1.5): kinks at 0 (abs, relu, ...), divisors */
-    DOM_PROB,    /* [0.05, 0.95): probabilities fed to a cross-entropy */
-    DOM_UNIT,    /* [0, 1): binary targets */
-    DOM_SIMPLEX, /* positive rows summing to 1: categorical targets */
-    DOM_LABEL,   /* integers in [0, C), C the last dim of operand 0 */
-} Domain;
-
 static bool attrs_bool(const Attr *attrs, int nattrs, const char *name)
 {
     for (int i = 0; i < nattrs; i++)
@@ -86,31 +76,17 @@ static bool attrs_bool(const Attr *attrs, int nattrs, const char *name)
 }
 
 /* The values operand i of op should take for its derivative to exist and
- * be well conditioned. */
+ * be well conditioned: the dom column of ops.def, read with the node's
+ * from_logits attribute; integer operands are labels. */
 static Domain domain_of(OpCode op, int i, const Attr *attrs, int nattrs, DType dt)
 {
     if (!dtype_is_float(dt)) return DOM_LABEL;
-    bool logits = attrs_bool(attrs, nattrs, "from_logits");
-    switch (op) {
-    case OP_LOG:
-    case OP_SQRT: return DOM_POS;
-    case OP_POW: return i == 0 ? DOM_POS : DOM_NORMAL;
-    case OP_ABS:
-    case OP_RELU:
-    case OP_LEAKY_RELU:
-    case OP_ELU:
-    case OP_SIGN: return DOM_AWAY0;
-    case OP_DIV: return i == 1 ? DOM_AWAY0 : DOM_NORMAL;
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY: return logits ? DOM_NORMAL : DOM_PROB;
-    case OP_CATEGORICAL_CROSSENTROPY: return i == 1 ? DOM_SIMPLEX : logits ? DOM_NORMAL : DOM_PROB;
-    case OP_BINARY_CROSSENTROPY: return i == 1 ? DOM_UNIT : logits ? DOM_NORMAL : DOM_PROB;
-    case OP_ACCURACY: return i == 1 ? DOM_SIMPLEX : DOM_NORMAL;
-    default: return DOM_NORMAL;
-    }
+    return op_domain(op, i, attrs_bool(attrs, nattrs, "from_logits"));
 }
 
 /* Fills m values of a tensor whose last dim is `last` (rows for the
- * simplex); labels take classes in [0, classes). */
+ * simplex) from domain d (the ranges are those documented in ops.def);
+ * labels take classes in [0, classes). */
 static void fill(Rng *r, Domain d, double *x, int64_t m, int64_t last, int64_t classes)
 {
     for (int64_t j = 0; j < m; j++) {

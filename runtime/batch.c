@@ -10,7 +10,9 @@
  *
  * A batch is gathered into buffers allocated once for the largest batch:
  * one memcpy per sample (or, for a dataset kept as bytes, one conversion
- * to floats), nothing allocated per batch.
+ * to floats), nothing allocated per batch.  A model that keeps a copy of
+ * the data set itself (the CUDA target, on the device) is handed the data
+ * once (dlrt_bind) and then only each batch's row numbers.
  */
 #include <string.h>
 
@@ -49,6 +51,13 @@ void dlrt_gather(const dlrt_dataset *ds, const int64_t *idx, int64_t count, floa
         else bytes_to_floats(x + k * ds->in_size, ds->xb + s * ds->in_size, ds->in_size);
         memcpy(ydst + (size_t)k * ys, ysrc + (size_t)s * ys, ys);
     }
+}
+
+void dlrt_bind(const dlrt_model *m, dlrt_dataset *ds, int split)
+{
+    ds->bound = 0;
+    if (!m->bind_data || !m->train_step_rows || !m->eval_step_rows) return;
+    if (m->bind_data(split, ds->n, ds->x ? NULL : ds->xb, ds->x, ds->y) == 0) ds->bound = split + 1;
 }
 
 const float *dlrt_rows(const dlrt_dataset *ds, int64_t start, int64_t count, float *buf)

@@ -79,6 +79,23 @@ typedef struct dlrt_model {
     void (*predict)(const float *x, float *out, int64_t n);
     /* Changes the learning rate hyperparameter (NULL if none). */
     void (*set_learning_rate)(double lr);
+    /* ---- optional: data sets the model keeps a copy of.  The CUDA target
+       keeps them on the device (images as bytes) and gathers and converts
+       each batch there, so a step moves only its row numbers.  NULL where
+       the model takes host batches only; the runtime also falls back to
+       host batches when bind_data returns -1. ---- */
+    /* Takes a copy of data set `split` (0 training, 1 test) of count
+       samples: the inputs as bytes xb (each read as byte / 255.0f) or as
+       floats x (count * in_size; the other pointer NULL), the labels y
+       (count * label_size 4-byte values of label_dtype).  A later call for
+       the same split replaces the copy.  Returns 0, or -1 if the model
+       cannot keep it (no memory). */
+    int (*bind_data)(int split, int64_t count, const uint8_t *xb, const float *x, const void *y);
+    /* train_step on samples rows[0..n) of the bound training split, in
+       that order (the same results as train_step on the gathered batch). */
+    void (*train_step_rows)(const int64_t *rows, int64_t n, uint64_t rng_key, float *loss, float *metrics);
+    /* eval_step on samples rows[0..n) of bound split `split`. */
+    void (*eval_step_rows)(int split, const int64_t *rows, int64_t n, float *loss, float *metrics);
 } dlrt_model;
 
 /* The generated program's main: parses argv and runs the command.

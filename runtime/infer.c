@@ -39,22 +39,32 @@ int dlrt_evaluate(const dlrt_model *m, const dlrt_dataset *ds, double *loss, dou
     dlrt_avg avg;
     int64_t chunk = m->max_batch > 0 ? m->max_batch : 1;
     float *fm = calloc((size_t)m->nmetrics + 1, sizeof(float));
-    float *buf = ds->x ? NULL : malloc(sizeof(float) * (size_t)(chunk * ds->in_size));
-    if (!fm || (!ds->x && !buf) || dlrt_avg_init(&avg, m->nmetrics)) {
+    /* a bound data set takes row numbers; otherwise byte inputs are
+       converted into buf */
+    float *buf = ds->x || ds->bound ? NULL : malloc(sizeof(float) * (size_t)(chunk * ds->in_size));
+    int64_t *rows = ds->bound ? malloc(sizeof *rows * (size_t)chunk) : NULL;
+    if (!fm || (!ds->x && !ds->bound && !buf) || (ds->bound && !rows) || dlrt_avg_init(&avg, m->nmetrics)) {
         free(fm);
         free(buf);
+        free(rows);
         return -1;
     }
     for (int64_t s = 0; s < ds->n; s += chunk) {
         int64_t n = ds->n - s < chunk ? ds->n - s : chunk;
         float l = 0;
-        m->eval_step(dlrt_rows(ds, s, n, buf), (const char *)ds->y + (size_t)(s * ds->label_size) * 4, n, &l, fm);
+        if (ds->bound) {
+            for (int64_t i = 0; i < n; i++) rows[i] = s + i;
+            m->eval_step_rows(ds->bound - 1, rows, n, &l, fm);
+        } else {
+            m->eval_step(dlrt_rows(ds, s, n, buf), (const char *)ds->y + (size_t)(s * ds->label_size) * 4, n, &l, fm);
+        }
         dlrt_avg_add(&avg, n, l, fm);
     }
     dlrt_avg_get(&avg, loss, metrics);
     dlrt_avg_free(&avg);
     free(fm);
     free(buf);
+    free(rows);
     return 0;
 }
 
@@ -91,6 +101,7 @@ int dlrt_cmd_eval(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         dlrt_report(prog, e.msg);
         goto out;
     }
+    dlrt_bind(m, &test, 1);
     if (dlrt_evaluate(m, &test, &loss, met)) {
         dlrt_report(prog, "out of memory");
         goto out;
@@ -117,9 +128,12 @@ out_data:
     return status;
 }
 
-/* True if the file starts with the .npy magic. */
+/* True if the file starts with the .npy magic, or is named *.npy (so that
+ * a damaged .npy file is reported as one, not as a bad IDX file). */
 static int looks_like_npy(const char *path)
 {
+    size_t len = strlen(path);
+    if (len >= 4 && !strcmp(path + len - 4, ".npy")) return 1;
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     char magic[6];

@@ -21,6 +21,8 @@ typedef struct dlrt_dataset {
     int64_t label_size;    /* labels per sample */
     dlrt_dtype label_dtype;/* DLRT_I32 or DLRT_F32 */
     void *y;               /* n * label_size 4-byte labels */
+    int bound;             /* 1 + the split the model keeps a copy of
+                              (dlrt_model.bind_data), 0 if none */
 } dlrt_dataset;
 
 /* Finds DIR/BASE.gz or DIR/BASE; writes the path found into out.  -1 with
@@ -33,6 +35,13 @@ int dlrt_dataset_load(const dlrt_model *m, const char *dir, const char *prefix, 
 int dlrt_dataset_from_idx(const dlrt_model *m, const dlrt_idx *images, const char *images_name,
                           const dlrt_idx *labels, const char *labels_name, dlrt_dataset *ds, dlrt_err *e);
 void dlrt_dataset_free(dlrt_dataset *ds);
+
+/* Hands ds to the model as split `split` (0 training, 1 test) when the
+ * model keeps data itself (bind_data, train_step_rows, eval_step_rows) and
+ * accepts it; the steps over ds then pass row numbers instead of batches.
+ * Otherwise ds stays unbound and batches are gathered on the host.  Call
+ * after the model's setup(). */
+void dlrt_bind(const dlrt_model *m, dlrt_dataset *ds, int split);
 
 /* The shuffle of epoch `epoch` of a run with `seed`: idx becomes a
  * permutation of 0..n-1 by Fisher-Yates with the counter RNG keyed by

@@ -2,11 +2,15 @@
  *
  *   1. resolve the settings (flags over the model's train block), check the
  *      batch size against the compiled max_batch;
- *   2. load the train and test splits (converted once to f32);
- *   3. setup + init_params(seed); --resume restores every tensor and the
- *      epoch/step/seed counters, --weights only the parameters;
+ *   2. load the train and test splits (labels converted once; IDX images
+ *      stay bytes);
+ *   3. setup + init_params(seed); a model that keeps data itself (the CUDA
+ *      target) gets both splits once (dlrt_bind); --resume restores every
+ *      tensor and the epoch/step/seed counters, --weights only the
+ *      parameters;
  *   4. per epoch: shuffle (keyed by (seed, epoch)), gather each batch into
- *      buffers allocated once, train_step with rng_key = dlrt_key(seed,
+ *      buffers allocated once (or hand a bound model the batch's row
+ *      numbers: train_step_rows), train_step with rng_key = dlrt_key(seed,
  *      global step), progress; then evaluate the test split, print the
  *      epoch line, append the --log row, save the --save checkpoint
  *      (atomically, metadata epoch = epochs completed);
@@ -127,6 +131,8 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     dlrt_avg avg = {0};
     if (dlrt_model_start(m, r.seed, prog)) goto out;
     started = 1;
+    dlrt_bind(m, &train, 0);
+    dlrt_bind(m, &test, 1);
     if (o->resume) {
         dlrt_ckpt_info info;
         if (dlrt_st_read(o->resume, m->tensors, m->nparams + m->nstate, m->name, &info, &e)) {
@@ -181,12 +187,14 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     /* every buffer of the loop, allocated once */
     int nm = m->nmetrics;
     perm = malloc(sizeof *perm * (size_t)train.n);
-    xbuf = malloc(sizeof(float) * (size_t)(r.batch * m->in_size));
-    ybuf = malloc(4 * (size_t)(r.batch * m->label_size));
+    if (!train.bound) { /* batches gathered on the host */
+        xbuf = malloc(sizeof(float) * (size_t)(r.batch * m->in_size));
+        ybuf = malloc(4 * (size_t)(r.batch * m->label_size) + 1);
+    }
     fm = calloc((size_t)nm + 1, sizeof(float));
     dm = calloc((size_t)nm + 1, sizeof(double));
     vm = calloc((size_t)nm + 1, sizeof(double));
-    if (!perm || !xbuf || !ybuf || !fm || !dm || !vm || dlrt_avg_init(&avg, nm)) {
+    if (!perm || (!train.bound && (!xbuf || !ybuf)) || !fm || !dm || !vm || dlrt_avg_init(&avg, nm)) {
         dlrt_report(prog, "out of memory");
         goto out;
     }
@@ -212,16 +220,21 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             if (r.max_steps > 0 && r.step >= r.max_steps) break;
             int64_t start = b * r.batch;
             int64_t n = train.n - start < r.batch ? train.n - start : r.batch;
-            const float *x = xbuf;
-            const void *y = ybuf;
-            if (o->no_shuffle) { /* contiguous: labels read in place, inputs too when f32 */
-                x = dlrt_rows(&train, start, n, xbuf);
-                y = (const char *)train.y + (size_t)(start * train.label_size) * 4;
-            } else {
-                dlrt_gather(&train, perm + start, n, xbuf, ybuf);
-            }
             float loss = 0;
-            m->train_step(x, y, n, dlrt_key(r.seed, (uint64_t)r.step), &loss, fm);
+            uint64_t key = dlrt_key(r.seed, (uint64_t)r.step);
+            if (train.bound) { /* the model has the data: only the rows travel */
+                m->train_step_rows(perm + start, n, key, &loss, fm);
+            } else {
+                const float *x = xbuf;
+                const void *y = ybuf;
+                if (o->no_shuffle) { /* contiguous: labels read in place, inputs too when f32 */
+                    x = dlrt_rows(&train, start, n, xbuf);
+                    y = (const char *)train.y + (size_t)(start * train.label_size) * 4;
+                } else {
+                    dlrt_gather(&train, perm + start, n, xbuf, ybuf);
+                }
+                m->train_step(x, y, n, key, &loss, fm);
+            }
             if (trace) fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss); /* 1-based */
             r.step++;
             done++;

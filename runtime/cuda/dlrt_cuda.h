@@ -12,7 +12,10 @@
  *    cuBLAS (dlrt_cuda_sgemm: row-major, operands swapped); the arena is
  *    managed memory (cudaMallocManaged), so the runtime's checkpoint code
  *    reads and writes the parameters through the same pointers it uses on
- *    the CPU, after a dlrt_cuda_sync().
+ *    the CPU, after a dlrt_cuda_sync().  Data sets bound by the runtime
+ *    (dlrt_cuda_data) live in plain device memory; a step's row numbers
+ *    travel through a pinned host buffer in one copy, and
+ *    dlrt_gather_rows assembles the batch on the device.
  *
  *  - host emulation (DLC_CUDA_EMUL defined; compiled as C++ by the host
  *    compiler): blockIdx/threadIdx/blockDim/gridDim are ordinary variables
@@ -36,6 +39,30 @@
 #include <string.h>
 
 #include "dlrt.h"
+
+/* A data set split kept on the device (dlrt_model.bind_data): the images
+ * as the runtime holds them (bytes, or floats), the labels as 4-byte
+ * values.  A training run uploads each split once; a step then moves only
+ * its row numbers and gathers (and converts) its batch on the device. */
+typedef struct dlrt_cuda_data {
+    int64_t count;          /* samples; 0: nothing bound */
+    int64_t in_size;        /* inputs per sample */
+    int64_t label_size;     /* labels per sample */
+    const uint8_t *xb;      /* device: count * in_size bytes (byte / 255), or NULL */
+    const float *x;         /* device: count * in_size floats, or NULL */
+    const uint32_t *y;      /* device: count * label_size 4-byte labels */
+} dlrt_cuda_data;
+
+/* What a step reads from device memory, written by one copy per step: the
+ * values that change between replays of a captured graph.  The step's row
+ * numbers follow it, DLRT_STEP_HEADER bytes after its start. */
+typedef struct dlrt_cuda_step {
+    uint64_t key;           /* the step's RNG key (dropout) */
+    const uint8_t *xb;      /* the bound split's inputs as bytes ... */
+    const float *x;         /* ... or as floats */
+    const uint32_t *y;      /* its labels */
+} dlrt_cuda_step;
+#define DLRT_STEP_HEADER 64
 
 /* ======================================================================== */
 #ifdef DLC_CUDA_EMUL
@@ -88,6 +115,22 @@ static inline void dlrt_emul_sgemm_cm(cublasOperation_t ta, cublasOperation_t tb
         }
 }
 
+/* Device memory for a bound data set: host memory here. */
+static inline void *dlrt_cuda_data_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
+static inline void dlrt_cuda_data_release(const void *p) { free((void *)p); }
+/* Host staging of the step header and rows (freed by dlrt_cuda_fini). */
+static unsigned char *dlrt_cuda_stage;
+static size_t dlrt_cuda_stage_cap;
+static inline unsigned char *dlrt_cuda_stage_buffer(size_t bytes)
+{
+    if (bytes > dlrt_cuda_stage_cap) {
+        free(dlrt_cuda_stage);
+        dlrt_cuda_stage = (unsigned char *)malloc(bytes);
+        dlrt_cuda_stage_cap = dlrt_cuda_stage ? bytes : 0;
+    }
+    return dlrt_cuda_stage;
+}
+
 static inline void *dlrt_cuda_alloc(size_t bytes)
 {
     void *p = calloc(1, bytes ? bytes : 1);
@@ -95,7 +138,12 @@ static inline void *dlrt_cuda_alloc(size_t bytes)
 }
 static inline void dlrt_cuda_free(void *p) { free(p); }
 static inline int dlrt_cuda_init(const char *who) { (void)who; return 0; }
-static inline void dlrt_cuda_fini(void) {}
+static inline void dlrt_cuda_fini(void)
+{
+    free(dlrt_cuda_stage);
+    dlrt_cuda_stage = NULL;
+    dlrt_cuda_stage_cap = 0;
+}
 static inline void dlrt_cuda_sync(void) {}
 static inline void dlrt_cuda_copy(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
 static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const float *A, int lda, const float *B, int ldb,
@@ -122,6 +170,9 @@ static inline void dlrt_cuda_graphs_free(dlrt_cuda_graphs *c) { (void)c; }
 static cudaStream_t dlrt_cuda_stream;
 static cublasHandle_t dlrt_cuda_blas;
 static void *dlrt_cuda_blas_ws;
+/* Pinned host staging of the step header and rows (dlrt_cuda_stage_buffer). */
+static unsigned char *dlrt_cuda_stage;
+static size_t dlrt_cuda_stage_cap;
 static const char *dlrt_cuda_who = "program";
 
 #define DLRT_LAUNCH(k, g, b, ...) k<<<(unsigned)(g), (unsigned)(b), 0, dlrt_cuda_stream>>>(__VA_ARGS__)
@@ -180,6 +231,9 @@ static inline void dlrt_cuda_fini(void)
     if (!dlrt_cuda_blas) return;
     cublasDestroy(dlrt_cuda_blas);
     cudaFree(dlrt_cuda_blas_ws);
+    if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
+    dlrt_cuda_stage = NULL;
+    dlrt_cuda_stage_cap = 0;
     cudaStreamDestroy(dlrt_cuda_stream);
     dlrt_cuda_blas = NULL;
 }
@@ -214,6 +268,38 @@ static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const fl
     const float one = 1.0f, zero = 0.0f;
     DLRT_CUBLAS_CHECK(cublasSgemm(dlrt_cuda_blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, P, M, K,
                                   &one, B, ldb, A, lda, &zero, C, P));
+}
+
+/* Device memory for a bound data set (plain device memory: the host never
+ * reads it); NULL without memory, the error cleared so that it does not
+ * surface at the next check. */
+static inline void *dlrt_cuda_data_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+static inline void dlrt_cuda_data_release(const void *p) { cudaFree((void *)p); }
+/* Pinned host memory for the per-step header and rows, so that their copy
+ * is a true asynchronous DMA; grown on demand, freed at exit.  The caller
+ * reuses it only after the step that read it has synchronized. */
+static inline unsigned char *dlrt_cuda_stage_buffer(size_t bytes)
+{
+    if (bytes > dlrt_cuda_stage_cap) {
+        if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
+        dlrt_cuda_stage = NULL;
+        dlrt_cuda_stage_cap = 0;
+        if (cudaMallocHost((void **)&dlrt_cuda_stage, bytes) != cudaSuccess) {
+            (void)cudaGetLastError();
+            dlrt_cuda_stage = NULL;
+            return NULL;
+        }
+        dlrt_cuda_stage_cap = bytes;
+    }
+    return dlrt_cuda_stage;
 }
 
 /* CUDA Graphs of a step, one per batch size n (the full batches and the
@@ -288,6 +374,93 @@ extern "C" const char *__asan_default_options(void)
 #define DLRT_GRID(count) ((unsigned)(((int64_t)(count) + DLRT_BLOCK - 1) / DLRT_BLOCK) > 0 ? (unsigned)(((int64_t)(count) + DLRT_BLOCK - 1) / DLRT_BLOCK) : 1u)
 /* The global index of the calling thread. */
 #define DLRT_TID ((int64_t)blockIdx.x * (int64_t)blockDim.x + (int64_t)threadIdx.x)
+
+/* ---- data sets on the device ------------------------------------------- */
+
+static inline void dlrt_cuda_data_free(dlrt_cuda_data *d)
+{
+    if (d->xb) dlrt_cuda_data_release(d->xb);
+    if (d->x) dlrt_cuda_data_release(d->x);
+    if (d->y) dlrt_cuda_data_release(d->y);
+    memset(d, 0, sizeof *d);
+}
+
+/* Uploads a split (dlrt_model.bind_data): inputs as bytes xb or floats x,
+ * labels y.  Returns 0, or -1 without device memory (d is then empty). */
+static inline int dlrt_cuda_data_bind(dlrt_cuda_data *d, int64_t count, int64_t in_size, int64_t label_size,
+                                      const uint8_t *xb, const float *x, const void *y)
+{
+    dlrt_cuda_data_free(d);
+    if (count < 0 || (!xb && !x) || (label_size > 0 && !y)) return -1;
+    const size_t nx = (size_t)(count * in_size), ny = (size_t)(count * label_size) * 4;
+    void *dx = dlrt_cuda_data_alloc(xb ? nx : nx * sizeof(float));
+    void *dy = dlrt_cuda_data_alloc(ny);
+    if (!dx || !dy) {
+        if (dx) dlrt_cuda_data_release(dx);
+        if (dy) dlrt_cuda_data_release(dy);
+        return -1;
+    }
+    if (xb) dlrt_cuda_copy(dx, xb, nx);
+    else dlrt_cuda_copy(dx, x, nx * sizeof(float));
+    dlrt_cuda_copy(dy, y, ny);
+    dlrt_cuda_sync();
+    d->count = count;
+    d->in_size = in_size;
+    d->label_size = label_size;
+    if (xb) d->xb = (const uint8_t *)dx;
+    else d->x = (const float *)dx;
+    d->y = (const uint32_t *)dy;
+    return 0;
+}
+
+/* Writes a step's header (key, the split's pointers) and its n row numbers
+ * into the device slot `slot` with one copy.  A row outside the split (a
+ * caller's bug) stops the program with a message rather than letting a
+ * kernel read out of bounds. */
+static inline void dlrt_cuda_stage_rows(void *slot, const dlrt_cuda_data *d, const int64_t *rows, int64_t n,
+                                        uint64_t key, const char *who)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i] < 0 || rows[i] >= d->count) {
+            fprintf(stderr, "%s: error: row %lld is outside the %lld samples of the bound data set\n", who,
+                    (long long)rows[i], (long long)d->count);
+            exit(1);
+        }
+    const size_t bytes = DLRT_STEP_HEADER + (size_t)n * sizeof(int64_t);
+    unsigned char *buf = dlrt_cuda_stage_buffer(bytes);
+    if (!buf) {
+        fprintf(stderr, "%s: error: out of host memory\n", who);
+        exit(1);
+    }
+    dlrt_cuda_step st;
+    memset(&st, 0, sizeof st);
+    st.key = key;
+    st.xb = d->xb;
+    st.x = d->x;
+    st.y = d->y;
+    memcpy(buf, &st, sizeof st);
+    memcpy(buf + DLRT_STEP_HEADER, rows, (size_t)n * sizeof(int64_t));
+    dlrt_cuda_copy(slot, buf, bytes);
+}
+
+/* The batch of a step over a bound split, one thread per value:
+ *   x[k, j] = input j of sample rows[k]   (k < n, j < in_size; bytes / 255)
+ *   y[k, j] = label j of sample rows[k]   (j < label_size)
+ * st: the step header in device memory; rows follow it. */
+__global__ void dlrt_gather_rows(const unsigned char *slot, int64_t n, int64_t in_size, int64_t label_size, float *x,
+                                 uint32_t *y)
+{
+    const dlrt_cuda_step *st = (const dlrt_cuda_step *)slot;
+    const int64_t *rows = (const int64_t *)(slot + DLRT_STEP_HEADER);
+    const int64_t i = DLRT_TID, nx = n * in_size;
+    if (i < nx) {
+        const int64_t k = i / in_size, j = i - k * in_size, src = rows[k] * in_size + j;
+        x[i] = st->xb ? (float)st->xb[src] / 255.0f : st->x[src];
+    } else if (i < nx + n * label_size) {
+        const int64_t t = i - nx, k = t / label_size, j = t - k * label_size;
+        y[t] = st->y[rows[k] * label_size + j];
+    }
+}
 
 /* The runtime's counter-based RNG (runtime/rng.c) on the device, so that
  * dropout masks are the same bits as the CPU program's. */

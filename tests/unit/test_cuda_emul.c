@@ -128,6 +128,49 @@ static void compare_tensors(const char *name, const dlrt_model *mc, const dlrt_m
     }
 }
 
+/* The steps over a data set kept by the CUDA build (bind_data, then only
+ * row numbers: train_step_rows, eval_step_rows) against the C build's
+ * steps on the same samples gathered on the host: the training split as
+ * bytes (read as byte / 255), the test split as floats. */
+static void check_rows(const char *name, const dlrt_model *mc, const dlrt_model *mg, const void *labels)
+{
+    enum { COUNT = 5 };
+    const int64_t rows_train[3] = {4, 1, 4}, rows_test[2] = {2, 0};
+    int64_t in = mc->in_size, ls = mc->label_size;
+    uint8_t *xb = malloc((size_t)(COUNT * in) + 1);
+    float *xf = malloc(sizeof(float) * (size_t)(COUNT * in) + 1), *xg = malloc(sizeof(float) * (size_t)(3 * in) + 1);
+    uint32_t yg[3 * 16];
+    ck_assert_int_le(ls, 16);
+    for (int64_t i = 0; i < COUNT * in; i++) {
+        xb[i] = (uint8_t)(rnd() * 256);
+        xf[i] = (float)(rnd() * 2 - 1);
+    }
+    ck_assert_int_eq(mg->bind_data(0, COUNT, xb, NULL, labels), 0);
+    ck_assert_int_eq(mg->bind_data(1, COUNT, NULL, xf, labels), 0);
+    const uint32_t *y = labels;
+    float lc, lg, metc[16], metg[16];
+    for (int k = 0; k < 3; k++) { /* the C build's batch, gathered as the runtime does */
+        for (int64_t j = 0; j < in; j++) xg[k * in + j] = (float)xb[rows_train[k] * in + j] / 255.0f;
+        for (int64_t j = 0; j < ls; j++) yg[k * ls + j] = y[rows_train[k] * ls + j];
+    }
+    mc->train_step(xg, yg, 3, dlrt_key(12, 1), &lc, metc);
+    mg->train_step_rows(rows_train, 3, dlrt_key(12, 1), &lg, metg);
+    compare(name, "train loss (bound bytes)", &lg, &lc, 1);
+    compare(name, "train metrics (bound bytes)", metg, metc, mc->nmetrics);
+    compare_tensors(name, mc, mg, "after a step over bound rows:");
+    for (int k = 0; k < 2; k++) {
+        memcpy(xg + k * in, xf + rows_test[k] * in, sizeof(float) * (size_t)in);
+        for (int64_t j = 0; j < ls; j++) yg[k * ls + j] = y[rows_test[k] * ls + j];
+    }
+    mc->eval_step(xg, yg, 2, &lc, metc);
+    mg->eval_step_rows(1, rows_test, 2, &lg, metg);
+    compare(name, "eval loss (bound floats)", &lg, &lc, 1);
+    compare(name, "eval metrics (bound floats)", metg, metc, mc->nmetrics);
+    free(xb);
+    free(xf);
+    free(xg);
+}
+
 /* Runs the C and the emulated CUDA build of g side by side. */
 static void check_graph(Graph *g, const char *name, double lo, double hi)
 {
@@ -140,7 +183,8 @@ static void check_graph(Graph *g, const char *name, double lo, double hi)
     mg->init_params(11);
     compare_tensors(name, mc, mg, "init");
 
-    int64_t nx = N_RUN * mc->in_size, ny = N_RUN * (mc->label_size > 0 ? mc->label_size : 1);
+    /* 5 samples' worth of labels: check_rows binds them as a data set */
+    int64_t nx = N_RUN * mc->in_size, ny = 5 * (mc->label_size > 0 ? mc->label_size : 1);
     float *x = calloc((size_t)nx, sizeof(float)), *yf = calloc((size_t)ny, sizeof(float));
     int32_t *yi = calloc((size_t)ny, sizeof(int32_t));
     int classes = mc->out_size > 1 ? (int)mc->out_size : 2;
@@ -183,6 +227,7 @@ static void check_graph(Graph *g, const char *name, double lo, double hi)
             compare(name, "train loss (n=2, half the learning rate)", &lg, &lc, 1);
             compare_tensors(name, mc, mg, "after a step with n=2:");
         }
+        check_rows(name, mc, mg, yv);
     }
     free(x);
     free(yf);
@@ -337,6 +382,137 @@ START_TEST(train_losses_shapes)
 }
 END_TEST
 
+/* ---- the training program end to end ------------------------------------ */
+
+/* Writes an IDX file of unsigned bytes with the given dimensions. */
+static void write_idx(const char *path, int rank, const int *dims, const uint8_t *data)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t head[4] = {0, 0, 0x08, (uint8_t)rank};
+    fwrite(head, 1, 4, f);
+    size_t n = 1;
+    for (int d = 0; d < rank; d++) {
+        uint8_t be[4] = {(uint8_t)(dims[d] >> 24), (uint8_t)(dims[d] >> 16), (uint8_t)(dims[d] >> 8), (uint8_t)dims[d]};
+        fwrite(be, 1, 4, f);
+        n *= (size_t)dims[d];
+    }
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Writes split `prefix` of count random 4x4 images with labels 0..2. */
+static void write_split(const char *dir, const char *prefix, int count)
+{
+    uint8_t *img = malloc((size_t)count * 16), *lab = malloc((size_t)count);
+    for (int i = 0; i < count * 16; i++) img[i] = (uint8_t)(rnd() * 256);
+    for (int i = 0; i < count; i++) lab[i] = (uint8_t)(rnd() * 3);
+    int dims[3] = {count, 4, 4};
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    write_idx(path, 3, dims, img);
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    write_idx(path, 1, dims, lab);
+    free(img);
+    free(lab);
+}
+
+/* Stand-ins that fail the test if the runtime takes the path it must not. */
+static void host_train_step(const float *x, const void *y, int64_t n, uint64_t k, float *l, float *m)
+{
+    (void)x, (void)y, (void)n, (void)k, (void)l, (void)m;
+    ck_abort_msg("the runtime gathered a training batch on the host for a model that keeps the data");
+}
+static void host_eval_step(const float *x, const void *y, int64_t n, float *l, float *m)
+{
+    (void)x, (void)y, (void)n, (void)l, (void)m;
+    ck_abort_msg("the runtime gathered an evaluation batch on the host for a model that keeps the data");
+}
+static int refuse_bind(int split, int64_t count, const uint8_t *xb, const float *x, const void *y)
+{
+    (void)split, (void)count, (void)xb, (void)x, (void)y;
+    return -1;
+}
+static void rows_train_step(const int64_t *r, int64_t n, uint64_t k, float *l, float *m)
+{
+    (void)r, (void)n, (void)k, (void)l, (void)m;
+    ck_abort_msg("the runtime passed rows of a data set the model refused");
+}
+
+/* Runs `prog train` of model m over the data in dir; returns the loss of
+ * every step from its --trace (at most cap). */
+static int run_train(const dlrt_model *m, const char *dir, const char *trace, double *loss, int cap)
+{
+    char *argv[] = {"prog", "train", "--data", (char *)dir, "--epochs", "2", "--seed", "5", "--quiet",
+                    "--trace", (char *)trace, NULL};
+    ck_assert_int_eq(dlrt_main(m, 11, argv), 0);
+    FILE *f = fopen(trace, "r");
+    ck_assert_ptr_nonnull(f);
+    char head[64];
+    ck_assert_ptr_nonnull(fgets(head, sizeof head, f));
+    ck_assert_str_eq(head, "step,loss\n");
+    int k = 0;
+    long long step;
+    while (k < cap && fscanf(f, "%lld,%lf", &step, &loss[k]) == 2) {
+        ck_assert_int_eq(step, k + 1);
+        k++;
+    }
+    fclose(f);
+    return k;
+}
+
+/* The runtime's train command with the emulated CUDA build: the data sets
+ * go to the model once (bind_data) and each step passes row numbers; the
+ * losses match the C program's, and match exactly those of the same CUDA
+ * build fed host batches (bind_data refused). */
+START_TEST(program_keeps_data)
+{
+    static const char src[] = "model e_prog\ninput x: f32[N, 4, 4]\ninput label: i32[N]\n"
+                              "h = dense(flatten(x), 8, activation=relu)\nlogits = dense(h, 3)\n"
+                              "output probs = softmax(logits)\n"
+                              "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                              "metric accuracy(probs, label)\n"
+                              "train {\n optimizer = sgd(learning_rate=0.1, momentum=0.9)\n batch_size = 4\n}\n";
+    Arena a;
+    arena_init(&a);
+    Graph *g = nn_compile(&a, srcfile_from_string(&a, "e_prog", src, strlen(src)), MODE_TRAIN);
+    PassOptions po = {0};
+    po.max_batch = 4;
+    g->max_batch = 4;
+    pass_run_pipeline(g, &po, NULL);
+    const dlrt_model *mc, *mg;
+    void *hc = build_so(g, "e_prog", TARGET_C, &mc);
+    void *hg = build_so(g, "e_prog", TARGET_CUDA, &mg);
+    char dir[512];
+    tu_make_tmpdir(dir, sizeof dir, "cuda_emul_data");
+    write_split(dir, "train", 22); /* 5 full batches and one of 2 */
+    write_split(dir, "t10k", 9);
+    enum { CAP = 64 };
+    double lc[CAP], lg[CAP], lh[CAP];
+    int nc = run_train(mc, dir, tu_path(dir, "c.trace"), lc, CAP);
+    dlrt_model rows = *mg; /* must take the rows path */
+    rows.train_step = host_train_step;
+    rows.eval_step = host_eval_step;
+    int ng = run_train(&rows, dir, tu_path(dir, "rows.trace"), lg, CAP);
+    dlrt_model host = *mg; /* must take host batches */
+    host.bind_data = refuse_bind;
+    host.train_step_rows = rows_train_step;
+    int nh = run_train(&host, dir, tu_path(dir, "host.trace"), lh, CAP);
+    ck_assert_int_eq(nc, 12);
+    ck_assert_int_eq(ng, nc);
+    ck_assert_int_eq(nh, nc);
+    for (int i = 0; i < nc; i++) {
+        float fg = (float)lg[i], fc = (float)lc[i];
+        compare("e_prog", "step loss (CUDA rows vs C)", &fg, &fc, 1);
+        ck_assert_msg(lg[i] == lh[i], "step %d: loss %.9g over bound rows, %.9g from host batches", i + 1, lg[i], lh[i]);
+    }
+    tu_remove_tmpdir(dir);
+    dlclose(hc);
+    dlclose(hg);
+    arena_free(&a);
+}
+END_TEST
+
 /* Emulates one models/ file in inference and training modes. */
 static void emulate_model(const TuModel *m, void *ctx)
 {
@@ -375,6 +551,7 @@ static Suite *suite(void)
     tcase_add_test(tc, train_classifiers);
     tcase_add_test(tc, train_regression_dropout);
     tcase_add_test(tc, train_losses_shapes);
+    tcase_add_test(tc, program_keeps_data);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");
     tcase_set_timeout(tc, 900);

@@ -1,7 +1,7 @@
 /* test_ir.c - unit tests of the IR core: arena, diagnostics, types, the op
- * table and its schemas, the builder and attribute getters, every shape
- * rule (success and error cases), the verifier on corrupted graphs, the
- * printers and the shapes pass.
+ * table with its attribute schemas and operand domains, the builder and
+ * attribute getters, every shape rule (success and error cases), the
+ * verifier on corrupted graphs, the printers and the shapes pass.
  *
  * User errors are caught with diag_set_recover() and their text captured
  * with diag_set_stream(); exit statuses (1 for user errors, 3 for internal
@@ -374,6 +374,65 @@ START_TEST(ops_schema) {
     ck_assert_ptr_null(op_attr_spec(OP_ADD, "axis"));
     ck_assert_ptr_null(op_attr_spec(OP_MATMUL, "trans"));
     ck_assert_int_eq(op_info(OP_ADD)->nspecs, 0);
+}
+END_TEST
+
+/* The dom column: every entry parses, with one field per operand or none;
+ * G ops get a valid domain for each operand; a|b only where there is a
+ * from_logits attribute to choose by. */
+START_TEST(ops_domains) {
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpInfo *info = op_info((OpCode)op);
+        bool has_logits = op_attr_spec((OpCode)op, "from_logits") != NULL;
+        Domain plain[OP_MAX_DOM], logits[OP_MAX_DOM];
+        int n = -1;
+        const char *err = op_parse_domains(info->dom, info->max_in, has_logits, plain, logits, &n);
+        ck_assert_msg(err == NULL, "%s: dom '%s': %s", info->name, info->dom, err);
+        ck_assert_msg(n == 0 || n == info->max_in, "%s: %d domain fields for %d operands", info->name, n,
+                      info->max_in);
+        ck_assert_int_eq(n, info->ndom);
+        if (info->grad != GRAD_RULE) continue;
+        int nops = info->max_in < 0 ? info->min_in + 2 : info->max_in;
+        for (int i = 0; i < nops; i++)
+            for (int lg = 0; lg <= 1; lg++) {
+                Domain d = op_domain((OpCode)op, i, lg);
+                ck_assert_msg(d >= DOM_NORMAL && d <= DOM_LABEL, "%s operand %d: domain %d", info->name, i, (int)d);
+                if (!has_logits) ck_assert_int_eq(d, op_domain((OpCode)op, i, !lg));
+            }
+    }
+    ck_assert_int_eq(op_domain(OP_ADD, 1, false), DOM_NORMAL);
+    ck_assert_int_eq(op_domain(OP_LOG, 0, false), DOM_POS);
+    ck_assert_int_eq(op_domain(OP_RELU, 0, false), DOM_AWAY0);
+    ck_assert_int_eq(op_domain(OP_POW, 0, false), DOM_POS);
+    ck_assert_int_eq(op_domain(OP_POW, 1, false), DOM_NORMAL);
+    ck_assert_int_eq(op_domain(OP_DIV, 0, false), DOM_NORMAL);
+    ck_assert_int_eq(op_domain(OP_DIV, 1, false), DOM_AWAY0);
+    ck_assert_int_eq(op_domain(OP_BINARY_CROSSENTROPY, 0, false), DOM_PROB);
+    ck_assert_int_eq(op_domain(OP_BINARY_CROSSENTROPY, 0, true), DOM_NORMAL);
+    ck_assert_int_eq(op_domain(OP_BINARY_CROSSENTROPY, 1, true), DOM_UNIT);
+    ck_assert_int_eq(op_domain(OP_CATEGORICAL_CROSSENTROPY, 1, false), DOM_SIMPLEX);
+    ck_assert_int_eq(op_domain(OP_SPARSE_CATEGORICAL_CROSSENTROPY, 1, false), DOM_LABEL);
+    ck_assert_int_eq(op_domain(OP_CONCAT, 5, false), DOM_NORMAL);
+
+    /* the parser itself */
+    Domain p[OP_MAX_DOM], l[OP_MAX_DOM];
+    int n;
+    ck_assert_ptr_null(op_parse_domains("", 2, false, p, l, &n));
+    ck_assert_int_eq(n, 0);
+    ck_assert_ptr_null(op_parse_domains(",away0", 2, false, p, l, &n));
+    ck_assert(n == 2 && p[0] == DOM_NORMAL && p[1] == DOM_AWAY0 && l[1] == DOM_AWAY0);
+    ck_assert_ptr_null(op_parse_domains("prob|normal,simplex,", 3, true, p, l, &n));
+    ck_assert(n == 3 && p[0] == DOM_PROB && l[0] == DOM_NORMAL && p[1] == DOM_SIMPLEX && l[1] == DOM_SIMPLEX);
+    ck_assert(p[2] == DOM_NORMAL && l[2] == DOM_NORMAL);
+    ck_assert_str_eq(op_parse_domains("pos", 2, false, p, l, &n), "fewer fields than operands");
+    ck_assert_str_eq(op_parse_domains("pos,", 1, false, p, l, &n), "more fields than operands");
+    ck_assert_str_eq(op_parse_domains("pos", 0, false, p, l, &n), "more fields than operands");
+    ck_assert_str_eq(op_parse_domains("pos", -1, false, p, l, &n), "a variadic op takes no per-operand domains");
+    ck_assert_str_eq(op_parse_domains("positive", 1, false, p, l, &n), "unknown domain name");
+    ck_assert_str_eq(op_parse_domains("prob|normal", 1, false, p, l, &n), "a|b needs a from_logits attribute");
+    ck_assert_str_eq(op_parse_domains("prob|", 1, true, p, l, &n), "a|b needs two domain names");
+    ck_assert_str_eq(op_parse_domains("|normal", 1, true, p, l, &n), "a|b needs two domain names");
+    ck_assert_str_eq(op_parse_domains("prob|nrm", 1, true, p, l, &n), "unknown domain name");
 }
 END_TEST
 
@@ -1201,6 +1260,7 @@ static Suite *ir_suite(void) {
     tcase_add_test(tc, srcfile_load_ok_and_missing);
     tcase_add_test(tc, ops_lookup);
     tcase_add_test(tc, ops_schema);
+    tcase_add_test(tc, ops_domains);
     tcase_add_test(tc, builder_nodes_and_getters);
     tcase_add_test(tc, builder_errors);
     tcase_add_test(tc, builder_user_error_recovers);

@@ -5,6 +5,8 @@
  *    fixtures gives PyTorch's outputs (tests/onnx/fixtures);
  *  - nn_write's text compiles back to the same graph;
  *  - export then import gives the same graph and the same weights;
+ *  - every elementwise op exports as its onnx column in ir/ops.def says
+ *    (one plain node), as a special case, or is refused by name;
  *  - the new ops' shape rules reject bad geometry with clear messages and
  *    their nodes survive the IR text round trip;
  *  - every prefix of a fixture, and deterministic byte mutations of it,
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "codegen/onnx_export.h"
+#include "onnx.pb-c.h"
 #include "frontend/frontend.h"
 #include "frontend/onnx.h"
 #include "ir/interp.h"
@@ -160,6 +163,69 @@ START_TEST(export_import_round_trip)
 }
 END_TEST
 
+/* The onnx column of ops.def against the exporter, for every elementwise
+ * op alone on f32[N,4] operands: an op that names an ONNX operator
+ * exports as exactly one node of that type over its operands, with no
+ * attributes; any other is either a special case of onnx_export.c (it
+ * exports) or one of the ops with no inference meaning outside dlc
+ * (activation gradients, cast), refused with the documented message. */
+START_TEST(export_follows_op_table)
+{
+    int plain = 0, special = 0, refused = 0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpInfo *info = op_info((OpCode)op);
+        if (info->kind != OK_UNARY && info->kind != OK_BINARY && info->kind != OK_EW) continue;
+        Graph *g = ir_graph_new(&A, "t", MODE_INFER);
+        int64_t d[2] = {DIM_N, 4};
+        Node *in[2] = {ir_input(g, "x", tt_make(DT_F32, 2, d), SRCLOC_NONE),
+                       ir_input(g, "x2", tt_make(DT_F32, 2, d), SRCLOC_NONE)};
+        Attr dt = attr_dtype("dtype", DT_F32);
+        bool cast = op == OP_CAST;
+        Node *y;
+        ck_assert_ptr_null(ir_node_try(g, (OpCode)op, in, info->min_in, &dt, cast, SRCLOC_NONE, &y));
+        g->outputs = ARENA_NEW(&A, NamedValue);
+        g->outputs[0] = (NamedValue){"y", y, SRCLOC_NONE};
+        g->noutputs = 1;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        const char *err = onnx_export(f, g, NULL);
+        fclose(f);
+        if (err) {
+            ck_assert_str_eq(err, arena_printf(&A, "op '%s' cannot be exported to ONNX", info->name));
+            ck_assert_msg(!*info->onnx, "%s names ONNX op %s but is refused", info->name, info->onnx);
+            ck_assert_msg(info->kind == OK_EW || cast, "%s: an elementwise op that cannot be exported", info->name);
+            refused++;
+            free(buf);
+            continue;
+        }
+        Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+        free(buf);
+        ck_assert_ptr_nonnull(m);
+        Onnx__GraphProto *gp = m->graph;
+        ck_assert_uint_ge(gp->n_node, 2);
+        ck_assert_str_eq(gp->node[gp->n_node - 1]->op_type, "Identity");
+        if (*info->onnx) {
+            ck_assert_msg(gp->n_node == 2, "%s: %zu nodes", info->name, gp->n_node);
+            const Onnx__NodeProto *n = gp->node[0];
+            ck_assert_str_eq(n->op_type, info->onnx);
+            ck_assert_uint_eq(n->n_attribute, 0);
+            ck_assert_uint_eq(n->n_input, (size_t)info->min_in);
+            for (int k = 0; k < info->min_in; k++) ck_assert_str_eq(n->input[k], in[k]->name);
+            plain++;
+        } else {
+            special++;
+        }
+        onnx__model_proto__free_unpacked(m, NULL);
+    }
+    /* neg ... erf, add ... maximum; leaky_relu, elu, square, gelu, clip;
+     * cast and the six activation gradients */
+    ck_assert_int_eq(plain, 16);
+    ck_assert_int_eq(special, 5);
+    ck_assert_int_eq(refused, 7);
+}
+END_TEST
+
 /* Builds op on x [N,c,h,w] (and w for conv2d); returns the shape rule's
  * message (NULL: accepted). */
 static const char *try_op(OpCode op, int64_t c, int64_t h, const int64_t *wd, const Attr *at, int nat)
@@ -259,6 +325,7 @@ static Suite *suite(void)
     tcase_add_test(tc, interp_matches_pytorch);
     tcase_add_test(tc, nn_text_round_trip);
     tcase_add_test(tc, export_import_round_trip);
+    tcase_add_test(tc, export_follows_op_table);
     tcase_add_test(tc, shape_rules);
     tcase_add_test(tc, text_round_trip);
     tcase_add_test(tc, truncations_and_mutations);
