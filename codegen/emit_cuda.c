@@ -39,6 +39,10 @@
 
 /* ---- the model's shape ---------------------------------------------------- */
 
+/* Bytes of the step header in the step slot (DLRT_STEP_HEADER of
+ * runtime/cuda/dlrt_cuda.h; the generated unit checks they agree). */
+#define STEP_HEADER_BYTES 64
+
 /* The staging slots the CUDA unit keeps after the planned tensors. */
 typedef struct CudaSlots {
     int64_t x_off, y_off, key_off, scratch_off, ones_off, total;
@@ -61,7 +65,7 @@ static void model_info(const Graph *g, ModelInfo *m, CudaSlots *sl)
     sl->key_off = align64(sl->y_off + (m->y ? tt_numel(&m->y->type, g->max_batch) * (int64_t)dtype_size(m->y->type.dtype) : 0));
     /* the step header (dlrt_cuda_step: key, bound split), then in training
        the batch's row numbers */
-    sl->scratch_off = sl->key_off + align64(64 + (m->train ? g->max_batch * 8 : 0));
+    sl->scratch_off = sl->key_off + align64(STEP_HEADER_BYTES + (m->train ? g->max_batch * 8 : 0));
     sl->ones_off = sl->scratch_off + align64(cu_scratch_rows(g) * 8);
     sl->total = sl->ones_off + align64(g->max_batch * 4);
 }
@@ -423,7 +427,8 @@ static void emit_data_entries(CEmit *e, const ModelInfo *m)
     cp_line(e->p, "/* Keeps a copy of data set split 0 (training) or 1 (test) on the device. */");
     cp_open(e->p, "%sint %s_bind_data(int split, int64_t count, const uint8_t *xb, const float *x, const void *y)", X, P);
     cp_line(e->p, "if (split < 0 || split > 1 || !arena) return -1;");
-    cp_line(e->p, "return dlrt_cuda_data_bind(&data_splits[split], count, %lld, %lld, xb, x, y);", in_size, label_size);
+    cp_line(e->p, "return dlrt_cuda_data_bind(&data_splits[split], count, %lld, %lld, %lld, xb, x, y);", in_size,
+            label_size, (long long)e->g->max_batch);
     cp_close(e->p, "");
     cp_blank(e->p);
 
@@ -440,11 +445,14 @@ static void emit_data_entries(CEmit *e, const ModelInfo *m)
         if (train) {
             cp_line(e->p, "/* train_step on samples rows[0..n) of the bound training split. */");
             cp_open(e->p, "%svoid %s_train_step_rows(const int64_t *rows, int64_t n, uint64_t rng_key, float *loss, float *metrics)", X, P);
-            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, &data_splits[0], rows, n, rng_key, prog_name);");
+            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, &data_splits[0], rows, n, %lld, rng_key, prog_name);",
+                    (long long)e->g->max_batch);
         } else {
             cp_line(e->p, "/* eval_step on samples rows[0..n) of bound split `split`. */");
             cp_open(e->p, "%svoid %s_eval_step_rows(int split, const int64_t *rows, int64_t n, float *loss, float *metrics)", X, P);
-            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, &data_splits[split == 1], rows, n, 0, prog_name);");
+            cp_line(e->p, "dlrt_cuda_stage_rows(DLRT_STEP_SLOT, split == 0 || split == 1 ? &data_splits[split] : NULL, rows, n, %lld, 0,",
+                    (long long)e->g->max_batch);
+            cp_line(e->p, "                     prog_name);");
         }
         cp_line(e->p, "DLRT_CUDA_GRAPH_RUN(&%s_rows_graphs, n, (gather_enqueue(n), %s_enqueue(n)));", what, what);
         emit_step_results(e);
@@ -594,6 +602,8 @@ static void emit_tensor_macros(CEmit *e, const ModelInfo *m, const CudaSlots *sl
     if (m->x) cp_line(e->p, "#define %s ((float *)(arena + %lld))", ce_ref(e, m->x), (long long)sl->x_off);
     if (m->y) cp_line(e->p, "#define %s ((%s *)(arena + %lld))", ce_ref(e, m->y), ce_ctype(m->y->type.dtype), (long long)sl->y_off);
     cp_line(e->p, "#define DLRT_STEP_SLOT (arena + %lld)   /* dlrt_cuda_step, then the rows */", (long long)sl->key_off);
+    cp_line(e->p, "static_assert(DLRT_STEP_HEADER == %d, \"dlrt_cuda.h and this unit disagree on the step slot\");",
+            STEP_HEADER_BYTES);
     cp_line(e->p, "#define DLRT_STEP_KEY ((uint64_t *)(arena + %lld))", (long long)sl->key_off);
     cp_line(e->p, "#define DLRT_SCRATCH ((double *)(arena + %lld))   /* per-row terms of a loss or metric */",
             (long long)sl->scratch_off);

@@ -63,12 +63,16 @@ typedef struct dlrt_cuda_step {
     const uint32_t *y;      /* its labels */
 } dlrt_cuda_step;
 #define DLRT_STEP_HEADER 64
+static_assert(sizeof(dlrt_cuda_step) <= DLRT_STEP_HEADER, "the step header outgrew its slot");
 
 /* ======================================================================== */
 #ifdef DLC_CUDA_EMUL
 /* ---- host emulation ------------------------------------------------------ */
 
 #define __global__ [[maybe_unused]] static
+/* A kernel of this header: local to each unit (two dlc units may share a
+   program), and not an error where a unit does not launch it. */
+#define DLRT_LOCAL_KERNEL __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
@@ -115,20 +119,20 @@ static inline void dlrt_emul_sgemm_cm(cublasOperation_t ta, cublasOperation_t tb
         }
 }
 
-/* Device memory for a bound data set: host memory here. */
+/* Device memory for a bound data set: host memory here, always room. */
+static inline bool dlrt_cuda_data_fits(size_t bytes) { (void)bytes; return true; }
 static inline void *dlrt_cuda_data_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
 static inline void dlrt_cuda_data_release(const void *p) { free((void *)p); }
 /* Host staging of the step header and rows (freed by dlrt_cuda_fini). */
 static unsigned char *dlrt_cuda_stage;
 static size_t dlrt_cuda_stage_cap;
-static inline unsigned char *dlrt_cuda_stage_buffer(size_t bytes)
+static inline int dlrt_cuda_stage_reserve(size_t bytes)
 {
-    if (bytes > dlrt_cuda_stage_cap) {
-        free(dlrt_cuda_stage);
-        dlrt_cuda_stage = (unsigned char *)malloc(bytes);
-        dlrt_cuda_stage_cap = dlrt_cuda_stage ? bytes : 0;
-    }
-    return dlrt_cuda_stage;
+    if (bytes <= dlrt_cuda_stage_cap) return 0;
+    free(dlrt_cuda_stage);
+    dlrt_cuda_stage = (unsigned char *)malloc(bytes);
+    dlrt_cuda_stage_cap = dlrt_cuda_stage ? bytes : 0;
+    return dlrt_cuda_stage ? 0 : -1;
 }
 
 static inline void *dlrt_cuda_alloc(size_t bytes)
@@ -175,6 +179,7 @@ static unsigned char *dlrt_cuda_stage;
 static size_t dlrt_cuda_stage_cap;
 static const char *dlrt_cuda_who = "program";
 
+#define DLRT_LOCAL_KERNEL [[maybe_unused]] static __global__
 #define DLRT_LAUNCH(k, g, b, ...) k<<<(unsigned)(g), (unsigned)(b), 0, dlrt_cuda_stream>>>(__VA_ARGS__)
 
 /* A failed CUDA call in a generated program: message and exit 1 (there is
@@ -270,36 +275,51 @@ static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const fl
                                   &one, B, ldb, A, lda, &zero, C, P));
 }
 
+/* True if `bytes` more of device memory leave room for what a step still
+ * allocates lazily (modules loaded at first launch, graph instantiation):
+ * a data set is kept on the device only with 256 MiB to spare, else the
+ * runtime's host batches are the better choice. */
+static inline bool dlrt_cuda_data_fits(size_t bytes)
+{
+    size_t avail = 0, total = 0;
+    DLRT_CUDA_CHECK(cudaMemGetInfo(&avail, &total));
+    return avail > bytes && avail - bytes >= ((size_t)256 << 20);
+}
 /* Device memory for a bound data set (plain device memory: the host never
- * reads it); NULL without memory, the error cleared so that it does not
- * surface at the next check. */
+ * reads it); NULL when the device is out of memory (that error cleared, so
+ * that it does not surface at the next check); any other error stops the
+ * program. */
 static inline void *dlrt_cuda_data_alloc(size_t bytes)
 {
     void *p = NULL;
-    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) {
+    cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e == cudaErrorMemoryAllocation) {
         (void)cudaGetLastError();
         return NULL;
     }
+    DLRT_CUDA_CHECK(e);
     return p;
 }
 static inline void dlrt_cuda_data_release(const void *p) { cudaFree((void *)p); }
 /* Pinned host memory for the per-step header and rows, so that their copy
- * is a true asynchronous DMA; grown on demand, freed at exit.  The caller
- * reuses it only after the step that read it has synchronized. */
-static inline unsigned char *dlrt_cuda_stage_buffer(size_t bytes)
+ * is a true asynchronous DMA; reserved when data is bound (never inside a
+ * step), freed by dlrt_cuda_fini.  The caller reuses it only after the step
+ * that read it has synchronized.  Returns 0, or -1 without memory. */
+static inline int dlrt_cuda_stage_reserve(size_t bytes)
 {
-    if (bytes > dlrt_cuda_stage_cap) {
-        if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
+    if (bytes <= dlrt_cuda_stage_cap) return 0;
+    if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
+    dlrt_cuda_stage = NULL;
+    dlrt_cuda_stage_cap = 0;
+    cudaError_t e = cudaMallocHost((void **)&dlrt_cuda_stage, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
         dlrt_cuda_stage = NULL;
-        dlrt_cuda_stage_cap = 0;
-        if (cudaMallocHost((void **)&dlrt_cuda_stage, bytes) != cudaSuccess) {
-            (void)cudaGetLastError();
-            dlrt_cuda_stage = NULL;
-            return NULL;
-        }
-        dlrt_cuda_stage_cap = bytes;
+        return -1;
     }
-    return dlrt_cuda_stage;
+    DLRT_CUDA_CHECK(e);
+    dlrt_cuda_stage_cap = bytes;
+    return 0;
 }
 
 /* CUDA Graphs of a step, one per batch size n (the full batches and the
@@ -386,13 +406,16 @@ static inline void dlrt_cuda_data_free(dlrt_cuda_data *d)
 }
 
 /* Uploads a split (dlrt_model.bind_data): inputs as bytes xb or floats x,
- * labels y.  Returns 0, or -1 without device memory (d is then empty). */
+ * labels y; reserves the staging of steps of up to max_batch rows.
+ * Returns 0, or -1 without the memory (d is then empty). */
 static inline int dlrt_cuda_data_bind(dlrt_cuda_data *d, int64_t count, int64_t in_size, int64_t label_size,
-                                      const uint8_t *xb, const float *x, const void *y)
+                                      int64_t max_batch, const uint8_t *xb, const float *x, const void *y)
 {
     dlrt_cuda_data_free(d);
-    if (count < 0 || (!xb && !x) || (label_size > 0 && !y)) return -1;
+    if (count < 1 || (!xb && !x) || (label_size > 0 && !y)) return -1;
     const size_t nx = (size_t)(count * in_size), ny = (size_t)(count * label_size) * 4;
+    if (!dlrt_cuda_data_fits((xb ? nx : nx * sizeof(float)) + ny)) return -1;
+    if (dlrt_cuda_stage_reserve(DLRT_STEP_HEADER + (size_t)max_batch * sizeof(int64_t))) return -1;
     void *dx = dlrt_cuda_data_alloc(xb ? nx : nx * sizeof(float));
     void *dy = dlrt_cuda_data_alloc(ny);
     if (!dx || !dy) {
@@ -414,24 +437,26 @@ static inline int dlrt_cuda_data_bind(dlrt_cuda_data *d, int64_t count, int64_t 
 }
 
 /* Writes a step's header (key, the split's pointers) and its n row numbers
- * into the device slot `slot` with one copy.  A row outside the split (a
- * caller's bug) stops the program with a message rather than letting a
- * kernel read out of bounds. */
+ * into the device slot `slot` (room for max_batch rows) with one copy.  A
+ * caller's bug (no such bound split, n outside 1..max_batch, a row outside
+ * the split) stops the program with a message rather than letting a copy
+ * or a kernel go out of bounds. */
 static inline void dlrt_cuda_stage_rows(void *slot, const dlrt_cuda_data *d, const int64_t *rows, int64_t n,
-                                        uint64_t key, const char *who)
+                                        int64_t max_batch, uint64_t key, const char *who)
 {
-    for (int64_t i = 0; i < n; i++)
-        if (rows[i] < 0 || rows[i] >= d->count) {
-            fprintf(stderr, "%s: error: row %lld is outside the %lld samples of the bound data set\n", who,
-                    (long long)rows[i], (long long)d->count);
-            exit(1);
-        }
-    const size_t bytes = DLRT_STEP_HEADER + (size_t)n * sizeof(int64_t);
-    unsigned char *buf = dlrt_cuda_stage_buffer(bytes);
-    if (!buf) {
-        fprintf(stderr, "%s: error: out of host memory\n", who);
+    const size_t bytes = DLRT_STEP_HEADER + (size_t)(n > 0 ? n : 0) * sizeof(int64_t);
+    const char *bad = !d || d->count < 1              ? "no data set is bound there"
+                      : n < 1 || n > max_batch        ? "the batch size is outside 1..max_batch"
+                      : bytes > dlrt_cuda_stage_cap   ? "the staging buffer is too small"
+                                                      : NULL;
+    for (int64_t i = 0; !bad && i < n; i++)
+        if (rows[i] < 0 || rows[i] >= d->count) bad = "a row is outside the bound data set";
+    if (bad) {
+        fprintf(stderr, "%s: error: a step over rows of a bound data set (n = %lld): %s\n", who, (long long)n, bad);
         exit(1);
     }
+    unsigned char *buf = dlrt_cuda_stage;
+    memset(buf, 0, DLRT_STEP_HEADER);
     dlrt_cuda_step st;
     memset(&st, 0, sizeof st);
     st.key = key;
@@ -447,7 +472,7 @@ static inline void dlrt_cuda_stage_rows(void *slot, const dlrt_cuda_data *d, con
  *   x[k, j] = input j of sample rows[k]   (k < n, j < in_size; bytes / 255)
  *   y[k, j] = label j of sample rows[k]   (j < label_size)
  * st: the step header in device memory; rows follow it. */
-__global__ void dlrt_gather_rows(const unsigned char *slot, int64_t n, int64_t in_size, int64_t label_size, float *x,
+DLRT_LOCAL_KERNEL void dlrt_gather_rows(const unsigned char *slot, int64_t n, int64_t in_size, int64_t label_size, float *x,
                                  uint32_t *y)
 {
     const dlrt_cuda_step *st = (const dlrt_cuda_step *)slot;

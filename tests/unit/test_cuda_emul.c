@@ -513,6 +513,40 @@ START_TEST(program_keeps_data)
 }
 END_TEST
 
+/* A caller's bug in a step over bound rows stops the program (exit 1)
+ * before any copy or kernel goes out of bounds: _i picks the bug. */
+START_TEST(rows_misuse)
+{
+    static const char src[] = "model e_misuse\ninput x: f32[N, 3]\ninput label: i32[N]\n"
+                              "logits = dense(x, 2)\nloss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                              "train {\n optimizer = sgd(learning_rate=0.1)\n batch_size = 4\n}\n";
+    Arena a;
+    arena_init(&a);
+    Graph *g = nn_compile(&a, srcfile_from_string(&a, "e_misuse", src, strlen(src)), MODE_TRAIN);
+    PassOptions po = {0};
+    po.max_batch = 4;
+    g->max_batch = 4;
+    pass_run_pipeline(g, &po, NULL);
+    char name[32];
+    snprintf(name, sizeof name, "e_misuse%d", _i); /* one build folder per forked case */
+    const dlrt_model *m;
+    build_so(g, name, TARGET_CUDA, &m);
+    ck_assert_int_eq(m->setup(), 0);
+    uint8_t xb[6 * 3] = {0};
+    int32_t y[6] = {0, 1, 0, 1, 0, 1};
+    ck_assert_int_eq(m->bind_data(0, 6, xb, NULL, y), 0);
+    int64_t rows[5] = {0, 1, 2, 3, 4};
+    float loss, met[1];
+    if (_i == 0) rows[2] = 6; /* past the end */
+    if (_i == 1) rows[0] = -1;
+    int64_t n = _i == 2 ? 5 : 3; /* above max_batch */
+    if (_i == 3) m->eval_step_rows(1, rows, 3, &loss, met); /* split 1 was never bound */
+    else if (_i == 4) m->eval_step_rows(7, rows, 3, &loss, met);
+    else m->train_step_rows(rows, n, 1, &loss, met);
+    ck_abort_msg("case %d: the bad call returned", _i);
+}
+END_TEST
+
 /* Emulates one models/ file in inference and training modes. */
 static void emulate_model(const TuModel *m, void *ctx)
 {
@@ -552,6 +586,7 @@ static Suite *suite(void)
     tcase_add_test(tc, train_regression_dropout);
     tcase_add_test(tc, train_losses_shapes);
     tcase_add_test(tc, program_keeps_data);
+    tcase_add_loop_exit_test(tc, rows_misuse, 1, 0, 5);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");
     tcase_set_timeout(tc, 900);
