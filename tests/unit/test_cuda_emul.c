@@ -238,18 +238,24 @@ static void check_graph(Graph *g, const char *name, double lo, double hi)
     dlclose(hg);
 }
 
-static void check_source(const char *name, const char *src, GraphMode mode, double lo, double hi, bool fuse)
+/* Compiles .nn source through the whole pipeline, planned for batches of
+ * up to 4. */
+static Graph *compile_source(Arena *a, const char *name, const char *src, GraphMode mode, bool fuse)
 {
-    Arena a;
-    arena_init(&a);
-    SrcFile *f = srcfile_from_string(&a, name, src, strlen(src));
-    Graph *g = nn_compile(&a, f, mode);
+    Graph *g = nn_compile(a, srcfile_from_string(a, name, src, strlen(src)), mode);
     PassOptions po = {0};
     po.max_batch = 4;
     po.no_fuse = !fuse;
     g->max_batch = 4;
     pass_run_pipeline(g, &po, NULL);
-    check_graph(g, name, lo, hi);
+    return g;
+}
+
+static void check_source(const char *name, const char *src, GraphMode mode, double lo, double hi, bool fuse)
+{
+    Arena a;
+    arena_init(&a);
+    check_graph(compile_source(&a, name, src, mode, fuse), name, lo, hi);
     arena_free(&a);
 }
 
@@ -475,11 +481,7 @@ START_TEST(program_keeps_data)
                               "train {\n optimizer = sgd(learning_rate=0.1, momentum=0.9)\n batch_size = 4\n}\n";
     Arena a;
     arena_init(&a);
-    Graph *g = nn_compile(&a, srcfile_from_string(&a, "e_prog", src, strlen(src)), MODE_TRAIN);
-    PassOptions po = {0};
-    po.max_batch = 4;
-    g->max_batch = 4;
-    pass_run_pipeline(g, &po, NULL);
+    Graph *g = compile_source(&a, "e_prog", src, MODE_TRAIN, true);
     const dlrt_model *mc, *mg;
     void *hc = build_so(g, "e_prog", TARGET_C, &mc);
     void *hg = build_so(g, "e_prog", TARGET_CUDA, &mg);
@@ -522,11 +524,7 @@ START_TEST(rows_misuse)
                               "train {\n optimizer = sgd(learning_rate=0.1)\n batch_size = 4\n}\n";
     Arena a;
     arena_init(&a);
-    Graph *g = nn_compile(&a, srcfile_from_string(&a, "e_misuse", src, strlen(src)), MODE_TRAIN);
-    PassOptions po = {0};
-    po.max_batch = 4;
-    g->max_batch = 4;
-    pass_run_pipeline(g, &po, NULL);
+    Graph *g = compile_source(&a, "e_misuse", src, MODE_TRAIN, true);
     char name[32];
     snprintf(name, sizeof name, "e_misuse%d", _i); /* one build folder per forked case */
     const dlrt_model *m;
