@@ -33,6 +33,8 @@ typedef struct CEmit {
     EntryKind entry;
     const char **refs;     /* by node id: C expression of the tensor's storage */
     int *num;              /* by node id: %K number as `dlc ir` prints it; -1 for named leaves */
+    const bool *stored_t;  /* by node id, or NULL: a [K, P] param this unit stores transposed,
+                              as [P, K], for the matmuls that read it as B (cg_gemm_dims) */
 } CEmit;
 
 /* ---- c_loops.c ---------------------------------------------------------- */

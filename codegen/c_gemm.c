@@ -5,7 +5,10 @@
  * When the rows of A are the run-time batch n, a call with n == 1 is a
  * matrix-vector product, and cblas_sgemv is what OpenBLAS runs fastest
  * for it (its sgemm has no such shortcut): batch-1 inference takes that
- * branch.
+ * branch.  A weight matrix stored transposed (CEmit.stored_t: the
+ * embeddable BLAS build keeps [K, P] kernels as [P, K], whose sgemv reads
+ * each output's weights contiguously and splits across threads by rows)
+ * flips trans_b.
  *
  * Portable loops (--no-blas, and the embeddable code): row by row, the
  * "axpy" form c[j] += a[k] * b[k][j] with j innermost and contiguous, four
@@ -40,6 +43,10 @@ GemmDims cg_gemm_dims(CEmit *e, const Node *m)
     d.M = d.ta ? arena_printf(e->a, "%lld", (long long)d.lda) : ext_str(e, rows_a);
     d.K = d.ta ? ext_str(e, rows_a) : arena_printf(e->a, "%lld", (long long)d.lda);
     d.P = d.tb ? ext_str(e, rows_b) : arena_printf(e->a, "%lld", (long long)d.ldb);
+    if (!d.tb && e->stored_t && e->stored_t[m->in[1]->id]) { /* B's memory holds B^T, [P, K] */
+        d.tb = true;
+        d.ldb = B->dims[0];
+    }
     return d;
 }
 

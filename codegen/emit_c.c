@@ -314,7 +314,7 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
 
     CPrinter p;
     cp_init(&p, c, &cdialect_c99);
-    CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL};
+    CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL, NULL};
     ce_name_nodes(&e, "in_");
     ModelInfo m;
     ce_model_info(g, &m, "C");

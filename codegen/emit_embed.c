@@ -112,7 +112,46 @@ typedef struct EmbedModel {
     int64_t weight_floats;   /* values of the weights the code reads */
     int64_t blob_floats;     /* with the blob's alignment padding */
     int64_t *blob_off;       /* by node id: float offset in the blob's data */
+    bool *stored_t;          /* by node id: a param stored transposed (transposed_params) */
 } EmbedModel;
+
+/* Marks the params the BLAS build stores transposed: a 2-D param read only
+ * as the B operand of matmuls without trans_b, [K, P], is kept as [P, K]
+ * and read with trans_b.  At batch 1 the product is then cblas_sgemv with
+ * CblasNoTrans, whose rows (one output's weights each, contiguous) OpenBLAS
+ * splits across its threads; the [K, P] form's CblasTrans product ran a
+ * quarter slower on two threads here (bench/embed).  The portable loops
+ * keep [K, P]: their axpy form vectorizes without reordering sums. */
+static void transposed_params(const Graph *g, EmbedModel *m)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (n->op == OP_PARAM && m->need[n->id] && n->type.rank == 2) m->stored_t[n->id] = true;
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (!m->need[n->id]) continue;
+        for (int k = 0; k < n->nin; k++) {
+            bool as_b = n->op == OP_MATMUL && k == 1 && node_attr_int(n, "trans_b") == 0;
+            if (!as_b) m->stored_t[n->in[k]->id] = false;
+        }
+    }
+    for (int j = 0; j < g->noutputs; j++) m->stored_t[g->outputs[j].node->id] = false;
+}
+
+/* The values a leaf's array holds: the weights, transposed for a param
+ * stored transposed. */
+static const float *leaf_values(const Graph *g, const EmbedModel *m, const EmbedOptions *o, const Node *n)
+{
+    const float *v = weights_of(o->w, n);
+    if (!v) DLC_ICE("no values for '%s'", n->name);
+    if (!m->stored_t[n->id]) return v;
+    int64_t K = n->type.dims[0], P = n->type.dims[1];
+    float *t = ARENA_NEW_N(g->arena, float, K * P);
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < P; j++) t[j * K + k] = v[k * P + j];
+    return t;
+}
 
 /* Checks that the graph fits the API (one f32 input and one output, both
  * with the batch dimension) and measures it. */
@@ -123,6 +162,7 @@ static void embed_model(const Graph *g, EmbedModel *m)
     m->out = g->outputs[0].node;
     m->need = ARENA_NEW_N(g->arena, bool, g->next_id + 1);
     m->blob_off = ARENA_NEW_N(g->arena, int64_t, g->next_id + 1);
+    m->stored_t = ARENA_NEW_N(g->arena, bool, g->next_id + 1);
     const Node *roots[1] = {m->out};
     ce_needed_set(g, roots, 1, m->need);
     for (int i = 0; i < g->nnodes; i++) {
@@ -206,15 +246,15 @@ static void emit_data(CEmit *e, const EmbedModel *m, const EmbedOptions *o, cons
         tt_format(&n->type, ty, sizeof ty);
         int64_t cnt = tt_numel(&n->type, g->max_batch);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
-            const float *v = weights_of(o->w, n);
-            if (!v) DLC_ICE("no values for '%s'", n->name);
+            const float *v = leaf_values(g, m, o, n);
             if (o->weights_file) {
                 char def[200];
                 snprintf(def, sizeof def, "#define %s (weights + %lld)", ce_ref(e, n), (long long)m->blob_off[n->id]);
-                cp_line(e->p, "%-52s /* %s %s */", def, n->name, ty);
+                cp_line(e->p, "%-52s /* %s %s%s */", def, n->name, ty, m->stored_t[n->id] ? ", stored transposed" : "");
                 continue;
             }
-            cp_line(e->p, "/* %s %s %s */", n->op == OP_PARAM ? "param" : "state", n->name, ty);
+            cp_line(e->p, "/* %s %s %s%s */", n->op == OP_PARAM ? "param" : "state", n->name, ty,
+                    m->stored_t[n->id] ? ", stored transposed" : "");
             emit_array(e, ce_ref(e, n), v, cnt, false);
         } else {
             /* a constant or hyperparameter the kernels read from memory */
@@ -382,7 +422,7 @@ static uint32_t write_blob(const Graph *g, const EmbedModel *m, const EmbedOptio
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
         if (!m->need[n->id] || (n->op != OP_PARAM && n->op != OP_STATE)) continue;
-        const float *v = weights_of(o->w, n);
+        const float *v = leaf_values(g, m, o, n);
         int64_t cnt = tt_numel(&n->type, 1);
         for (int64_t k = 0; k < cnt; k++) {
             uint32_t u;
@@ -425,7 +465,8 @@ int codegen_emit_embed(const Graph *g, const EmbedOptions *o, FILE *c, FILE *h, 
     CodegenOptions co = {TARGET_C, P, false, opts.use_blas};
     CPrinter p;
     cp_init(&p, c, &cdialect_c99);
-    CEmit e = {g, &co, &p, a, ENTRY_PREDICT, NULL, NULL};
+    if (opts.use_blas) transposed_params(g, &m);
+    CEmit e = {g, &co, &p, a, ENTRY_PREDICT, NULL, NULL, m.stored_t};
     ce_name_nodes(&e, "in_");
     char *body = run_body(&e, &m);
     uint32_t hash = opts.weights_file ? write_blob(g, &m, &opts, blob) : 0;

@@ -16,7 +16,8 @@
  *     largest float, values that need nine digits);
  *   - a weights blob is refused before it is set, with a wrong size, or
  *     with one byte changed, and once accepted gives the same outputs as
- *     the const-array build;
+ *     the const-array build (also for BLAS, whose kernels are stored
+ *     transposed);
  *   - the header states the planned arena and the lower bound.
  */
 #include <check.h>
@@ -332,6 +333,22 @@ START_TEST(weights_blob)
     ck_assert_int_eq(lit.predict(x, z), 0);
     ck_assert(memcmp(y, z, sizeof y) == 0);
     free(blob);
+    /* the BLAS build's blob holds its kernels transposed: the same outputs
+       as its const arrays (both within float rounding of the loops') */
+    Built blit = build(g, w, "emb_blas_lit", true, false);
+    Built bb = build(g, w, "emb_blas_blob", true, true);
+    snprintf(path, sizeof path, "%s/emb_blas_blob.weights", bb.dir);
+    blob = read_all(path, &len);
+    ck_assert_int_eq(bb.set_weights(blob, len), 0);
+    ck_assert_int_eq(bb.predict(x, y), 0);
+    ck_assert_int_eq(blit.predict(x, z), 0);
+    ck_assert(memcmp(y, z, sizeof y) == 0);
+    double *want = interpret(g, w, x, 1);
+    compare("BLAS blob predict", y, want, 4);
+    free(want);
+    free(blob);
+    dlclose(bb.so);
+    dlclose(blit.so);
     dlclose(b.so);
     dlclose(lit.so);
     arena_free(&a);
