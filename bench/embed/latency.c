@@ -7,9 +7,12 @@
  *      bench/embed/latency.c DIR/mnist_mlp.c [-lopenblas] -lm
  * or, for the reference, with -DSGEMV_REF and -lopenblas (no unit):
  *   usage: latency [RUNS]                 (the embedded build)
- *          latency BLOB K1 K2 [RUNS]      (SGEMV_REF: the weights blob of a
- *              --weights-file build of models/mnist_mlp.nn and the float
- *              offsets of dense_1.kernel and dense_2.kernel in it)
+ *          latency BLOB K1 K2 [RUNS] [rows]  (SGEMV_REF: the weights blob of a
+ *              --weights-file --no-blas build of models/mnist_mlp.nn and
+ *              the float offsets of dense_1.kernel and dense_2.kernel in
+ *              it, [K, P] matrices: CblasTrans products; with `rows` the
+ *              matrices are transposed first, [P, K], and the products are
+ *              CblasNoTrans, the layout of the embeddable BLAS build)
  * The input is a fixed pseudo-random pattern in [0, 1), like a scaled
  * image.  Prints one JSON line with the median seconds per call over RUNS
  * calls after a warm-up.
@@ -46,12 +49,28 @@ static int cmp_double(const void *a, const void *b)
 enum { IN = 784, HID = 512, OUT = 10 };
 static float *w1, *w2;
 static float h[HID];
+static int rows; /* the matrices are stored [P, K] */
 
 /* The two matrix-vector products of the network, nothing else. */
 static void step(const float *x, float *y)
 {
+    if (rows) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, HID, IN, 1.0f, w1, IN, x, 1, 0.0f, h, 1);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, HID, 1.0f, w2, HID, h, 1, 0.0f, y, 1);
+        return;
+    }
     cblas_sgemv(CblasRowMajor, CblasTrans, IN, HID, 1.0f, w1, HID, x, 1, 0.0f, h, 1);
     cblas_sgemv(CblasRowMajor, CblasTrans, HID, OUT, 1.0f, w2, OUT, h, 1, 0.0f, y, 1);
+}
+
+/* A [k, p] matrix as [p, k] (a new array). */
+static float *transposed(const float *w, int k, int p)
+{
+    float *t = malloc(sizeof(float) * (size_t)k * (size_t)p);
+    if (!t) exit(1);
+    for (int i = 0; i < k; i++)
+        for (int j = 0; j < p; j++) t[(size_t)j * (size_t)k + (size_t)i] = w[(size_t)i * (size_t)p + (size_t)j];
+    return t;
 }
 #else
 enum { IN = M(_INPUT_SIZE), OUT = M(_OUTPUT_SIZE) };
@@ -84,6 +103,11 @@ int main(int argc, char **argv)
     w1 = blob + 16 + k1;
     w2 = blob + 16 + k2;
     a = 4;
+    if (argc > 5 && argv[5][0] == 'r') {
+        rows = 1;
+        w1 = transposed(w1, IN, HID);
+        w2 = transposed(w2, HID, OUT);
+    }
 #endif
     long runs = argc > a ? atol(argv[a]) : 20000;
     if (runs < 1) return 2;

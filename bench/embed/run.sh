@@ -4,8 +4,10 @@
 #   (a) batch-1 latency (bench/embed/latency.c, median of interleaved
 #       rounds) of the --no-blas build at -O2 and at -O2 -march=native (no
 #       -ffast-math either way), of the BLAS build with OpenBLAS on 1 and 2
-#       threads, of two single-threaded cblas_sgemv calls on the same
-#       weights (the floor the portable loops are held to), and PyTorch's
+#       threads, of two cblas_sgemv calls on the same weights, stored
+#       [K, P] (CblasTrans) and [P, K] (CblasNoTrans, the BLAS build's
+#       layout), on 1 and 2 threads (the faster 1-thread layout is the
+#       floor the portable loops are held to), and PyTorch's
 #       batch-1 latency on 1 and 2 threads (bench/torch_mlp.py);
 #   (b) the planned arena against its lower bound (the header's figures);
 #   (c) Cortex-M4 sizes (arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb
@@ -70,6 +72,9 @@ fi
 for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS"
     OPENBLAS_NUM_THREADS=1 "$OUT/lat_sgemv" "$OUT/file/mnist_mlp.weights" "$k1" "$k2" "$RUNS" > "$OUT/sgemv_$r.json"
+    OPENBLAS_NUM_THREADS=1 "$OUT/lat_sgemv" "$OUT/file/mnist_mlp.weights" "$k1" "$k2" "$RUNS" rows > "$OUT/sgemv_rows_$r.json"
+    OPENBLAS_NUM_THREADS=2 "$OUT/lat_sgemv" "$OUT/file/mnist_mlp.weights" "$k1" "$k2" "$RUNS" > "$OUT/sgemv2_$r.json"
+    OPENBLAS_NUM_THREADS=2 "$OUT/lat_sgemv" "$OUT/file/mnist_mlp.weights" "$k1" "$k2" "$RUNS" rows > "$OUT/sgemv2_rows_$r.json"
     "$OUT/lat_loops_O2" "$RUNS" > "$OUT/loops_O2_$r.json"
     "$OUT/lat_loops_native" "$RUNS" > "$OUT/loops_native_$r.json"
     OPENBLAS_NUM_THREADS=1 "$OUT/lat_blas" "$RUNS" > "$OUT/blas_1_$r.json"
