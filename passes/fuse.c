@@ -146,6 +146,16 @@ FuseInfo *fuse_info(const Graph *g)
             tt_equal(&n->type, &fi->gemm[G]->type))
             fi->target[G] = n;
     }
+    /* member lists: a counting sort of the grouped nodes by group */
+    fi->mfirst = ARENA_NEW_N(a, int, ng + 2);
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->fuse_group > 0) fi->mfirst[g->nodes[i]->fuse_group + 1]++;
+    for (int G = 1; G <= ng; G++) fi->mfirst[G + 1] += fi->mfirst[G];
+    fi->members = ARENA_NEW_N(a, const Node *, fi->mfirst[ng + 1] + 1);
+    int *fill = ARENA_NEW_N(a, int, ng + 2);
+    memcpy(fill, fi->mfirst, sizeof *fill * (size_t)(ng + 2));
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->fuse_group > 0) fi->members[fill[g->nodes[i]->fuse_group]++] = g->nodes[i];
     return fi;
 }
 
