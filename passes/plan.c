@@ -62,7 +62,11 @@
  *    own: walking them by offset, the gaps between them (and the space after
  *    the last one) are candidate places; the smallest gap that fits wins
  *    (ties: the lowest offset).  Nothing below the persistent region is a
- *    candidate.
+ *    candidate.  The gaps depend only on the union of the overlapping
+ *    storages' byte ranges, which a segment tree over the schedule
+ *    (plan_fit.c) assembles from O(log n) precomputed unions, so a deep
+ *    model's many simultaneously live tensors are not rescanned for each
+ *    placement.
  *
  * 6b. External leaves (PassOptions.external_leaves, for embeddable
  *    inference): inputs, params, states, hparams and consts are not in the
@@ -77,9 +81,9 @@
  *    measures the planner's waste.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "fuse.h"
+#include "plan_fit.h"
 
 #define PLAN_ALIGN 64
 
@@ -116,47 +120,6 @@ static int cmp_storage(const void *pa, const void *pb)
     return a->root - b->root;
 }
 
-/* (offset, root) order of placed storages. */
-static bool before(const Storage *a, const Storage *b)
-{
-    return a->offset != b->offset ? a->offset < b->offset : a->root < b->root;
-}
-
-/* Places `s` by best fit among the placed storages overlapping its
- * lifetime; `byoff` holds the nplaced placed storages sorted by (offset,
- * root), so those overlapping s come out of one walk already in offset
- * order (no sort per storage).  Returns the offset. */
-static int64_t best_fit(const Storage *s, Storage *const *byoff, int nplaced, int64_t base)
-{
-    int64_t best = -1, best_gap = 0, cursor = base;
-    for (int i = 0; i < nplaced; i++) {
-        const Storage *t = byoff[i];
-        if (t->start > s->end || s->start > t->end) continue;
-        int64_t gap = t->offset - cursor;
-        if (gap >= s->bytes && (best < 0 || gap < best_gap)) {
-            best = cursor;
-            best_gap = gap;
-        }
-        int64_t e = t->offset + t->bytes;
-        if (e > cursor) cursor = e;
-    }
-    return best >= 0 ? best : cursor;
-}
-
-/* Inserts placed storage s into byoff (nplaced entries, sorted by
- * (offset, root)) at its place: a binary search and one move. */
-static void insert_by_offset(Storage **byoff, int nplaced, Storage *s)
-{
-    int lo = 0, hi = nplaced;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (before(byoff[mid], s)) lo = mid + 1;
-        else hi = mid;
-    }
-    memmove(byoff + lo + 1, byoff + lo, sizeof *byoff * (size_t)(nplaced - lo));
-    byoff[lo] = s;
-}
-
 void pass_plan(Graph *g, const PassOptions *o)
 {
     int nn = g->nnodes;
@@ -174,7 +137,6 @@ void pass_plan(Graph *g, const PassOptions *o)
     bool *assigned = ARENA_NEW_N(a, bool, nn + 1);     /* persistent written by an assign */
     Storage *st = ARENA_NEW_N(a, Storage, nn + 1);
     Storage **order = ARENA_NEW_N(a, Storage *, nn + 1);
-    Storage **byoff = ARENA_NEW_N(a, Storage *, nn + 1); /* placed transients by offset */
 
     /* 1. the schedule: graph order, assigns last. */
     int p = 0;
@@ -302,10 +264,11 @@ void pass_plan(Graph *g, const PassOptions *o)
         if (!st[k].persistent && !st[k].external) order[nt++] = &st[k];
     qsort(order, (size_t)nt, sizeof *order, cmp_storage);
     int64_t top = base;
+    FitIndex *fit = fit_new(a, end + 1, base);
     for (int k = 0; k < nt; k++) {
         Storage *s = order[k];
-        s->offset = best_fit(s, byoff, k, base);
-        insert_by_offset(byoff, k, s);
+        s->offset = fit_find(fit, s->start, s->end, s->bytes);
+        fit_add(fit, s->start, s->end, s->offset, s->bytes);
         s->placed = true;
         if (s->offset + s->bytes > top) top = s->offset + s->bytes;
     }
