@@ -37,7 +37,10 @@
  * (other than an assign, which runs at the end of the step) reads one of
  * the moved region's members: that node would run before the values it
  * reads.  Regions are capped at FUSE_MAX_MEMBERS members and
- * FUSE_MAX_ARRAYS arrays.  Finally a matmul in a region with no stored
+ * FUSE_MAX_ARRAYS arrays.  Each region keeps a list of its members and
+ * the legality and array checks visit the members and their readers
+ * (ir_readers), so a join attempt costs the regions' size, not the
+ * graph's: the pass is linear in the graph.  Finally a matmul in a region with no stored
  * elementwise member of its type leaves the region (the GEMM needs a
  * buffer to write), one-member regions are dissolved,
  * and regions are numbered 1, 2, ... in the order of their roots.
