@@ -325,9 +325,9 @@ void ck_emit_group(CEmit *e, const FuseInfo *fi, int G, const bool *need)
     Region r;
     r.G = G;
     r.nmem = 0;
-    for (int i = 0; i < e->g->nnodes; i++) {
-        const Node *n = e->g->nodes[i];
-        if (n->fuse_group != G || (need && !need[n->id])) continue;
+    for (int i = fi->mfirst[G]; i < fi->mfirst[G + 1]; i++) {
+        const Node *n = fi->members[i];
+        if (need && !need[n->id]) continue;
         if (r.nmem >= FUSE_MAX_MEMBERS) DLC_ICE("region %d has too many members", G);
         r.mem[r.nmem++] = n;
     }

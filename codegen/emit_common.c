@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../ir/init.h"
+#include "../ir/node_table.h"
 #include "c_emit.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -94,6 +95,7 @@ void ce_name_nodes(CEmit *e, const char *input_prefix)
         const Node *n = g->nodes[i];
         e->num[n->id] = is_named_leaf(n) ? -1 : k++;
     }
+    NodeTable leaf_refs = {0}; /* the refs of the named leaves so far */
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
         const char *r;
@@ -108,12 +110,10 @@ void ce_name_nodes(CEmit *e, const char *input_prefix)
             else if (ce_is_alias(n)) r = e->refs[n->in[0]->id];
             else r = arena_printf(e->a, "T%d", e->num[n->id]);
         }
-        if (is_named_leaf(n))
-            for (int j = 0; j < i; j++)
-                if (is_named_leaf(g->nodes[j]) && strcmp(e->refs[g->nodes[j]->id], r) == 0) {
-                    r = arena_printf(e->a, "%s_%d", r, n->id);
-                    break;
-                }
+        if (is_named_leaf(n)) {
+            if (node_table_get(&leaf_refs, r)) r = arena_printf(e->a, "%s_%d", r, n->id);
+            node_table_put(e->a, &leaf_refs, r, (Node *)n);
+        }
         e->refs[n->id] = r;
     }
     /* values the plan computes in place of the state they update */
@@ -124,20 +124,11 @@ void ce_name_nodes(CEmit *e, const char *input_prefix)
     }
 }
 
-/* True if the value is computed in place of the state an assign updates. */
-static bool is_inplace_value(const Graph *g, const Node *v)
+/* True if the node owns arena storage that gets a macro; inplace[id]: the
+ * value is computed in place of the state an assign updates. */
+static bool has_macro(const Node *n, const bool *inplace)
 {
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op == OP_ASSIGN && n->in[1] == v && v->offset == n->in[0]->offset) return true;
-    }
-    return false;
-}
-
-/* True if the node owns arena storage that gets a macro. */
-static bool has_macro(const Graph *g, const Node *n)
-{
-    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n) && !ck_is_inlined(n) && !is_inplace_value(g, n);
+    return n->op != OP_INPUT && n->op != OP_ASSIGN && !ce_is_alias(n) && !ck_is_inlined(n) && !inplace[n->id];
 }
 
 /* ---- the model's shape -------------------------------------------------- */
@@ -243,9 +234,14 @@ void ce_emit_tensor_macros(CEmit *e)
 {
     const Graph *g = e->g;
     cp_line(e->p, "/* ---- tensors: fixed places in the arena (the memory plan) ---- */");
+    bool *inplace = ARENA_NEW_N(e->a, bool, g->next_id + 1);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
-        if (!has_macro(g, n)) continue;
+        if (n->op == OP_ASSIGN && n->in[1]->offset == n->in[0]->offset) inplace[n->in[1]->id] = true;
+    }
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        if (!has_macro(n, inplace)) continue;
         if (n->offset < 0) DLC_ICE("node %%%d has no planned offset: run the `plan` pass first", n->id);
         char ty[TT_FMT_LEN];
         tt_format(&n->type, ty, sizeof ty);

@@ -191,15 +191,104 @@ static bool groupable(CEmit *e, const Node *n)
     return cu_launch_kind(e, n, &count) == CL_GRID && !ext_of(&n->type).has_n;
 }
 
-/* Appends the launches of a run of groupable nodes (items[0..ni)). */
+/* One byte range an item writes or reads, for the sweep in
+ * conflict_candidates. */
+typedef struct ByteSpan {
+    int64_t lo, hi; /* [off, off + len], closed: a superset of overlap() */
+    int item;
+    bool write;
+} ByteSpan;
+
+/* Two items that may conflict, a < b. */
+typedef struct ItemPair {
+    int a, b;
+} ItemPair;
+
+static int cmp_span_lo(const void *pa, const void *pb)
+{
+    const ByteSpan *a = pa, *b = pb;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    return a->item - b->item;
+}
+
+/* Drops the spans of list[0..*n) that end before `at`. */
+static void drop_ended(const ByteSpan *sp, int *list, int *n, int64_t at)
+{
+    int m = 0;
+    for (int i = 0; i < *n; i++)
+        if (sp[list[i]].hi >= at) list[m++] = list[i];
+    *n = m;
+}
+
+/* The pairs (a, b), a < b, of items that may conflict: some write of one
+ * overlaps a write or a read of the other.  A sweep over the spans sorted
+ * by start, with the writes and the reads that are still open: each span
+ * meets the open writes, and a write also the open reads (two reads never
+ * conflict, so a tensor many nodes read is not paired with itself).  A
+ * span leaves its list when a later start passes its end, so the work is
+ * the spans plus the pairs found.  Returns the pairs bucketed by b:
+ * first[b] .. first[b + 1] index into the returned array of a's. */
+static int *conflict_candidates(CEmit *e, const Item *items, int ni, int **first_out)
+{
+    int nsp = 0;
+    for (int b = 0; b < ni; b++) nsp += 1 + items[b].nr;
+    ByteSpan *sp = ARENA_NEW_N(e->a, ByteSpan, nsp + 1);
+    nsp = 0;
+    for (int b = 0; b < ni; b++) {
+        sp[nsp++] = (ByteSpan){items[b].w.off, items[b].w.off + items[b].w.len, b, true};
+        for (int k = 0; k < items[b].nr; k++)
+            sp[nsp++] = (ByteSpan){items[b].r[k].off, items[b].r[k].off + items[b].r[k].len, b, false};
+    }
+    qsort(sp, (size_t)nsp, sizeof *sp, cmp_span_lo);
+    int *open_w = ARENA_NEW_N(e->a, int, nsp + 1), *open_r = ARENA_NEW_N(e->a, int, nsp + 1);
+    int nw = 0, nr = 0, np = 0, cap = 2 * nsp + 16;
+    ItemPair *pairs = ARENA_NEW_N(e->a, ItemPair, cap);
+    for (int x = 0; x < nsp; x++) {
+        for (int l = 0; l < (sp[x].write ? 2 : 1); l++) {
+            int *list = l ? open_r : open_w, *n = l ? &nr : &nw;
+            drop_ended(sp, list, n, sp[x].lo);
+            for (int i = 0; i < *n; i++) {
+                int a = sp[list[i]].item, b = sp[x].item;
+                if (a == b) continue;
+                if (np == cap) {
+                    ItemPair *more = ARENA_NEW_N(e->a, ItemPair, 2 * cap);
+                    memcpy(more, pairs, sizeof *pairs * (size_t)np);
+                    pairs = more;
+                    cap *= 2;
+                }
+                pairs[np++] = (ItemPair){a < b ? a : b, a < b ? b : a};
+            }
+        }
+        if (sp[x].write) open_w[nw++] = x;
+        else open_r[nr++] = x;
+    }
+    int *first = ARENA_NEW_N(e->a, int, ni + 2), *cand = ARENA_NEW_N(e->a, int, np + 1);
+    for (int p = 0; p < np; p++) first[pairs[p].b + 1]++;
+    for (int b = 0; b < ni; b++) first[b + 1] += first[b];
+    int *fill = ARENA_NEW_N(e->a, int, ni + 1);
+    memcpy(fill, first, sizeof *fill * (size_t)ni);
+    for (int p = 0; p < np; p++) cand[fill[pairs[p].b]++] = pairs[p].a;
+    *first_out = first;
+    return cand;
+}
+
+/* Appends the launches of a run of groupable nodes (items[0..ni)).  Each
+ * node is compared with the earlier nodes it may conflict with
+ * (conflict_candidates), not with every earlier node of the run: the
+ * optimizer's updates of a deep model are one run of thousands. */
 static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
 {
     Segment *segs = ARENA_NEW_N(e->a, Segment, ni + 1);
+    int *first, *cand = conflict_candidates(e, items, ni, &first);
+    int *stamp = ARENA_NEW_N(e->a, int, ni + 1); /* b + 1 once a was tried for b */
     int nseg = 0, maxlevel = -1;
     for (int b = 0; b < ni; b++) {
         int only = -1, level = 0;
         bool multiple = false, all_same = true;
-        for (int a = 0; a < b; a++) {
+        for (int q = first[b]; q < first[b + 1]; q++) {
+            int a = cand[q];
+            if (stamp[a] == b + 1) continue;
+            stamp[a] = b + 1;
             bool same;
             if (!conflict(&items[a], &items[b], &same)) continue;
             all_same &= same;
@@ -216,6 +305,20 @@ static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
         items[b].seg = nseg++;
         if (segs[nseg - 1].level > maxlevel) maxlevel = segs[nseg - 1].level;
     }
+    /* the items of each segment in order, the segments of each level in
+       order (counting sorts) */
+    int *ifirst = ARENA_NEW_N(e->a, int, nseg + 2), *byseg = ARENA_NEW_N(e->a, int, ni + 1);
+    for (int b = 0; b < ni; b++) ifirst[items[b].seg + 1]++;
+    for (int sg = 0; sg < nseg; sg++) ifirst[sg + 1] += ifirst[sg];
+    int *ifill = ARENA_NEW_N(e->a, int, nseg + 1);
+    memcpy(ifill, ifirst, sizeof *ifill * (size_t)nseg);
+    for (int b = 0; b < ni; b++) byseg[ifill[items[b].seg]++] = b;
+    int *lfirst = ARENA_NEW_N(e->a, int, maxlevel + 3), *bylevel = ARENA_NEW_N(e->a, int, nseg + 1);
+    for (int sg = 0; sg < nseg; sg++) lfirst[segs[sg].level + 1]++;
+    for (int lv = 0; lv <= maxlevel; lv++) lfirst[lv + 1] += lfirst[lv];
+    int *lfill = ARENA_NEW_N(e->a, int, maxlevel + 2);
+    memcpy(lfill, lfirst, sizeof *lfill * (size_t)(maxlevel + 1));
+    for (int sg = 0; sg < nseg; sg++) bylevel[lfill[segs[sg].level]++] = sg;
     for (int lv = 0; lv <= maxlevel; lv++) {
         LaunchStep *st = &lp->steps[lp->nsteps++];
         memset(st, 0, sizeof *st);
@@ -223,14 +326,13 @@ static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
         st->seg_len = ARENA_NEW_N(e->a, int, nseg);
         st->seg_count = ARENA_NEW_N(e->a, int64_t, nseg);
         int nn = 0;
-        for (int sg = 0; sg < nseg; sg++) {
-            if (segs[sg].level != lv) continue;
+        for (int q = lfirst[lv]; q < lfirst[lv + 1]; q++) {
+            int sg = bylevel[q];
             st->seg_count[st->nseg] = segs[sg].count;
-            for (int b = 0; b < ni; b++)
-                if (items[b].seg == sg) {
-                    st->nodes[nn++] = items[b].n;
-                    st->seg_len[st->nseg]++;
-                }
+            for (int i = ifirst[sg]; i < ifirst[sg + 1]; i++) {
+                st->nodes[nn++] = items[byseg[i]].n;
+                st->seg_len[st->nseg]++;
+            }
             st->nseg++;
         }
         if (nn == 1) st->node = st->nodes[0]; /* alone: its own kernel */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ir/node_table.h"
 #include "onnx.h"
 
 /* The shortest %g form of v that reads back to the same double. */
@@ -90,6 +91,7 @@ const char *nn_write(FILE *out, const Graph *g, const char *note)
     char **names = calloc((size_t)g->next_id + 1, sizeof *names);
     if (!names) return "out of memory";
     const char *err = NULL;
+    NodeTable leaves = ir_leaf_table(g); /* a made-up name must not be a leaf's */
     for (int i = 0; i < g->nnodes && !err; i++) {
         const Node *n = g->nodes[i];
         if (n->op == OP_CONST) {
@@ -104,7 +106,7 @@ const char *nn_write(FILE *out, const Graph *g, const char *note)
             err = arena_printf(g->arena, "op '%s' cannot be written in .nn", op_info(n->op)->name);
         } else {
             const char *nm = NULL;
-            for (int k = 0; !nm || ir_find_leaf(g, nm); k++) nm = arena_printf(g->arena, "%st%d", k ? "_" : "", i);
+            for (int k = 0; !nm || node_table_get(&leaves, nm); k++) nm = arena_printf(g->arena, "%st%d", k ? "_" : "", i);
             names[n->id] = (char *)nm;
         }
     }

@@ -405,3 +405,22 @@ void ir_use_counts(const Graph *g, int *counts) {
     for (int i = 0; i < g->ngrads; i++)
         if (g->grads[i]) counts[g->grads[i]->id]++;
 }
+
+Readers ir_readers(const Graph *g) {
+    int nn = g->nnodes;
+    Readers r;
+    r.index = ARENA_NEW_N(g->arena, int, g->next_id + 1);
+    r.first = ARENA_NEW_N(g->arena, int, nn + 2);
+    for (int i = 0; i < nn; i++) r.index[g->nodes[i]->id] = i;
+    /* counts in first[x + 1], their prefix sums, then one fill in graph
+       order (so each list is sorted) */
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) r.first[r.index[g->nodes[i]->in[k]->id] + 1]++;
+    for (int i = 0; i < nn; i++) r.first[i + 1] += r.first[i];
+    r.reader = ARENA_NEW_N(g->arena, int, r.first[nn] + 1);
+    int *fill = ARENA_NEW_N(g->arena, int, nn + 1);
+    memcpy(fill, r.first, sizeof *fill * (size_t)nn);
+    for (int i = 0; i < nn; i++)
+        for (int k = 0; k < g->nodes[i]->nin; k++) r.reader[fill[r.index[g->nodes[i]->in[k]->id]]++] = i;
+    return r;
+}

@@ -225,6 +225,19 @@ void ir_compact(Graph *g);
  * written to counts[id]; counts must hold g->next_id ints. */
 void ir_use_counts(const Graph *g, int *counts);
 
+/* Who reads each node, by position in g->nodes (arena-allocated, built in
+ * one walk): index[id] is the position of node id; the readers of the node
+ * at position x are the positions reader[first[x]] .. reader[first[x+1]-1],
+ * in graph order, one entry per operand slot (outputs, the loss, metrics
+ * and gradients are not readers).  Lets a pass visit the users of a node
+ * instead of scanning the graph for them. */
+typedef struct Readers {
+    int *index;  /* by node id (g->next_id entries) */
+    int *first;  /* by position, g->nnodes + 1 entries */
+    int *reader; /* first[g->nnodes] entries */
+} Readers;
+Readers ir_readers(const Graph *g);
+
 /* ---- checking and printing -------------------------------------------- */
 
 /* Checks the graph's invariants (order, operand counts, attribute schema,

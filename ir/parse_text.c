@@ -23,53 +23,7 @@
 
 #include "internal.h"
 #include "ir.h"
-
-/* ---- value table ------------------------------------------------------- */
-
-typedef struct {
-    const char *key;
-    Node *node;
-} Slot;
-
-typedef struct {
-    Slot *slots;
-    size_t cap, count; /* cap is a power of two */
-} Table;
-
-static uint64_t hash_str(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
-static Slot *table_find(Table *t, const char *key) {
-    size_t i = (size_t)hash_str(key) & (t->cap - 1);
-    while (t->slots[i].key && strcmp(t->slots[i].key, key) != 0) i = (i + 1) & (t->cap - 1);
-    return &t->slots[i];
-}
-
-static void table_put(Arena *a, Table *t, const char *key, Node *n) {
-    if (2 * (t->count + 1) > t->cap) {
-        Table old = *t;
-        t->cap = old.cap ? old.cap * 2 : 64;
-        t->slots = ARENA_NEW_N(a, Slot, t->cap);
-        t->count = 0;
-        for (size_t i = 0; i < old.cap; i++) {
-            if (!old.slots[i].key) continue;
-            *table_find(t, old.slots[i].key) = old.slots[i];
-            t->count++;
-        }
-    }
-    Slot *s = table_find(t, key);
-    if (!s->key) t->count++;
-    s->key = key;
-    s->node = n;
-}
-
-static Node *table_get(Table *t, const char *key) {
-    if (!t->cap) return NULL;
-    return table_find(t, key)->node;
-}
+#include "node_table.h"
 
 /* ---- scanner ----------------------------------------------------------- */
 
@@ -81,7 +35,7 @@ typedef struct {
     int line;
     size_t line_start;
     Graph *g;
-    Table values;
+    NodeTable values;
 } Parser;
 
 static SrcLoc here(const Parser *p) {
@@ -320,7 +274,7 @@ static Node *ref_use(Parser *p) {
     SrcLoc at = here(p);
     bool numbered;
     const char *key = ref_key(p, &numbered);
-    Node *n = table_get(&p->values, key);
+    Node *n = node_table_get(&p->values, key);
     if (!n) dlc_error(at, "undefined value %%%s", key);
     return n;
 }
@@ -407,9 +361,9 @@ static int parse_attr_list(Parser *p, OpCode op, int close, Attr **out) {
 /* ---- lines ------------------------------------------------------------- */
 
 static void define(Parser *p, SrcLoc at, const char *key, bool numbered, Node *n) {
-    if (table_get(&p->values, key))
+    if (node_table_get(&p->values, key))
         dlc_error(at, numbered ? "%%%s is defined twice" : "the name %%%s is defined twice", key);
-    table_put(p->arena, &p->values, key, n);
+    node_table_put(p->arena, &p->values, key, n);
 }
 
 /* Checks that the type written in the file is the node's computed type. */
@@ -428,7 +382,7 @@ static void parse_leaf(Parser *p, SrcLoc at, OpCode op) {
     bool numbered;
     const char *name = ref_key(p, &numbered);
     if (numbered) dlc_error(nl, "a %s needs a name (%%name), not a number", op_info(op)->name);
-    if (table_get(&p->values, name)) dlc_error(nl, "the name %%%s is defined twice", name);
+    if (node_table_get(&p->values, name)) dlc_error(nl, "the name %%%s is defined twice", name);
     expect_char(p, ':', "':' before the type");
     skip_ws(p);
     SrcLoc tl = here(p);
@@ -472,7 +426,7 @@ static void parse_node(Parser *p) {
     const char *key = ref_key(p, &numbered);
     if (!numbered)
         dlc_error(at, "only input, param, state and hparam values have names; number other values %%0, %%1, ...");
-    if (table_get(&p->values, key)) dlc_error(at, "%%%s is defined twice", key);
+    if (node_table_get(&p->values, key)) dlc_error(at, "%%%s is defined twice", key);
     expect_char(p, '=', "'='");
     skip_ws(p);
     SrcLoc ol = here(p);

@@ -37,7 +37,10 @@
  * (other than an assign, which runs at the end of the step) reads one of
  * the moved region's members: that node would run before the values it
  * reads.  Regions are capped at FUSE_MAX_MEMBERS members and
- * FUSE_MAX_ARRAYS arrays.  Finally a matmul in a region with no stored
+ * FUSE_MAX_ARRAYS arrays.  Each region keeps a list of its members and
+ * the legality and array checks visit the members and their readers
+ * (ir_readers), so a join attempt costs the regions' size, not the
+ * graph's: the pass is linear in the graph.  Finally a matmul in a region with no stored
  * elementwise member of its type leaves the region (the GEMM needs a
  * buffer to write), one-member regions are dissolved,
  * and regions are numbered 1, 2, ... in the order of their roots.
@@ -146,6 +149,16 @@ FuseInfo *fuse_info(const Graph *g)
             tt_equal(&n->type, &fi->gemm[G]->type))
             fi->target[G] = n;
     }
+    /* member lists: a counting sort of the grouped nodes by group */
+    fi->mfirst = ARENA_NEW_N(a, int, ng + 2);
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->fuse_group > 0) fi->mfirst[g->nodes[i]->fuse_group + 1]++;
+    for (int G = 1; G <= ng; G++) fi->mfirst[G + 1] += fi->mfirst[G];
+    fi->members = ARENA_NEW_N(a, const Node *, fi->mfirst[ng + 1] + 1);
+    int *fill = ARENA_NEW_N(a, int, ng + 2);
+    memcpy(fill, fi->mfirst, sizeof *fill * (size_t)(ng + 2));
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->fuse_group > 0) fi->members[fill[g->nodes[i]->fuse_group]++] = g->nodes[i];
     return fi;
 }
 
@@ -157,15 +170,20 @@ typedef struct Fuser {
     int nn;
     int *index;          /* by node id: position in g->nodes */
     int *uses;           /* by index: operand slots reading it */
+    int *rfirst;         /* by index: its readers are reader[rfirst[x] .. rfirst[x+1]) */
+    int *reader;         /* indices of the readers, one per operand slot */
     bool *reported;      /* by index: an output, the loss or a metric */
     int *group;          /* by index: provisional group (0: none) */
+    int *next;           /* by index: the next member of its group, -1 at the end */
     int ng;
     int *groot;          /* by group: index of the last member */
+    int *head, *tail;    /* by group: first and last entry of its member list */
     int *nmem;           /* by group: members */
     FuseKind *kind;      /* by group */
     bool *has_mm;        /* by group: holds a matmul */
     int *rows_of;        /* by index of logits: row group or -(index+1) of a lone row op, 0: none */
-    bool *mark;          /* scratch, by index */
+    bool *mark;          /* scratch, by index; all false between calls */
+    bool *seen;          /* scratch, by index; all false between calls */
 } Fuser;
 
 /* True if node index x is in the set "group G" (or the lone node `lone`
@@ -175,42 +193,65 @@ static bool in_set(const Fuser *f, int x, int G, int lone)
     return G ? f->group[x] == G : x == lone;
 }
 
+/* Writes the members of the set (group G, or node `lone` alone) to out
+ * (room for FUSE_MAX_MEMBERS); returns their number.  A group's members
+ * are its list, so this costs the set's size, not the graph's. */
+static int members(const Fuser *f, int G, int lone, int *out)
+{
+    if (!G) {
+        out[0] = lone;
+        return 1;
+    }
+    int n = 0;
+    for (int x = f->head[G]; x >= 0; x = f->next[x]) {
+        DLC_ASSERT(n < FUSE_MAX_MEMBERS && f->group[x] == G);
+        out[n++] = x;
+    }
+    return n;
+}
+
 /* Can the set (group G, or node j alone) move to position i?  No node
  * strictly between the set's root and i, outside the set and outside
  * group `keep`, may read a member of the set (assigns excepted: they run
- * at the end of the step). */
+ * at the end of the step).  Only the readers of the members can break
+ * this, so those are the nodes looked at (not every node in between: an
+ * operand computed early and read late would make that a walk over much
+ * of the graph for each join tried). */
 static bool can_move(const Fuser *f, int G, int j, int i, int keep)
 {
     int from = G ? f->groot[G] : j;
-    for (int x = from + 1; x < i; x++) {
-        const Node *n = f->g->nodes[x];
-        if (n->op == OP_ASSIGN || in_set(f, x, G, j) || (keep && f->group[x] == keep)) continue;
-        for (int k = 0; k < n->nin; k++)
-            if (in_set(f, f->index[n->in[k]->id], G, j)) return false;
-    }
+    int mem[FUSE_MAX_MEMBERS];
+    int nm = members(f, G, j, mem);
+    for (int m = 0; m < nm; m++)
+        for (int r = f->rfirst[mem[m]]; r < f->rfirst[mem[m] + 1]; r++) {
+            int x = f->reader[r];
+            if (x <= from || x >= i) continue;
+            if (f->g->nodes[x]->op == OP_ASSIGN || in_set(f, x, G, j) || (keep && f->group[x] == keep)) continue;
+            return false;
+        }
     return true;
 }
 
 /* Arrays the loop of the union (group Ga or node a) + (group Gc or node c)
  * would touch: operands read from outside (constants are literals; the
  * matmul's operands belong to the GEMM), and an upper bound of the
- * results (members read from outside, reported, or reductions). */
+ * results (members read from outside, reported, or reductions).  Looks at
+ * the members, their operands and their readers only. */
 static int loop_arrays(Fuser *f, int Ga, int a, int Gc, int c)
 {
-    memset(f->mark, 0, sizeof *f->mark * (size_t)f->nn);
+    int mem[2 * FUSE_MAX_MEMBERS];
+    int nm = members(f, Ga, a, mem);
+    nm += members(f, Gc, c, mem + nm);
     int narr = 0;
-    for (int x = 0; x < f->nn; x++)
-        if (in_set(f, x, Ga, a) || in_set(f, x, Gc, c)) f->mark[x] = true;
-    bool *seen = f->mark + f->nn;
-    memset(seen, 0, sizeof *seen * (size_t)f->nn);
-    for (int x = 0; x < f->nn; x++) {
-        if (!f->mark[x]) continue;
+    for (int m = 0; m < nm; m++) f->mark[mem[m]] = true;
+    for (int m = 0; m < nm; m++) {
+        int x = mem[m];
         const Node *n = f->g->nodes[x];
         if (n->op == OP_MATMUL) continue;
         for (int k = 0; k < n->nin; k++) {
             int j = f->index[n->in[k]->id];
-            if (f->mark[j] || seen[j] || n->in[k]->op == OP_CONST) continue;
-            seen[j] = true;
+            if (f->mark[j] || f->seen[j] || n->in[k]->op == OP_CONST) continue;
+            f->seen[j] = true;
             narr++;
         }
         if (n->op == OP_SUM_TO || f->reported[x]) {
@@ -218,14 +259,16 @@ static int loop_arrays(Fuser *f, int Ga, int a, int Gc, int c)
             continue;
         }
         /* read by a node outside the union? */
-        bool out = false;
-        for (int y = x + 1; y < f->nn && !out; y++) {
-            if (f->mark[y]) continue;
-            const Node *r = f->g->nodes[y];
-            for (int k = 0; k < r->nin; k++)
-                if (r->in[k] == n) out = true;
-        }
-        narr += out;
+        for (int r = f->rfirst[x]; r < f->rfirst[x + 1]; r++)
+            if (!f->mark[f->reader[r]]) {
+                narr++;
+                break;
+            }
+    }
+    for (int m = 0; m < nm; m++) f->mark[mem[m]] = false;
+    for (int m = 0; m < nm; m++) {
+        const Node *n = f->g->nodes[mem[m]];
+        for (int k = 0; k < n->nin; k++) f->seen[f->index[n->in[k]->id]] = false;
     }
     return narr;
 }
@@ -236,6 +279,8 @@ static int ensure_group(Fuser *f, int i, FuseKind kind)
     if (f->group[i]) return f->group[i];
     int G = ++f->ng;
     f->group[i] = G;
+    f->next[i] = -1;
+    f->head[G] = f->tail[G] = i;
     f->groot[G] = i;
     f->nmem[G] = 1;
     f->kind[G] = kind;
@@ -244,13 +289,24 @@ static int ensure_group(Fuser *f, int i, FuseKind kind)
 }
 
 /* Moves the set (group Ga, or node a alone) into node c's group, made if
- * needed; c (index i) is the latest node, so it becomes the root. */
+ * needed; c (index i) is the latest node, so it becomes the root.  The
+ * set's member list is appended to the group's. */
 static void join(Fuser *f, int Ga, int a, int i, FuseKind kind)
 {
     int Gc = ensure_group(f, i, kind);
     if (Ga == Gc) return;
-    for (int x = 0; x < f->nn; x++)
-        if (in_set(f, x, Ga, a)) f->group[x] = Gc;
+    if (Ga) {
+        for (int x = f->head[Ga]; x >= 0; x = f->next[x]) f->group[x] = Gc;
+        f->next[f->tail[Gc]] = f->head[Ga];
+        f->tail[Gc] = f->tail[Ga];
+        f->head[Ga] = f->tail[Ga] = -1;
+    } else {
+        DLC_ASSERT(f->group[a] == 0);
+        f->group[a] = Gc;
+        f->next[a] = -1;
+        f->next[f->tail[Gc]] = a;
+        f->tail[Gc] = a;
+    }
     f->nmem[Gc] += Ga ? f->nmem[Ga] : 1;
     f->has_mm[Gc] |= Ga ? f->has_mm[Ga] : f->g->nodes[a]->op == OP_MATMUL;
     f->groot[Gc] = i;
@@ -322,8 +378,12 @@ void pass_fuse(Graph *g, const PassOptions *o)
     f.g = g;
     f.regions = o && o->fuse_regions;
     f.nn = nn;
-    f.index = ARENA_NEW_N(a, int, g->next_id + 1);
+    Readers rd = ir_readers(g);
+    f.index = rd.index;
+    f.rfirst = rd.first;
+    f.reader = rd.reader;
     f.uses = ARENA_NEW_N(a, int, nn + 1);
+    for (int i = 0; i < nn; i++) f.uses[i] = rd.first[i + 1] - rd.first[i];
     f.reported = ARENA_NEW_N(a, bool, nn + 1);
     f.group = ARENA_NEW_N(a, int, nn + 1);
     f.groot = ARENA_NEW_N(a, int, nn + 2);
@@ -331,10 +391,11 @@ void pass_fuse(Graph *g, const PassOptions *o)
     f.kind = ARENA_NEW_N(a, FuseKind, nn + 2);
     f.has_mm = ARENA_NEW_N(a, bool, nn + 2);
     f.rows_of = ARENA_NEW_N(a, int, nn + 1);
-    f.mark = ARENA_NEW_N(a, bool, 2 * nn + 2);
-    for (int i = 0; i < nn; i++) f.index[g->nodes[i]->id] = i;
-    for (int i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++) f.uses[f.index[g->nodes[i]->in[k]->id]]++;
+    f.mark = ARENA_NEW_N(a, bool, nn + 1);
+    f.seen = ARENA_NEW_N(a, bool, nn + 1);
+    f.next = ARENA_NEW_N(a, int, nn + 1);
+    f.head = ARENA_NEW_N(a, int, nn + 2);
+    f.tail = ARENA_NEW_N(a, int, nn + 2);
     for (int k = 0; k < g->noutputs; k++) f.reported[f.index[g->outputs[k].node->id]] = true;
     for (int k = 0; k < g->nmetrics; k++) f.reported[f.index[g->metrics[k].node->id]] = true;
     if (g->loss) f.reported[f.index[g->loss->id]] = true;

@@ -39,6 +39,9 @@ typedef struct FuseInfo {
     bool *simple;          /* by group: a loop whose only stored member is its root
                               (a tree of inlined elementwise values) */
     bool *inlined;         /* by node id: a loop-local value, no storage */
+    const Node **members;  /* every node in a group, by group, then in graph order */
+    int *mfirst;           /* by group (1..ngroups+1): group G's members are
+                              members[mfirst[G]] .. members[mfirst[G+1]-1] */
 } FuseInfo;
 
 /* The pass: decides the regions (see fuse.c). */

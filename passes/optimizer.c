@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "pass.h"
+#include "../ir/node_table.h"
 
 typedef struct OptDef {
     const char *name;
@@ -71,6 +72,7 @@ typedef struct Opt {
     const OptDef *def;
     SrcLoc loc;    /* of the optimizer in the train block */
     Node *lr;      /* the learning_rate hparam */
+    NodeTable leaves; /* the graph's named leaves by name, kept up to date */
     Node *consts[MAX_CONSTS]; /* scalar consts built so far, shared */
     int nconsts;
 } Opt;
@@ -170,7 +172,7 @@ static Node *lr_for(Opt *o, const Node *p)
 static Node *slot(Opt *o, const Node *p, const char *slot_name, double init)
 {
     const char *name = arena_printf(o->g->arena, "optimizer.%s.%s.%s", o->def->name, p->name, slot_name);
-    if (ir_find_leaf(o->g, name)) dlc_error(o->loc, "the name '%s' is already taken", name);
+    if (node_table_get(&o->leaves, name)) dlc_error(o->loc, "the name '%s' is already taken", name);
     Attr at[2];
     int na = 1;
     if (init == 0.0) {
@@ -180,7 +182,9 @@ static Node *slot(Opt *o, const Node *p, const char *slot_name, double init)
         at[1] = attr_float("value", init);
         na = 2;
     }
-    return ir_state(o->g, name, p->type, at, na, o->loc);
+    Node *n = ir_state(o->g, name, p->type, at, na, o->loc);
+    node_table_put(o->g->arena, &o->leaves, n->name, n);
+    return n;
 }
 
 static void assign(Opt *o, Node *target, Node *value)
@@ -295,24 +299,28 @@ void pass_optimizer(Graph *g, const PassOptions *opts)
     /* already lowered (an .ir dump made after this pass, read back) */
     for (int i = 0; i < g->nnodes; i++)
         if (g->nodes[i]->op == OP_ASSIGN) return;
-    Opt o = {g, NULL, g->train.optimizer_loc, NULL, {NULL}, 0};
+    Opt o = {g, NULL, g->train.optimizer_loc, NULL, ir_leaf_table(g), {NULL}, 0};
     const char *name = g->train.optimizer ? g->train.optimizer : "rmsprop";
     for (int i = 0; i < NOPT; i++)
         if (strcmp(optimizers[i].name, name) == 0) o.def = &optimizers[i];
     if (!o.def) dlc_error(o.loc, "unknown optimizer '%s' (known: sgd, rmsprop, adagrad, adam)", name);
     check_args(&o);
 
-    o.lr = ir_find_leaf(g, "learning_rate");
+    o.lr = node_table_get(&o.leaves, "learning_rate");
     if (o.lr && o.lr->op != OP_HPARAM) dlc_error(o.lr->loc, "the name 'learning_rate' is reserved for the optimizer");
-    if (!o.lr) o.lr = ir_hparam(g, "learning_rate", hyper(&o, "learning_rate"), o.loc);
+    if (!o.lr) {
+        o.lr = ir_hparam(g, "learning_rate", hyper(&o, "learning_rate"), o.loc);
+        node_table_put(g->arena, &o.leaves, o.lr->name, o.lr);
+    }
 
     bool adam = strcmp(o.def->name, "adam") == 0;
     Node *t = NULL, *t_new = NULL;
     if (adam) {
-        if (ir_find_leaf(g, "optimizer.iterations"))
+        if (node_table_get(&o.leaves, "optimizer.iterations"))
             dlc_error(o.loc, "the name 'optimizer.iterations' is already taken");
         Attr z = attr_str("init", "zeros");
         t = ir_state(g, "optimizer.iterations", tt_scalar(DT_F32), &z, 1, o.loc);
+        node_table_put(g->arena, &o.leaves, t->name, t);
         t_new = bin(&o, OP_ADD, t, cst(&o, t, 1.0));
     }
     Node *lr_t[DT_COUNT] = {NULL};

@@ -62,7 +62,11 @@
  *    own: walking them by offset, the gaps between them (and the space after
  *    the last one) are candidate places; the smallest gap that fits wins
  *    (ties: the lowest offset).  Nothing below the persistent region is a
- *    candidate.
+ *    candidate.  The gaps depend only on the union of the overlapping
+ *    storages' byte ranges, which a segment tree over the schedule
+ *    (plan_fit.c) assembles from O(log n) precomputed unions, so a deep
+ *    model's many simultaneously live tensors are not rescanned for each
+ *    placement.
  *
  * 6b. External leaves (PassOptions.external_leaves, for embeddable
  *    inference): inputs, params, states, hparams and consts are not in the
@@ -79,6 +83,7 @@
 #include <stdlib.h>
 
 #include "fuse.h"
+#include "plan_fit.h"
 
 #define PLAN_ALIGN 64
 
@@ -115,34 +120,6 @@ static int cmp_storage(const void *pa, const void *pb)
     return a->root - b->root;
 }
 
-static int cmp_by_offset(const void *pa, const void *pb)
-{
-    const Storage *a = *(Storage *const *)pa, *b = *(Storage *const *)pb;
-    if (a->offset != b->offset) return a->offset < b->offset ? -1 : 1;
-    return a->root - b->root;
-}
-
-/* Places `s` by best fit among the placed storages overlapping its
- * lifetime; `tmp` has room for every storage.  Returns the offset. */
-static int64_t best_fit(Storage *s, Storage **placed, int nplaced, Storage **tmp, int64_t base)
-{
-    int k = 0;
-    for (int i = 0; i < nplaced; i++)
-        if (placed[i]->start <= s->end && s->start <= placed[i]->end) tmp[k++] = placed[i];
-    qsort(tmp, (size_t)k, sizeof *tmp, cmp_by_offset);
-    int64_t best = -1, best_gap = 0, cursor = base;
-    for (int i = 0; i < k; i++) {
-        int64_t gap = tmp[i]->offset - cursor;
-        if (gap >= s->bytes && (best < 0 || gap < best_gap)) {
-            best = cursor;
-            best_gap = gap;
-        }
-        int64_t e = tmp[i]->offset + tmp[i]->bytes;
-        if (e > cursor) cursor = e;
-    }
-    return best >= 0 ? best : cursor;
-}
-
 void pass_plan(Graph *g, const PassOptions *o)
 {
     int nn = g->nnodes;
@@ -152,15 +129,14 @@ void pass_plan(Graph *g, const PassOptions *o)
 
     /* Index of each node id in g->nodes. */
     Arena *a = g->arena;
-    int *index = ARENA_NEW_N(a, int, g->next_id + 1);
+    Readers rd = ir_readers(g);
+    int *index = rd.index;
     int *pos = ARENA_NEW_N(a, int, nn + 1);            /* schedule position per index */
     int *last = ARENA_NEW_N(a, int, nn + 1);           /* last use position per index */
     int *owner = ARENA_NEW_N(a, int, nn + 1);          /* storage index per node index */
     bool *assigned = ARENA_NEW_N(a, bool, nn + 1);     /* persistent written by an assign */
     Storage *st = ARENA_NEW_N(a, Storage, nn + 1);
     Storage **order = ARENA_NEW_N(a, Storage *, nn + 1);
-    Storage **tmp = ARENA_NEW_N(a, Storage *, nn + 1);
-    for (int i = 0; i < nn; i++) index[g->nodes[i]->id] = i;
 
     /* 1. the schedule: graph order, assigns last. */
     int p = 0;
@@ -221,12 +197,12 @@ void pass_plan(Graph *g, const PassOptions *o)
         /* every other reader reads s before v is written, or in v's loop at
            the same index (an elementwise member: the loop's type is s's) */
         bool ok = true;
-        for (int r = 0; r < nn && ok; r++) {
+        for (int q = rd.first[si]; q < rd.first[si + 1] && ok; q++) {
+            int r = rd.reader[q];
             Node *rn = g->nodes[r];
             if (r == i) continue;
             bool same_loop = r == vi || (G && rn->fuse_group == G && fuse_is_elementwise(rn));
-            for (int k = 0; k < rn->nin; k++)
-                if (rn->in[k] == as->in[0] && !(readpos[r] < readpos[vi] || same_loop)) ok = false;
+            if (!(readpos[r] < readpos[vi] || same_loop)) ok = false;
         }
         if (ok) inplace[vi] = si;
     }
@@ -288,9 +264,11 @@ void pass_plan(Graph *g, const PassOptions *o)
         if (!st[k].persistent && !st[k].external) order[nt++] = &st[k];
     qsort(order, (size_t)nt, sizeof *order, cmp_storage);
     int64_t top = base;
+    FitIndex *fit = fit_new(a, end + 1, base);
     for (int k = 0; k < nt; k++) {
         Storage *s = order[k];
-        s->offset = best_fit(s, order, k, tmp, base);
+        s->offset = fit_find(fit, s->start, s->end, s->bytes);
+        fit_add(fit, s->start, s->end, s->offset, s->bytes);
         s->placed = true;
         if (s->offset + s->bytes > top) top = s->offset + s->bytes;
     }
@@ -298,11 +276,18 @@ void pass_plan(Graph *g, const PassOptions *o)
     /* 7. results and the lower bound. */
     for (int i = 0; i < nn; i++)
         g->nodes[i]->offset = owner[i] >= 0 && !st[owner[i]].external ? st[owner[i]].offset : -1;
-    int64_t lower = 0;
+    /* the lower bound by a sweep over the schedule: each storage adds its
+       bytes where its lifetime starts and takes them back after it ends */
+    int64_t *delta = ARENA_NEW_N(a, int64_t, end + 2);
+    for (int k = 0; k < nst; k++) {
+        int lo = st[k].start > 0 ? st[k].start : 0, hi = st[k].end < end ? st[k].end : end;
+        if (lo > hi) continue;
+        delta[lo] += st[k].bytes;
+        delta[hi + 1] -= st[k].bytes;
+    }
+    int64_t lower = 0, live = 0;
     for (int q = 0; q <= end; q++) {
-        int64_t live = 0;
-        for (int k = 0; k < nst; k++)
-            if (st[k].start <= q && q <= st[k].end) live += st[k].bytes;
+        live += delta[q];
         if (live > lower) lower = live;
     }
     g->arena_bytes = top;
