@@ -487,16 +487,22 @@ static void stage_inputs(CEmit *e, const ModelInfo *m, bool has_y)
     }
 }
 
-/* Copies the step's loss and metrics back to the host, then waits for the
- * step. */
+/* Queues the copies of the step's loss and metrics into the pinned results
+ * buffer (asynchronous DMA, unlike copies into the caller's pageable
+ * memory, each of which would wait for the step), waits for the step once,
+ * then hands them over. */
 static void emit_step_results(CEmit *e)
 {
     const Graph *g = e->g;
-    cp_line(e->p, "dlrt_cuda_copy(loss, %s, sizeof(float));", ce_ref(e, g->loss));
-    if (g->nmetrics == 0) cp_line(e->p, "(void)metrics;");
+    cp_line(e->p, "float *r = (float *)dlrt_cuda_results.p;");
+    cp_line(e->p, "dlrt_cuda_copy(r, %s, sizeof(float));   /* loss */", ce_ref(e, g->loss));
     for (int i = 0; i < g->nmetrics; i++)
-        cp_line(e->p, "dlrt_cuda_copy(metrics + %d, %s, sizeof(float));   /* %s */", i, ce_ref(e, g->metrics[i].node), g->metrics[i].name);
+        cp_line(e->p, "dlrt_cuda_copy(r + %d, %s, sizeof(float));   /* %s */", i + 1, ce_ref(e, g->metrics[i].node),
+                g->metrics[i].name);
     cp_line(e->p, "dlrt_cuda_sync();");
+    cp_line(e->p, "*loss = r[0];");
+    if (g->nmetrics == 0) cp_line(e->p, "(void)metrics;");
+    else cp_line(e->p, "memcpy(metrics, r + 1, %d * sizeof(float));", g->nmetrics);
 }
 
 static void emit_step(CEmit *e, const ModelInfo *m, const char *pfx, bool train)
@@ -590,6 +596,7 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "dlrt_cuda_init(prog_name);");
     cp_line(e->p, "arena = (unsigned char *)dlrt_cuda_alloc(%s_DEVICE_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
+    if (m->train) cp_line(e->p, "if (dlrt_cuda_pinned_reserve(&dlrt_cuda_results, %d * sizeof(float))) return -1;", e->g->nmetrics + 1);
     cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) DLRT_ONES[i] = 1.0f;", (long long)g->max_batch);
     ce_emit_setup_values(e);
     cp_line(e->p, "return 0;");

@@ -63,6 +63,19 @@ typedef struct dlrt_cuda_step {
     const uint32_t *y;      /* its labels */
 } dlrt_cuda_step;
 #define DLRT_STEP_HEADER 64
+
+/* Page-locked host memory the process keeps (dlrt_cuda_pinned_reserve):
+ * copies to and from it are true asynchronous DMA, so a step queues them
+ * and synchronizes once. */
+typedef struct dlrt_cuda_pinned {
+    unsigned char *p;
+    size_t cap;
+} dlrt_cuda_pinned;
+/* The step header and rows (reserved by bind_data), and a step's loss and
+ * metrics on their way back (reserved by a training unit's setup); both
+ * freed by dlrt_cuda_fini.  A caller rewrites either only after the step
+ * that used it has synchronized. */
+static dlrt_cuda_pinned dlrt_cuda_stage, dlrt_cuda_results;
 static_assert(sizeof(dlrt_cuda_step) <= DLRT_STEP_HEADER, "the step header outgrew its slot");
 
 /* ======================================================================== */
@@ -123,16 +136,20 @@ static inline void dlrt_emul_sgemm_cm(cublasOperation_t ta, cublasOperation_t tb
 static inline bool dlrt_cuda_data_fits(size_t bytes) { (void)bytes; return true; }
 static inline void *dlrt_cuda_data_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
 static inline void dlrt_cuda_data_release(const void *p) { free((void *)p); }
-/* Host staging of the step header and rows (freed by dlrt_cuda_fini). */
-static unsigned char *dlrt_cuda_stage;
-static size_t dlrt_cuda_stage_cap;
-static inline int dlrt_cuda_stage_reserve(size_t bytes)
+/* Pinned memory: plain host memory here. */
+static inline void dlrt_cuda_pinned_release(dlrt_cuda_pinned *b)
 {
-    if (bytes <= dlrt_cuda_stage_cap) return 0;
-    free(dlrt_cuda_stage);
-    dlrt_cuda_stage = (unsigned char *)malloc(bytes);
-    dlrt_cuda_stage_cap = dlrt_cuda_stage ? bytes : 0;
-    return dlrt_cuda_stage ? 0 : -1;
+    free(b->p);
+    b->p = NULL;
+    b->cap = 0;
+}
+static inline int dlrt_cuda_pinned_reserve(dlrt_cuda_pinned *b, size_t bytes)
+{
+    if (bytes <= b->cap) return 0;
+    dlrt_cuda_pinned_release(b);
+    b->p = (unsigned char *)malloc(bytes);
+    b->cap = b->p ? bytes : 0;
+    return b->p ? 0 : -1;
 }
 
 static inline void *dlrt_cuda_alloc(size_t bytes)
@@ -144,9 +161,8 @@ static inline void dlrt_cuda_free(void *p) { free(p); }
 static inline int dlrt_cuda_init(const char *who) { (void)who; return 0; }
 static inline void dlrt_cuda_fini(void)
 {
-    free(dlrt_cuda_stage);
-    dlrt_cuda_stage = NULL;
-    dlrt_cuda_stage_cap = 0;
+    dlrt_cuda_pinned_release(&dlrt_cuda_stage);
+    dlrt_cuda_pinned_release(&dlrt_cuda_results);
 }
 static inline void dlrt_cuda_sync(void) {}
 static inline void dlrt_cuda_copy(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
@@ -174,9 +190,6 @@ static inline void dlrt_cuda_graphs_free(dlrt_cuda_graphs *c) { (void)c; }
 static cudaStream_t dlrt_cuda_stream;
 static cublasHandle_t dlrt_cuda_blas;
 static void *dlrt_cuda_blas_ws;
-/* Pinned host staging of the step header and rows (dlrt_cuda_stage_buffer). */
-static unsigned char *dlrt_cuda_stage;
-static size_t dlrt_cuda_stage_cap;
 static const char *dlrt_cuda_who = "program";
 
 #define DLRT_LOCAL_KERNEL [[maybe_unused]] static __global__
@@ -202,6 +215,29 @@ static const char *dlrt_cuda_who = "program";
             exit(1);                                                                                             \
         }                                                                                                        \
     } while (0)
+
+/* Page-locked memory (dlrt_cuda_pinned), never allocated inside a step.
+ * Returns 0, or -1 without memory. */
+static inline void dlrt_cuda_pinned_release(dlrt_cuda_pinned *b)
+{
+    if (b->p) cudaFreeHost(b->p);
+    b->p = NULL;
+    b->cap = 0;
+}
+static inline int dlrt_cuda_pinned_reserve(dlrt_cuda_pinned *b, size_t bytes)
+{
+    if (bytes <= b->cap) return 0;
+    dlrt_cuda_pinned_release(b);
+    cudaError_t e = cudaMallocHost((void **)&b->p, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        b->p = NULL;
+        return -1;
+    }
+    DLRT_CUDA_CHECK(e);
+    b->cap = bytes;
+    return 0;
+}
 
 /* Finds a device, creates the stream and the cuBLAS handle.  Without a
  * device: `WHO: error: no CUDA device available (REASON)` and exit 1. */
@@ -236,9 +272,8 @@ static inline void dlrt_cuda_fini(void)
     if (!dlrt_cuda_blas) return;
     cublasDestroy(dlrt_cuda_blas);
     cudaFree(dlrt_cuda_blas_ws);
-    if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
-    dlrt_cuda_stage = NULL;
-    dlrt_cuda_stage_cap = 0;
+    dlrt_cuda_pinned_release(&dlrt_cuda_stage);
+    dlrt_cuda_pinned_release(&dlrt_cuda_results);
     cudaStreamDestroy(dlrt_cuda_stream);
     dlrt_cuda_blas = NULL;
 }
@@ -301,27 +336,6 @@ static inline void *dlrt_cuda_data_alloc(size_t bytes)
     return p;
 }
 static inline void dlrt_cuda_data_release(const void *p) { cudaFree((void *)p); }
-/* Pinned host memory for the per-step header and rows, so that their copy
- * is a true asynchronous DMA; reserved when data is bound (never inside a
- * step), freed by dlrt_cuda_fini.  The caller reuses it only after the step
- * that read it has synchronized.  Returns 0, or -1 without memory. */
-static inline int dlrt_cuda_stage_reserve(size_t bytes)
-{
-    if (bytes <= dlrt_cuda_stage_cap) return 0;
-    if (dlrt_cuda_stage) cudaFreeHost(dlrt_cuda_stage);
-    dlrt_cuda_stage = NULL;
-    dlrt_cuda_stage_cap = 0;
-    cudaError_t e = cudaMallocHost((void **)&dlrt_cuda_stage, bytes);
-    if (e == cudaErrorMemoryAllocation) {
-        (void)cudaGetLastError();
-        dlrt_cuda_stage = NULL;
-        return -1;
-    }
-    DLRT_CUDA_CHECK(e);
-    dlrt_cuda_stage_cap = bytes;
-    return 0;
-}
-
 /* CUDA Graphs of a step, one per batch size n (the full batches and the
  * last partial one of an epoch; a few more for odd callers). */
 #define DLRT_CUDA_GRAPHS 4
@@ -415,7 +429,7 @@ static inline int dlrt_cuda_data_bind(dlrt_cuda_data *d, int64_t count, int64_t 
     if (count < 1 || (!xb && !x) || (label_size > 0 && !y)) return -1;
     const size_t nx = (size_t)(count * in_size), ny = (size_t)(count * label_size) * 4;
     if (!dlrt_cuda_data_fits((xb ? nx : nx * sizeof(float)) + ny)) return -1;
-    if (dlrt_cuda_stage_reserve(DLRT_STEP_HEADER + (size_t)max_batch * sizeof(int64_t))) return -1;
+    if (dlrt_cuda_pinned_reserve(&dlrt_cuda_stage, DLRT_STEP_HEADER + (size_t)max_batch * sizeof(int64_t))) return -1;
     void *dx = dlrt_cuda_data_alloc(xb ? nx : nx * sizeof(float));
     void *dy = dlrt_cuda_data_alloc(ny);
     if (!dx || !dy) {
@@ -447,7 +461,7 @@ static inline void dlrt_cuda_stage_rows(void *slot, const dlrt_cuda_data *d, con
     const size_t bytes = DLRT_STEP_HEADER + (size_t)(n > 0 ? n : 0) * sizeof(int64_t);
     const char *bad = !d || d->count < 1              ? "no data set is bound there"
                       : n < 1 || n > max_batch        ? "the batch size is outside 1..max_batch"
-                      : bytes > dlrt_cuda_stage_cap   ? "the staging buffer is too small"
+                      : bytes > dlrt_cuda_stage.cap   ? "the staging buffer is too small"
                                                       : NULL;
     for (int64_t i = 0; !bad && i < n; i++)
         if (rows[i] < 0 || rows[i] >= d->count) bad = "a row is outside the bound data set";
@@ -455,7 +469,7 @@ static inline void dlrt_cuda_stage_rows(void *slot, const dlrt_cuda_data *d, con
         fprintf(stderr, "%s: error: a step over rows of a bound data set (n = %lld): %s\n", who, (long long)n, bad);
         exit(1);
     }
-    unsigned char *buf = dlrt_cuda_stage;
+    unsigned char *buf = dlrt_cuda_stage.p;
     memset(buf, 0, DLRT_STEP_HEADER);
     dlrt_cuda_step st;
     memset(&st, 0, sizeof st);
