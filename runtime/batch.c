@@ -14,6 +14,7 @@
  * the data set itself (the CUDA target, on the device) is handed the data
  * once (dlrt_bind) and then only each batch's row numbers.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rt_data.h"
@@ -57,6 +58,8 @@ void dlrt_bind(const dlrt_model *m, dlrt_dataset *ds, int split)
 {
     ds->bound = 0;
     if (!m->bind_data || !m->train_step_rows || !m->eval_step_rows) return;
+    const char *host = getenv("DLRT_HOST_DATA"); /* keep the data on the host (comparisons, debugging) */
+    if (host && *host && strcmp(host, "0") != 0) return;
     if (m->bind_data(split, ds->n, ds->x ? NULL : ds->xb, ds->x, ds->y) == 0) ds->bound = split + 1;
 }
 

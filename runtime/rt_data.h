@@ -39,8 +39,9 @@ void dlrt_dataset_free(dlrt_dataset *ds);
 /* Hands ds to the model as split `split` (0 training, 1 test) when the
  * model keeps data itself (bind_data, train_step_rows, eval_step_rows) and
  * accepts it; the steps over ds then pass row numbers instead of batches.
- * Otherwise ds stays unbound and batches are gathered on the host.  Call
- * after the model's setup(). */
+ * Otherwise ds stays unbound and batches are gathered on the host, as they
+ * are when the environment sets DLRT_HOST_DATA (to anything but "" or "0").
+ * Call after the model's setup(). */
 void dlrt_bind(const dlrt_model *m, dlrt_dataset *ds, int split);
 
 /* The shuffle of epoch `epoch` of a run with `seed`: idx becomes a

@@ -7,7 +7,9 @@
 #       `dlc build --target cuda` (`prog train --epochs 1+E --log CSV`, the
 #       first epoch a warm-up), against PyTorch on the same GPU, eager and
 #       torch.compile (bench/cuda/torch_gpu.py; skipped with a message when
-#       PyTorch has no CUDA).  Target: >= 10x faster than eager;
+#       PyTorch has no CUDA).  Target: >= 10x faster than eager.  The same
+#       program fed host batches (DLRT_HOST_DATA=1) shows what keeping the
+#       data on the device gains;
 #   (b) the same for bench/cuda/wide_mlp.nn (784-4096-4096-10, batch 1024),
 #       against the cuBLAS floor: the GEMMs the generated code calls in one
 #       epoch (taken from the generated train/eval entry points, one batch
@@ -71,6 +73,10 @@ rm -f "$OUT/mlp.csv"
 "$OUT/mnist_mlp_cuda" train --data "$DATA" --epochs $((1 + EPOCHS)) --log "$OUT/mlp.csv" --quiet
 dlc_mlp=$(epoch_median "$OUT/mlp.csv")
 say "mnist_mlp dlc: $dlc_mlp s/epoch"
+rm -f "$OUT/mlp_host.csv" # the same program fed host batches every step
+DLRT_HOST_DATA=1 "$OUT/mnist_mlp_cuda" train --data "$DATA" --epochs $((1 + EPOCHS)) --log "$OUT/mlp_host.csv" --quiet
+dlc_mlp_host=$(epoch_median "$OUT/mlp_host.csv")
+say "mnist_mlp dlc, host batches: $dlc_mlp_host s/epoch"
 torch_eager=n/a torch_compile=n/a
 if out=$("$PY" "$root/bench/cuda/torch_gpu.py" --model mlp --epochs "$EPOCHS" --data "$DATA" 2>"$OUT/torch.err"); then
     torch_eager=$(echo "$out" | tail -1 | "$PY" -c 'import json,sys; print(json.loads(sys.stdin.read())["epoch_s"])')
@@ -100,9 +106,9 @@ ft1024=$(floor_of train 1024) ft608=$(floor_of train 608) fe1024=$(floor_of eval
 floor=$("$PY" -c "print(58 * $ft1024 + $ft608 + 9 * $fe1024 + $fe784)")
 say "wide_mlp dlc: $dlc_wide s/epoch; cuBLAS floor $floor s"
 
-"$PY" - "$device" "$dlc_mlp" "$torch_eager" "$torch_compile" "$dlc_wide" "$floor" > "$OUT/results.md" <<'PY'
+"$PY" - "$device" "$dlc_mlp" "$torch_eager" "$torch_compile" "$dlc_wide" "$floor" "$dlc_mlp_host" > "$OUT/results.md" <<'PY'
 import sys
-dev, dm, te, tc, dw, fl = sys.argv[1:]
+dev, dm, te, tc, dw, fl, dh = sys.argv[1:]
 def ratio(a, b):
     try:
         return "%.2fx" % (float(a) / float(b))
@@ -112,6 +118,7 @@ print("device: %s\n" % dev)
 print("| measurement | seconds/epoch | ratio |")
 print("|---|---|---|")
 print("| mnist_mlp, dlc CUDA | %.4f | |" % float(dm))
+print("| mnist_mlp, dlc CUDA fed host batches (DLRT_HOST_DATA=1) | %.4f | %s of the above |" % (float(dh), ratio(dh, dm)))
 print("| mnist_mlp, PyTorch eager (same GPU) | %s | dlc is %s faster (target >= 10x) |" % (te, ratio(te, dm)))
 print("| mnist_mlp, PyTorch torch.compile | %s | dlc is %s faster |" % (tc, ratio(tc, dm)))
 print("| wide_mlp (4096 wide, batch 1024), dlc CUDA | %.4f | %s the cuBLAS floor (target <= 1.3x) |" % (float(dw), ratio(dw, fl)))

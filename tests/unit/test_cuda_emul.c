@@ -24,6 +24,7 @@
  * (every model of models/) and tests/lit/cuda/kernels.nn (the shape ops
  * and losses of train_losses_shapes) through `dlc build --target cuda`.
  */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <check.h>
 #include <dlfcn.h>
 #include <math.h>
@@ -470,7 +471,7 @@ static int run_train(const dlrt_model *m, const char *dir, const char *trace, do
 /* The runtime's train command with the emulated CUDA build: the data sets
  * go to the model once (bind_data) and each step passes row numbers; the
  * losses match the C program's, and match exactly those of the same CUDA
- * build fed host batches (bind_data refused). */
+ * build fed host batches (bind_data refused, or DLRT_HOST_DATA set). */
 START_TEST(program_keeps_data)
 {
     static const char src[] = "model e_prog\ninput x: f32[N, 4, 4]\ninput label: i32[N]\n"
@@ -500,13 +501,21 @@ START_TEST(program_keeps_data)
     host.bind_data = refuse_bind;
     host.train_step_rows = rows_train_step;
     int nh = run_train(&host, dir, tu_path(dir, "host.trace"), lh, CAP);
+    dlrt_model env = *mg; /* DLRT_HOST_DATA=1: host batches though the model could keep the data */
+    env.train_step_rows = rows_train_step;
+    ck_assert_int_eq(setenv("DLRT_HOST_DATA", "1", 1), 0);
+    double le[CAP];
+    int ne = run_train(&env, dir, tu_path(dir, "env.trace"), le, CAP);
+    ck_assert_int_eq(unsetenv("DLRT_HOST_DATA"), 0);
     ck_assert_int_eq(nc, 12);
     ck_assert_int_eq(ng, nc);
     ck_assert_int_eq(nh, nc);
+    ck_assert_int_eq(ne, nc);
     for (int i = 0; i < nc; i++) {
         float fg = (float)lg[i], fc = (float)lc[i];
         compare("e_prog", "step loss (CUDA rows vs C)", &fg, &fc, 1);
         ck_assert_msg(lg[i] == lh[i], "step %d: loss %.9g over bound rows, %.9g from host batches", i + 1, lg[i], lh[i]);
+        ck_assert_msg(le[i] == lh[i], "step %d: loss %.9g with DLRT_HOST_DATA, %.9g from host batches", i + 1, le[i], lh[i]);
     }
     tu_remove_tmpdir(dir);
     dlclose(hc);

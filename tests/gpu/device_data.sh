@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The data kept on the device (bind_data: bytes uploaded once, each batch
+# gathered and converted on the GPU) trains to the same bits as host
+# batches copied every step (DLRT_HOST_DATA=1): one epoch of each, same
+# seed, byte-identical checkpoints.
+. "$(dirname "$0")/lib.sh"
+require_gpu
+build mnist_mlp cuda "$t/gpu"
+"$t/gpu" train --data "$data" --epochs 1 --seed 5 --save "$t/device.safetensors" --quiet || fail "device data run"
+DLRT_HOST_DATA=1 "$t/gpu" train --data "$data" --epochs 1 --seed 5 --save "$t/host.safetensors" --quiet ||
+    fail "host batches run"
+cmp "$t/device.safetensors" "$t/host.safetensors" || fail "device data and host batches trained different weights"
+echo "PASS: device data and host batches give identical checkpoints"
