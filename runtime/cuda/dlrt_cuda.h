@@ -22,7 +22,9 @@
  *    and DLRT_LAUNCH runs the kernel once per (block, thread), last first;
  *    cublasSgemm is a column-major reference loop with cuBLAS's argument
  *    convention, so the operand swap of the generated code is exercised;
- *    memory is plain host memory; graphs are not captured.  Only kernels
+ *    memory is plain host memory; graphs are not captured, but every body
+ *    CUDA would capture runs held to the rules of capture (no
+ *    synchronization, no allocation, no copy from or to host memory).  Only kernels
  *    whose threads do not cooperate can run this way, and that is every
  *    kernel dlc generates (each thread owns its outputs; reductions loop in
  *    a fixed order inside one thread), which is also what makes the CUDA
@@ -132,10 +134,61 @@ static inline void dlrt_emul_sgemm_cm(cublasOperation_t ta, cublasOperation_t tb
         }
 }
 
+/* ---- the rules of stream capture ----
+ * A body CUDA captures into a graph (DLRT_CUDA_GRAPH_RUN) may only enqueue
+ * kernels, cuBLAS calls and copies between device memory: a
+ * synchronization or an allocation fails the capture, and a copy from or
+ * to pageable host memory cannot be captured.  The emulation runs every
+ * such body as if captured, knows which host blocks stand for device
+ * memory (the arena, the bound data sets), and stops with a message on a
+ * breach, so that the generated code is held to the rules without a GPU. */
+static int dlrt_emul_capturing;
+enum { DLRT_EMUL_BLOCKS = 16 };
+static struct {
+    const unsigned char *p;
+    size_t n;
+} dlrt_emul_device[DLRT_EMUL_BLOCKS];
+
+static inline void dlrt_emul_breach(const char *what)
+{
+    if (!dlrt_emul_capturing) return;
+    fprintf(stderr, "dlrt_cuda (host emulation): %s inside a step CUDA captures into a graph\n", what);
+    abort();
+}
+/* Records (n > 0) or forgets (n == 0) a block standing for device memory. */
+static inline void dlrt_emul_device_block(const void *p, size_t n)
+{
+    for (int i = 0; i < DLRT_EMUL_BLOCKS; i++)
+        if (n ? !dlrt_emul_device[i].p : dlrt_emul_device[i].p == p) {
+            dlrt_emul_device[i].p = n ? (const unsigned char *)p : NULL;
+            dlrt_emul_device[i].n = n;
+            return;
+        }
+    if (n) abort(); /* more device blocks than a dlc unit makes */
+}
+static inline bool dlrt_emul_on_device(const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    for (int i = 0; i < DLRT_EMUL_BLOCKS; i++)
+        if (dlrt_emul_device[i].p && b >= dlrt_emul_device[i].p && b + n <= dlrt_emul_device[i].p + dlrt_emul_device[i].n)
+            return true;
+    return false;
+}
+
 /* Device memory for a bound data set: host memory here, always room. */
 static inline bool dlrt_cuda_data_fits(size_t bytes) { (void)bytes; return true; }
-static inline void *dlrt_cuda_data_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
-static inline void dlrt_cuda_data_release(const void *p) { free((void *)p); }
+static inline void *dlrt_cuda_data_alloc(size_t bytes)
+{
+    dlrt_emul_breach("an allocation");
+    void *p = malloc(bytes ? bytes : 1);
+    if (p) dlrt_emul_device_block(p, bytes ? bytes : 1);
+    return p;
+}
+static inline void dlrt_cuda_data_release(const void *p)
+{
+    dlrt_emul_device_block(p, 0);
+    free((void *)p);
+}
 /* Pinned memory: plain host memory here. */
 static inline void dlrt_cuda_pinned_release(dlrt_cuda_pinned *b)
 {
@@ -146,6 +199,7 @@ static inline void dlrt_cuda_pinned_release(dlrt_cuda_pinned *b)
 static inline int dlrt_cuda_pinned_reserve(dlrt_cuda_pinned *b, size_t bytes)
 {
     if (bytes <= b->cap) return 0;
+    dlrt_emul_breach("a pinned allocation");
     dlrt_cuda_pinned_release(b);
     b->p = (unsigned char *)malloc(bytes);
     b->cap = b->p ? bytes : 0;
@@ -154,18 +208,29 @@ static inline int dlrt_cuda_pinned_reserve(dlrt_cuda_pinned *b, size_t bytes)
 
 static inline void *dlrt_cuda_alloc(size_t bytes)
 {
+    dlrt_emul_breach("an allocation");
     void *p = calloc(1, bytes ? bytes : 1);
+    if (p) dlrt_emul_device_block(p, bytes ? bytes : 1);
     return p;
 }
-static inline void dlrt_cuda_free(void *p) { free(p); }
+static inline void dlrt_cuda_free(void *p)
+{
+    dlrt_emul_device_block(p, 0);
+    free(p);
+}
 static inline int dlrt_cuda_init(const char *who) { (void)who; return 0; }
 static inline void dlrt_cuda_fini(void)
 {
     dlrt_cuda_pinned_release(&dlrt_cuda_stage);
     dlrt_cuda_pinned_release(&dlrt_cuda_results);
 }
-static inline void dlrt_cuda_sync(void) {}
-static inline void dlrt_cuda_copy(void *dst, const void *src, size_t bytes) { if (bytes) memcpy(dst, src, bytes); }
+static inline void dlrt_cuda_sync(void) { dlrt_emul_breach("a synchronization"); }
+static inline void dlrt_cuda_copy(void *dst, const void *src, size_t bytes)
+{
+    if (!bytes) return;
+    if (!dlrt_emul_on_device(dst, bytes) || !dlrt_emul_on_device(src, bytes)) dlrt_emul_breach("a copy from or to host memory");
+    memcpy(dst, src, bytes);
+}
 static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const float *A, int lda, const float *B, int ldb,
                                    float *C)
 {
@@ -173,11 +238,17 @@ static inline void dlrt_cuda_sgemm(int ta, int tb, int M, int P, int K, const fl
     dlrt_emul_sgemm_cm(tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, P, M, K, B, ldb, A, lda, C, P);
 }
 
-/* A step "graph": in emulation the step simply runs. */
+/* A step "graph": in emulation the step runs, held to the rules of
+   capture (dlrt_emul_breach). */
 typedef struct dlrt_cuda_graphs {
     int unused;
 } dlrt_cuda_graphs;
-#define DLRT_CUDA_GRAPH_RUN(cache, n, body) body
+#define DLRT_CUDA_GRAPH_RUN(cache, n, body)                                                                  \
+    do {                                                                                                     \
+        dlrt_emul_capturing = 1;                                                                             \
+        body;                                                                                                \
+        dlrt_emul_capturing = 0;                                                                             \
+    } while (0)
 static inline void dlrt_cuda_graphs_free(dlrt_cuda_graphs *c) { (void)c; }
 
 #else
