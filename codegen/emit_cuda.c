@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ir/bucket.h"
 #include "cuda_emit.h"
 
 /* ---- the model's shape ---------------------------------------------------- */
@@ -251,9 +252,7 @@ static int *conflict_candidates(CEmit *e, const Item *items, int ni, int **first
                 int a = sp[list[i]].item, b = sp[x].item;
                 if (a == b) continue;
                 if (np == cap) {
-                    ItemPair *more = ARENA_NEW_N(e->a, ItemPair, 2 * cap);
-                    memcpy(more, pairs, sizeof *pairs * (size_t)np);
-                    pairs = more;
+                    pairs = arena_grow(e->a, pairs, (size_t)cap, 2 * (size_t)cap, sizeof *pairs);
                     cap *= 2;
                 }
                 pairs[np++] = (ItemPair){a < b ? a : b, a < b ? b : a};
@@ -262,13 +261,11 @@ static int *conflict_candidates(CEmit *e, const Item *items, int ni, int **first
         if (sp[x].write) open_w[nw++] = x;
         else open_r[nr++] = x;
     }
-    int *first = ARENA_NEW_N(e->a, int, ni + 2), *cand = ARENA_NEW_N(e->a, int, np + 1);
-    for (int p = 0; p < np; p++) first[pairs[p].b + 1]++;
-    for (int b = 0; b < ni; b++) first[b + 1] += first[b];
-    int *fill = ARENA_NEW_N(e->a, int, ni + 1);
-    memcpy(fill, first, sizeof *fill * (size_t)ni);
-    for (int p = 0; p < np; p++) cand[fill[pairs[p].b]++] = pairs[p].a;
-    *first_out = first;
+    int *by_b = ARENA_NEW_N(e->a, int, np + 1);
+    for (int p = 0; p < np; p++) by_b[p] = pairs[p].b;
+    int *order = bucket_by_key(e->a, by_b, np, ni, first_out);
+    int *cand = ARENA_NEW_N(e->a, int, np + 1);
+    for (int q = 0; q < np; q++) cand[q] = pairs[order[q]].a;
     return cand;
 }
 
@@ -306,19 +303,12 @@ static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
         if (segs[nseg - 1].level > maxlevel) maxlevel = segs[nseg - 1].level;
     }
     /* the items of each segment in order, the segments of each level in
-       order (counting sorts) */
-    int *ifirst = ARENA_NEW_N(e->a, int, nseg + 2), *byseg = ARENA_NEW_N(e->a, int, ni + 1);
-    for (int b = 0; b < ni; b++) ifirst[items[b].seg + 1]++;
-    for (int sg = 0; sg < nseg; sg++) ifirst[sg + 1] += ifirst[sg];
-    int *ifill = ARENA_NEW_N(e->a, int, nseg + 1);
-    memcpy(ifill, ifirst, sizeof *ifill * (size_t)nseg);
-    for (int b = 0; b < ni; b++) byseg[ifill[items[b].seg]++] = b;
-    int *lfirst = ARENA_NEW_N(e->a, int, maxlevel + 3), *bylevel = ARENA_NEW_N(e->a, int, nseg + 1);
-    for (int sg = 0; sg < nseg; sg++) lfirst[segs[sg].level + 1]++;
-    for (int lv = 0; lv <= maxlevel; lv++) lfirst[lv + 1] += lfirst[lv];
-    int *lfill = ARENA_NEW_N(e->a, int, maxlevel + 2);
-    memcpy(lfill, lfirst, sizeof *lfill * (size_t)(maxlevel + 1));
-    for (int sg = 0; sg < nseg; sg++) bylevel[lfill[segs[sg].level]++] = sg;
+       order */
+    int *key = ARENA_NEW_N(e->a, int, (ni > nseg ? ni : nseg) + 1), *ifirst, *lfirst;
+    for (int b = 0; b < ni; b++) key[b] = items[b].seg;
+    int *byseg = bucket_by_key(e->a, key, ni, nseg, &ifirst);
+    for (int sg = 0; sg < nseg; sg++) key[sg] = segs[sg].level;
+    int *bylevel = bucket_by_key(e->a, key, nseg, maxlevel + 1, &lfirst);
     for (int lv = 0; lv <= maxlevel; lv++) {
         LaunchStep *st = &lp->steps[lp->nsteps++];
         memset(st, 0, sizeof *st);
@@ -540,7 +530,7 @@ static void emit_data_entries(CEmit *e, const ModelInfo *m)
     cp_close(e->p, "");
     cp_blank(e->p);
 
-    cp_line(e->p, "/* The batch: samples DLRT_STEP_ROWS of the bound split into the input slots. */");
+    cp_line(e->p, "/* The batch: the samples the step slot's rows name, from the bound split into the input slots. */");
     cp_open(e->p, "static void gather_enqueue(int64_t n)");
     cp_line(e->p, "DLRT_LAUNCH(dlrt_gather_rows, DLRT_GRID(n * %lld), DLRT_BLOCK, DLRT_STEP_SLOT, n, %lldll, %lldll, %s, %s);",
             in_size + label_size, in_size, label_size, m->x ? ce_ref(e, m->x) : "NULL",

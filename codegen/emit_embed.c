@@ -246,16 +246,15 @@ static void emit_data(CEmit *e, const EmbedModel *m, const EmbedOptions *o, cons
         tt_format(&n->type, ty, sizeof ty);
         int64_t cnt = tt_numel(&n->type, g->max_batch);
         if (n->op == OP_PARAM || n->op == OP_STATE) {
-            const float *v = leaf_values(g, m, o, n);
-            if (o->weights_file) {
+            const char *layout = m->stored_t[n->id] ? ", stored transposed" : "";
+            if (o->weights_file) { /* the values are in the blob (write_blob) */
                 char def[200];
                 snprintf(def, sizeof def, "#define %s (weights + %lld)", ce_ref(e, n), (long long)m->blob_off[n->id]);
-                cp_line(e->p, "%-52s /* %s %s%s */", def, n->name, ty, m->stored_t[n->id] ? ", stored transposed" : "");
+                cp_line(e->p, "%-52s /* %s %s%s */", def, n->name, ty, layout);
                 continue;
             }
-            cp_line(e->p, "/* %s %s %s%s */", n->op == OP_PARAM ? "param" : "state", n->name, ty,
-                    m->stored_t[n->id] ? ", stored transposed" : "");
-            emit_array(e, ce_ref(e, n), v, cnt, false);
+            cp_line(e->p, "/* %s %s %s%s */", n->op == OP_PARAM ? "param" : "state", n->name, ty, layout);
+            emit_array(e, ce_ref(e, n), leaf_values(g, m, o, n), cnt, false);
         } else {
             /* a constant or hyperparameter the kernels read from memory */
             if (n->type.dtype != DT_F32) dlc_error(n->loc, "embedded code supports f32 constants only");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bucket.h"
 #include "internal.h"
 #include "ir.h"
 #include "shape.h"
@@ -410,17 +411,20 @@ Readers ir_readers(const Graph *g) {
     int nn = g->nnodes;
     Readers r;
     r.index = ARENA_NEW_N(g->arena, int, g->next_id + 1);
-    r.first = ARENA_NEW_N(g->arena, int, nn + 2);
     for (int i = 0; i < nn; i++) r.index[g->nodes[i]->id] = i;
-    /* counts in first[x + 1], their prefix sums, then one fill in graph
+    /* every operand slot, keyed by the node it reads, grouped in graph
        order (so each list is sorted) */
+    int slots = 0;
+    for (int i = 0; i < nn; i++) slots += g->nodes[i]->nin;
+    int *key = ARENA_NEW_N(g->arena, int, slots + 1), *owner = ARENA_NEW_N(g->arena, int, slots + 1);
+    slots = 0;
     for (int i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++) r.first[r.index[g->nodes[i]->in[k]->id] + 1]++;
-    for (int i = 0; i < nn; i++) r.first[i + 1] += r.first[i];
-    r.reader = ARENA_NEW_N(g->arena, int, r.first[nn] + 1);
-    int *fill = ARENA_NEW_N(g->arena, int, nn + 1);
-    memcpy(fill, r.first, sizeof *fill * (size_t)nn);
-    for (int i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i]->nin; k++) r.reader[fill[r.index[g->nodes[i]->in[k]->id]]++] = i;
+        for (int k = 0; k < g->nodes[i]->nin; k++, slots++) {
+            key[slots] = r.index[g->nodes[i]->in[k]->id];
+            owner[slots] = i;
+        }
+    int *order = bucket_by_key(g->arena, key, slots, nn, &r.first);
+    r.reader = ARENA_NEW_N(g->arena, int, slots + 1);
+    for (int j = 0; j < slots; j++) r.reader[j] = owner[order[j]];
     return r;
 }

@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ir/bucket.h"
 #include "fuse.h"
 
 #define FUSE_SIMPLE_MEMBERS 8
@@ -149,16 +150,12 @@ FuseInfo *fuse_info(const Graph *g)
             tt_equal(&n->type, &fi->gemm[G]->type))
             fi->target[G] = n;
     }
-    /* member lists: a counting sort of the grouped nodes by group */
-    fi->mfirst = ARENA_NEW_N(a, int, ng + 2);
-    for (int i = 0; i < nn; i++)
-        if (g->nodes[i]->fuse_group > 0) fi->mfirst[g->nodes[i]->fuse_group + 1]++;
-    for (int G = 1; G <= ng; G++) fi->mfirst[G + 1] += fi->mfirst[G];
+    /* member lists: the grouped nodes by group (ungrouped ones left out) */
+    int *key = ARENA_NEW_N(a, int, nn + 1);
+    for (int i = 0; i < nn; i++) key[i] = g->nodes[i]->fuse_group > 0 ? g->nodes[i]->fuse_group : -1;
+    int *order = bucket_by_key(a, key, nn, ng + 1, &fi->mfirst);
     fi->members = ARENA_NEW_N(a, const Node *, fi->mfirst[ng + 1] + 1);
-    int *fill = ARENA_NEW_N(a, int, ng + 2);
-    memcpy(fill, fi->mfirst, sizeof *fill * (size_t)(ng + 2));
-    for (int i = 0; i < nn; i++)
-        if (g->nodes[i]->fuse_group > 0) fi->members[fill[g->nodes[i]->fuse_group]++] = g->nodes[i];
+    for (int j = 0; j < fi->mfirst[ng + 1]; j++) fi->members[j] = g->nodes[order[j]];
     return fi;
 }
 

@@ -24,9 +24,9 @@
  *    convention, so the operand swap of the generated code is exercised;
  *    memory is plain host memory; graphs are not captured, but every body
  *    CUDA would capture runs held to the rules of capture (no
- *    synchronization, no allocation, no copy from or to host memory).  Only kernels
- *    whose threads do not cooperate can run this way, and that is every
- *    kernel dlc generates (each thread owns its outputs; reductions loop in
+ *    synchronization, no allocation, no copy from or to host memory).
+ *    Only kernels whose threads do not cooperate can run this way, and
+ *    that is every kernel dlc generates (each thread owns its outputs; reductions loop in
  *    a fixed order inside one thread), which is also what makes the CUDA
  *    results deterministic.  tests/unit/test_cuda_emul.c uses this to check
  *    the generated source against the C backend without a GPU.
@@ -48,8 +48,6 @@
  * its row numbers and gathers (and converts) its batch on the device. */
 typedef struct dlrt_cuda_data {
     int64_t count;          /* samples; 0: nothing bound */
-    int64_t in_size;        /* inputs per sample */
-    int64_t label_size;     /* labels per sample */
     const uint8_t *xb;      /* device: count * in_size bytes (byte / 255), or NULL */
     const float *x;         /* device: count * in_size floats, or NULL */
     const uint32_t *y;      /* device: count * label_size 4-byte labels */
@@ -175,20 +173,6 @@ static inline bool dlrt_emul_on_device(const void *p, size_t n)
     return false;
 }
 
-/* Device memory for a bound data set: host memory here, always room. */
-static inline bool dlrt_cuda_data_fits(size_t bytes) { (void)bytes; return true; }
-static inline void *dlrt_cuda_data_alloc(size_t bytes)
-{
-    dlrt_emul_breach("an allocation");
-    void *p = malloc(bytes ? bytes : 1);
-    if (p) dlrt_emul_device_block(p, bytes ? bytes : 1);
-    return p;
-}
-static inline void dlrt_cuda_data_release(const void *p)
-{
-    dlrt_emul_device_block(p, 0);
-    free((void *)p);
-}
 /* Pinned memory: plain host memory here. */
 static inline void dlrt_cuda_pinned_release(dlrt_cuda_pinned *b)
 {
@@ -218,6 +202,10 @@ static inline void dlrt_cuda_free(void *p)
     dlrt_emul_device_block(p, 0);
     free(p);
 }
+/* Device memory for a bound data set: the same host blocks, always room. */
+static inline bool dlrt_cuda_data_fits(size_t bytes) { (void)bytes; return true; }
+static inline void *dlrt_cuda_data_alloc(size_t bytes) { return dlrt_cuda_alloc(bytes); }
+static inline void dlrt_cuda_data_release(const void *p) { dlrt_cuda_free((void *)p); }
 static inline int dlrt_cuda_init(const char *who) { (void)who; return 0; }
 static inline void dlrt_cuda_fini(void)
 {
@@ -513,8 +501,6 @@ static inline int dlrt_cuda_data_bind(dlrt_cuda_data *d, int64_t count, int64_t 
     dlrt_cuda_copy(dy, y, ny);
     dlrt_cuda_sync();
     d->count = count;
-    d->in_size = in_size;
-    d->label_size = label_size;
     if (xb) d->xb = (const uint8_t *)dx;
     else d->x = (const float *)dx;
     d->y = (const uint32_t *)dy;
