@@ -7,7 +7,8 @@
  * that reaches its tensors through the same arena macros as the C code
  * (T5, P_dense_1_bias: `arena` is the kernel's argument, the device
  * address of the planned buffer) and takes the run-time batch n.  How a
- * node runs (cu_launch_kind):
+ * node runs (cu_launch_kind; an op with a kernel of its own has one entry,
+ * kernel and thread count, in the table cuda_kernels at the end):
  *
  *  - elementwise (unary, binary, ew kinds of ops.def), with the members of
  *    its fused region (passes/plan.c): one thread per result element; the
@@ -151,56 +152,6 @@ int64_t cu_scratch_rows(const Graph *g)
         if (k > most) most = k;
     }
     return most;
-}
-
-CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
-{
-    *count = NULL;
-    if (ck_is_inlined(n)) return CL_NONE;
-    if (is_ew(n)) {
-        *count = ext_str(e, ext_of(&n->type));
-        return CL_GRID;
-    }
-    if (is_batch_sum(n)) return CL_HOST;
-    Ext rows;
-    int64_t len;
-    if (term_rows(n, &rows, &len)) {
-        *count = ext_str(e, rows);
-        return CL_ROWS;
-    }
-    switch (n->op) {
-    case OP_SUM:
-    case OP_MEAN:
-    case OP_MAX:
-    case OP_SUM_TO:
-    case OP_DROPOUT_MASK:
-    case OP_TRANSPOSE:
-    case OP_SLICE:
-    case OP_BROADCAST_TO:
-    case OP_CONCAT:
-    case OP_MAX_GRAD:
-    case OP_BINARY_CROSSENTROPY_GRAD:
-    case OP_MEAN_SQUARED_ERROR_GRAD: *count = ext_str(e, ext_of(&n->type)); return CL_GRID;
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX:
-    case OP_SOFTMAX_GRAD:
-    case OP_LOG_SOFTMAX_GRAD: *count = row_count(e, softmax_rows(n)); return CL_GRID;
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
-    case OP_CATEGORICAL_CROSSENTROPY_GRAD: {
-        const TensorType *t = &n->in[0]->type;
-        *count = row_count(e, rows_at(n, t, t->rank - 1));
-        return CL_GRID;
-    }
-    case OP_MATMUL: return CL_HOST;
-    case OP_RESHAPE:
-    case OP_FLATTEN: return ce_is_alias(n) ? CL_NONE : CL_HOST;
-    case OP_ASSIGN: {
-        if (strcmp(ce_ref(e, n->in[0]), ce_ref(e, n->in[1])) == 0) return CL_NONE;
-        if (tt_numel(&n->in[1]->type, 1) == 1 && tt_numel(&n->type, 1) > 1) return CL_SINGLE; /* a broadcast fill */
-        return CL_HOST;
-    }
-    default: dlc_error(n->loc, "op '%s' has no CUDA kernel yet (--target cuda); the C target supports it", op_info(n->op)->name);
-    }
 }
 
 /* ---- kernel frame -------------------------------------------------------- */
@@ -803,40 +754,96 @@ static void k_single(CEmit *e, const Node *n, const char *name)
     cp_close(e->p, "");
 }
 
+/* ---- the ops with kernels of their own -------------------------------------
+ *
+ * One entry per op: its kernel and how many threads it takes.  Elementwise
+ * ops (their ew templates), losses and metrics (term_rows: CL_ROWS), and
+ * the host-side work (matmul, copies) are decided by the node in
+ * cu_launch_kind; any other op has no CUDA kernel. */
+
+static const char *threads_per_element(CEmit *e, const Node *n)
+{
+    return ext_str(e, ext_of(&n->type));
+}
+static const char *threads_per_softmax_row(CEmit *e, const Node *n)
+{
+    return row_count(e, softmax_rows(n));
+}
+static const char *threads_per_class_row(CEmit *e, const Node *n)
+{
+    const TensorType *t = &n->in[0]->type;
+    return row_count(e, rows_at(n, t, t->rank - 1));
+}
+
+typedef struct CudaKernel {
+    void (*emit)(CEmit *e, const Node *n, const char *name);       /* the __global__ function */
+    const char *(*threads)(CEmit *e, const Node *n);               /* its thread count, a C expression */
+} CudaKernel;
+
+static const CudaKernel cuda_kernels[OP_COUNT] = {
+    [OP_SUM] = {k_reduce, threads_per_element},
+    [OP_MEAN] = {k_reduce, threads_per_element},
+    [OP_MAX] = {k_reduce, threads_per_element},
+    [OP_SUM_TO] = {k_reduce, threads_per_element},
+    [OP_DROPOUT_MASK] = {k_dropout_mask, threads_per_element},
+    [OP_TRANSPOSE] = {k_copy, threads_per_element},
+    [OP_SLICE] = {k_copy, threads_per_element},
+    [OP_BROADCAST_TO] = {k_copy, threads_per_element},
+    [OP_CONCAT] = {k_concat, threads_per_element},
+    [OP_MAX_GRAD] = {k_max_grad, threads_per_element},
+    [OP_BINARY_CROSSENTROPY_GRAD] = {k_elem_loss_grad, threads_per_element},
+    [OP_MEAN_SQUARED_ERROR_GRAD] = {k_elem_loss_grad, threads_per_element},
+    [OP_SOFTMAX] = {k_softmax_family, threads_per_softmax_row},
+    [OP_LOG_SOFTMAX] = {k_softmax_family, threads_per_softmax_row},
+    [OP_SOFTMAX_GRAD] = {k_softmax_family, threads_per_softmax_row},
+    [OP_LOG_SOFTMAX_GRAD] = {k_softmax_family, threads_per_softmax_row},
+    [OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD] = {k_crossentropy_grad, threads_per_class_row},
+    [OP_CATEGORICAL_CROSSENTROPY_GRAD] = {k_crossentropy_grad, threads_per_class_row},
+};
+
+CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
+{
+    *count = NULL;
+    if (ck_is_inlined(n)) return CL_NONE;
+    if (is_ew(n)) {
+        *count = threads_per_element(e, n);
+        return CL_GRID;
+    }
+    if (is_batch_sum(n)) return CL_HOST;
+    Ext rows;
+    int64_t len;
+    if (term_rows(n, &rows, &len)) {
+        *count = ext_str(e, rows);
+        return CL_ROWS;
+    }
+    const CudaKernel *k = &cuda_kernels[n->op];
+    if (k->emit) {
+        *count = k->threads(e, n);
+        return CL_GRID;
+    }
+    switch (n->op) {
+    case OP_MATMUL: return CL_HOST;
+    case OP_RESHAPE:
+    case OP_FLATTEN: return ce_is_alias(n) ? CL_NONE : CL_HOST;
+    case OP_ASSIGN:
+        if (strcmp(ce_ref(e, n->in[0]), ce_ref(e, n->in[1])) == 0) return CL_NONE;
+        if (tt_numel(&n->in[1]->type, 1) == 1 && tt_numel(&n->type, 1) > 1) return CL_SINGLE; /* a broadcast fill */
+        return CL_HOST;
+    default: dlc_error(n->loc, "op '%s' has no CUDA kernel yet (--target cuda); the C target supports it", op_info(n->op)->name);
+    }
+}
+
 void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
 {
     const char *count;
     CudaLaunch k = cu_launch_kind(e, n, &count);
-    if (k == CL_SINGLE) {
-        k_single(e, n, name);
-        return;
-    }
-    if (k == CL_ROWS) {
-        if (n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
-        else k_loss_rows(e, n, name);
-        return;
-    }
-    DLC_ASSERT(k == CL_GRID);
-    if (is_ew(n)) {
-        k_elementwise(e, n, name);
-        return;
-    }
-    switch (n->op) {
-    case OP_SUM:
-    case OP_MEAN:
-    case OP_MAX:
-    case OP_SUM_TO: k_reduce(e, n, name); break;
-    case OP_DROPOUT_MASK: k_dropout_mask(e, n, name); break;
-    case OP_TRANSPOSE:
-    case OP_SLICE:
-    case OP_BROADCAST_TO: k_copy(e, n, name); break;
-    case OP_CONCAT: k_concat(e, n, name); break;
-    case OP_MAX_GRAD: k_max_grad(e, n, name); break;
-    case OP_BINARY_CROSSENTROPY_GRAD:
-    case OP_MEAN_SQUARED_ERROR_GRAD: k_elem_loss_grad(e, n, name); break;
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
-    case OP_CATEGORICAL_CROSSENTROPY_GRAD: k_crossentropy_grad(e, n, name); break;
-    default: k_softmax_family(e, n, name); break;
+    if (k == CL_SINGLE) k_single(e, n, name);
+    else if (k == CL_ROWS && n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
+    else if (k == CL_ROWS) k_loss_rows(e, n, name);
+    else if (is_ew(n)) k_elementwise(e, n, name);
+    else {
+        DLC_ASSERT(k == CL_GRID && cuda_kernels[n->op].emit);
+        cuda_kernels[n->op].emit(e, n, name);
     }
 }
 
