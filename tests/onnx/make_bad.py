@@ -13,7 +13,7 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper, save
+from onnx import AttributeProto, TensorProto, helper, numpy_helper, save
 
 
 def f32(name, shape):
@@ -40,6 +40,30 @@ def external(out, location, data_dir=None):
         e.key, e.value = k, v
     return model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [f32("x", ["N", 4])],
                  [f32("y", ["N", 3])], [w])
+
+
+def nested(levels, tail):
+    """A Relu whose attribute holds a graph whose Relu holds a graph ...,
+    `levels` graphs deep (built top-down: a linear-time walk).  Message
+    depths: the model 1, its graph 2, a node 3, then +3 per level; `tail`
+    adds to the innermost node an INT attribute (one level more) or a GRAPH
+    attribute with an empty graph (two levels more)."""
+    m = relu_model()
+    nd = m.graph.node[0]
+    for i in range(levels):
+        a = nd.attribute.add()
+        a.name, a.type = "body", AttributeProto.GRAPH
+        a.g.name = "g%d" % i
+        nd = a.g.node.add()
+        nd.op_type = "Relu"
+    a = nd.attribute.add()
+    a.name = "tail"
+    if tail == "int":
+        a.type, a.i = AttributeProto.INT, 1
+    else:
+        a.type = AttributeProto.GRAPH
+        a.g.SetInParent()
+    return m
 
 
 def build(case, out):
@@ -106,6 +130,12 @@ def build(case, out):
         return model([helper.make_node("Relu", ["x"], ["h"], name="relu1"),
                       helper.make_node("Reshape", ["h", "s"], ["y"], name="rs")],
                      [f32("x", [1, 4])], [f32("y", [1, 2, 2])], [s])
+    if case == "nested_64":  # the deepest nesting dlc reads: 3 + 3 * 20 + 1
+        return nested(20, "int")
+    if case == "nested_65":
+        return nested(20, "graph")
+    if case == "nested_deep":  # overflowed the stack in protobuf-c's unpacking
+        return nested(3000, "int")
     if case == "ext_absolute":
         return external(out, "/etc/passwd")
     if case == "ext_dotdot":
