@@ -170,31 +170,33 @@ void onnx_define(Onnx *o, const char *name, Node *n, OnnxConst *k)
     o->nvals++;
 }
 
-static bool names_has(const NameSet *s, const char *name)
+/* The slot of `name` in s, or NULL. */
+static NameSlot *names_find(const NameSet *s, const char *name)
 {
-    if (!s->cap) return false;
-    for (size_t i = hash_str(name) & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-        if (strcmp(s->slot[i], name) == 0) return true;
-    return false;
+    if (!s->cap) return NULL;
+    for (size_t i = hash_str(name) & (s->cap - 1); s->slot[i].name; i = (i + 1) & (s->cap - 1))
+        if (strcmp(s->slot[i].name, name) == 0) return &s->slot[i];
+    return NULL;
 }
 
+/* Adds `name` (not in s; not copied) with the next suffix 1. */
 static void names_add(Arena *a, NameSet *s, const char *name)
 {
     if (2 * (s->n + 1) > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
-        const char **t = ARENA_NEW_N(a, const char *, cap);
+        NameSlot *t = ARENA_NEW_N(a, NameSlot, cap);
         memset(t, 0, sizeof *t * cap);
         for (size_t j = 0; j < s->cap; j++) {
-            if (!s->slot[j]) continue;
-            size_t i = hash_str(s->slot[j]) & (cap - 1);
-            while (t[i]) i = (i + 1) & (cap - 1);
+            if (!s->slot[j].name) continue;
+            size_t i = hash_str(s->slot[j].name) & (cap - 1);
+            while (t[i].name) i = (i + 1) & (cap - 1);
             t[i] = s->slot[j];
         }
         s->slot = t, s->cap = cap;
     }
     size_t i = hash_str(name) & (s->cap - 1);
-    while (s->slot[i]) i = (i + 1) & (s->cap - 1);
-    s->slot[i] = name;
+    while (s->slot[i].name) i = (i + 1) & (s->cap - 1);
+    s->slot[i] = (NameSlot){name, 1};
     s->n++;
 }
 
@@ -226,8 +228,21 @@ const char *onnx_unique_name(Onnx *o, const char *onnx_name, const char *fallbac
             buf[len++] = '_';
             buf[len] = '\0';
         }
-    const char *name = arena_strdup(o->a, buf);
-    for (int k = 1; names_has(&o->names, name); k++) name = arena_printf(o->a, "%s_%d", buf, k);
+    char cand[sizeof buf + 16];
+    NameSlot *taken = names_find(&o->names, buf);
+    if (taken) {
+        /* buf_K for the first free K from where the last search for buf
+           stopped: each suffix is tried once per base, and a name can fail
+           one try only (its base is what precedes its last '_'), so n names
+           cost O(n) tries, with no allocation per try */
+        int k = taken->next;
+        for (;; k++) {
+            snprintf(cand, sizeof cand, "%s_%d", buf, k);
+            if (!names_find(&o->names, cand)) break;
+        }
+        taken->next = k + 1;
+    }
+    const char *name = arena_strdup(o->a, taken ? cand : buf);
     names_add(o->a, &o->names, name);
     return name;
 }

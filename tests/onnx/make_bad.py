@@ -66,6 +66,15 @@ def nested(levels, tail):
     return m
 
 
+def prefix_inputs(n):
+    """n graph inputs whose names share a 210-character prefix (longer than
+    the 200 bytes dlc keeps of a name, so all n make the same identifier
+    and need a numbered suffix); the output is the first one's Relu."""
+    names = ["x" * 210 + "%d" % i for i in range(n)]
+    return model([helper.make_node("Relu", [names[0]], ["y"], name="relu1")], [f32(v, ["N", 1]) for v in names],
+                 [f32("y", ["N", 1])])
+
+
 def build(case, out):
     d = os.path.dirname(os.path.abspath(out))
     if case == "unsupported_op":
@@ -136,6 +145,8 @@ def build(case, out):
         return nested(20, "graph")
     if case == "nested_deep":  # overflowed the stack in protobuf-c's unpacking
         return nested(3000, "int")
+    if case.startswith("prefix_inputs_"):  # prefix_inputs_8000: quadratic renaming before
+        return prefix_inputs(int(case[len("prefix_inputs_"):]))
     if case == "ext_absolute":
         return external(out, "/etc/passwd")
     if case == "ext_dotdot":
