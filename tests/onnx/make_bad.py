@@ -7,7 +7,7 @@ Each CASE is a model that is wrong in exactly one way (or, for the
 `ok_*` cases, a valid model exercising one feature); the lit tests in
 tests/lit/onnx/ run `dlc` on it and check the exact message.  External
 data cases also write their data file(s) next to OUT (and, for the
-symlink case, a link pointing out of the folder).
+symlink and hard link cases, a link to a file out of the folder).
 """
 import os
 import sys
@@ -159,6 +159,14 @@ def build(case, out):
             os.remove(link)
         os.symlink(os.path.abspath(outside), link)
         return external(out, "link.bin")
+    if case == "ext_hardlink":  # accepted: a hard link is a regular file of the folder
+        outside = os.path.join(d, "..", os.path.basename(out) + ".hardlink-target.bin")
+        (np.arange(12, dtype=np.float32) * 10).tofile(outside)
+        link = os.path.join(d, "hard.bin")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.link(outside, link)
+        return external(out, "hard.bin")
     if case == "ext_ok":
         np.arange(12, dtype=np.float32).tofile(os.path.join(d, "weights.bin"))
         return external(out, "weights.bin")
