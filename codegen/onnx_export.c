@@ -15,9 +15,11 @@
  *     (ReduceSum's axes, Reshape's shape, Clip's bounds) become INT64 /
  *     FLOAT initializers;
  *   - each output gets an Identity node naming it.
- * Values are named by their leaf name, or `v<id>` for computed ones.  Ops
- * with no inference meaning outside dlc (losses, metrics, dropout masks,
- * gradients, assign) are refused with their name.
+ * Only what the outputs need is written (nodes that only a loss or a
+ * metric reads are left out).  Values are named by their leaf name, or
+ * `v<id>` for computed ones.  Ops with no inference meaning outside dlc
+ * (losses, metrics, dropout masks, gradients, assign) are refused with
+ * their name when an output needs them.
  */
 #include <math.h>
 #include <string.h>
@@ -315,6 +317,21 @@ static bool export_node(Ex *x, const Node *n)
     }
 }
 
+/* live[id]: whether an output needs node id (the graph is in topological
+ * order, so one reverse sweep from the outputs marks them all).  Nodes that
+ * only a loss or a metric reads - assignments the infer-mode frontend keeps,
+ * targets, params of a loss term - are not exported. */
+static bool *needed_nodes(Arena *a, const Graph *g)
+{
+    bool *live = ARENA_NEW_N(a, bool, g->next_id + 1);
+    memset(live, 0, sizeof *live * (size_t)(g->next_id + 1));
+    for (int j = 0; j < g->noutputs; j++) live[g->outputs[j].node->id] = true;
+    for (int i = g->nnodes - 1; i >= 0; i--)
+        if (live[g->nodes[i]->id])
+            for (int k = 0; k < g->nodes[i]->nin; k++) live[g->nodes[i]->in[k]->id] = true;
+    return live;
+}
+
 const char *onnx_export(FILE *out, const Graph *g, const float *const *param_data)
 {
     Ex x;
@@ -325,9 +342,10 @@ const char *onnx_export(FILE *out, const Graph *g, const float *const *param_dat
     x.gp->name = (char *)g->name;
     x.vname = ARENA_NEW_N(x.a, const char *, g->next_id + 1);
     size_t cap_in = 0;
+    const bool *live = needed_nodes(x.a, g);
     for (int i = 0; i < g->nnodes; i++) {
         const Node *n = g->nodes[i];
-        if (n->dead) continue;
+        if (n->dead || !live[n->id]) continue;
         if (n->type.dtype != DT_F32 && n->op != OP_INPUT)
             return arena_printf(x.a, "only f32 models can be exported (%s %s has type %s)", op_info(n->op)->name,
                                 n->name ? n->name : "", dtype_name(n->type.dtype));

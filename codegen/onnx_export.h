@@ -10,7 +10,7 @@
 #include "../ir/ir.h"
 
 /* Writes g (an unplanned inference graph) to `out` as a serialized
- * ModelProto.  param_data[id] holds the f32 values of the param with that
+ * ModelProto: the nodes, inputs and params its outputs need, no others.  param_data[id] holds the f32 values of the param with that
  * node id (row-major).  Returns NULL, or a message naming the first node
  * that has no ONNX equivalent (nothing is written then). */
 const char *onnx_export(FILE *out, const Graph *g, const float *const *param_data);

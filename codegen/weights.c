@@ -30,7 +30,7 @@ static Weights *weights_new(const Graph *g)
         const Node *n = g->nodes[i];
         if (!is_persistent_leaf(n)) continue;
         if (n->type.dtype != DT_F32)
-            dlc_error(n->loc, "'%s' is %s: code with embedded weights supports f32 parameters only", n->name,
+            dlc_error(n->loc, "'%s' is %s: only f32 parameters can be embedded or exported", n->name,
                       dtype_name(n->type.dtype));
         if (tt_has_batch(&n->type)) DLC_ICE("persistent tensor '%s' has the batch dimension", n->name);
         w->leaf[w->n] = n;

@@ -3,10 +3,12 @@
  *
  * The model is loaded in infer mode (the forward graph and its outputs);
  * the weights come from a checkpoint (`--weights`, e.g. what `PROG train
- * --save` wrote; read with the runtime's checked safetensors reader, so
- * every parameter must be there with its shape), or, without --weights,
- * are the parameters' initial values for --seed (the model's seed by
- * default), drawn exactly as the generated program draws them.
+ * --save` wrote; read by codegen/weights.c as `dlc emit` reads it, with the
+ * runtime's checked safetensors reader: every parameter must be there with
+ * its shape, and a checkpoint whose metadata names another model is
+ * refused), or, without --weights, are the parameters' initial values for
+ * --seed (the model's seed by default), drawn exactly as the generated
+ * program draws them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,60 +16,20 @@
 #include <string.h>
 
 #include "../codegen/onnx_export.h"
+#include "../codegen/weights.h"
 #include "../frontend/frontend.h"
-#include "../ir/interp.h"
-#include "../runtime/rt_ckpt.h"
 #include "args.h"
 #include "commands.h"
 
 static void help(void)
 {
     printf("usage: dlc export MODEL [--weights FILE] [--seed N] -o OUT.onnx\n\n"
-           "Writes MODEL's inference graph and weights as an ONNX model (opset 13).\n\n"
+           "Writes MODEL's inference graph and weights as an ONNX model (opset 13):\n"
+           "what the outputs need, not what only the loss or a metric reads.\n\n"
            "  -o OUT.onnx      the ONNX file to write\n"
-           "  --weights FILE   parameter values (a safetensors checkpoint)\n"
+           "  --weights FILE   parameter values (a safetensors checkpoint of MODEL)\n"
            "  --seed N         without --weights: the initial values for seed N\n"
            "                   (default: the model's seed)\n");
-}
-
-/* Reads the params' values from a checkpoint into param_data[id]. */
-static void read_weights(Arena *a, const Graph *g, const char *path, float **param_data)
-{
-    int np = 0;
-    for (int i = 0; i < g->nnodes; i++) np += g->nodes[i]->op == OP_PARAM;
-    dlrt_tensor *t = ARENA_NEW_N(a, dlrt_tensor, np > 0 ? np : 1);
-    int k = 0;
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op != OP_PARAM) continue;
-        if (n->type.dtype != DT_F32) dlc_error(SRCLOC_NONE, "param '%s' is not f32; only f32 models can be exported", n->name);
-        memset(&t[k], 0, sizeof t[k]);
-        t[k].name = n->name;
-        t[k].dtype = DLRT_F32;
-        t[k].rank = n->type.rank;
-        for (int d = 0; d < n->type.rank; d++) t[k].dims[d] = n->type.dims[d];
-        param_data[n->id] = ARENA_NEW_N(a, float, tt_numel(&n->type, 1) + 1);
-        t[k++].data = param_data[n->id];
-    }
-    dlrt_err e;
-    if (dlrt_st_read(path, t, np, NULL, NULL, &e) != 0) dlc_error(SRCLOC_NONE, "%s", e.msg);
-}
-
-/* The params' initial values for `seed`, from the reference interpreter
- * (which draws them as the runtime does). */
-static void initial_weights(Arena *a, const Graph *g, uint64_t seed, float **param_data)
-{
-    Interp *it = interp_new(g, 1, seed);
-    for (int i = 0; i < g->nnodes; i++) {
-        const Node *n = g->nodes[i];
-        if (n->op != OP_PARAM) continue;
-        int64_t m = tt_numel(&n->type, 1);
-        float *f = ARENA_NEW_N(a, float, m + 1);
-        const double *v = interp_buf(it, n);
-        for (int64_t j = 0; j < m; j++) f[j] = (float)v[j];
-        param_data[n->id] = f;
-    }
-    interp_free(it);
 }
 
 int dlc_cmd_export(int argc, char **argv)
@@ -100,10 +62,13 @@ int dlc_cmd_export(int argc, char **argv)
     Arena a;
     arena_init(&a);
     Graph *g = model_load(&a, model, MODE_INFER);
+    /* weights_load is emit's reader: it refuses a checkpoint of another
+       model (the metadata's name), as the generated programs do */
+    Weights *w = wpath ? weights_load(g, wpath)
+                       : weights_init(g, (uint64_t)(seed >= 0 ? seed : g->train.seed >= 0 ? g->train.seed : 0));
     float **param_data = ARENA_NEW_N(&a, float *, g->next_id + 1);
     memset(param_data, 0, sizeof *param_data * (size_t)(g->next_id + 1));
-    if (wpath) read_weights(&a, g, wpath, param_data);
-    else initial_weights(&a, g, (uint64_t)(seed >= 0 ? seed : g->train.seed >= 0 ? g->train.seed : 0), param_data);
+    for (int i = 0; i < w->n; i++) param_data[w->leaf[i]->id] = w->data[i];
     char *tmp = arena_printf(&a, "%s.tmp", out);
     FILE *f = fopen(tmp, "wb");
     if (!f) dlc_error(SRCLOC_NONE, "cannot write '%s': %s", out, strerror(errno));

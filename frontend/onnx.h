@@ -21,6 +21,12 @@
 
 #include "../ir/ir.h"
 
+/* The deepest nesting of protobuf messages an ONNX file may have (the
+ * model is 1, its graph 2, a node 3, an attribute 4, a graph in that
+ * attribute 5, ...; a graph input's dimension is 7): deeper files are
+ * refused before they are unpacked, since protobuf-c unpacks recursively. */
+#define ONNX_MAX_NESTING 64
+
 /* The value of one imported parameter (an initializer), f32, row-major. */
 typedef struct OnnxWeight {
     const char *name; /* the param's name in the graph */

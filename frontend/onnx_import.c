@@ -2,10 +2,11 @@
  * outputs (the ops are lowered in onnx_ops.c).
  *
  * How it works:
- *  1. The file is parsed by protobuf-c (code generated at build time from
- *     Debian's onnx.proto) with an allocator that draws from the graph's
- *     arena, so every error path - a longjmp under diag_set_recover
- *     included - leaks nothing.
+ *  1. The file's message nesting is bounded first (pb_depth: protobuf-c
+ *     unpacks recursively, without a limit), then it is parsed by
+ *     protobuf-c (code generated at build time from Debian's onnx.proto)
+ *     with an allocator that draws from the graph's arena, so every error
+ *     path - a longjmp under diag_set_recover included - leaks nothing.
  *  2. The default domain's opset must be in [9, 17]; ops of other domains
  *     are unsupported.
  *  3. Initializers become constants in the value table (checked: data type
@@ -70,6 +71,65 @@ static void pb_free(void *data, void *p)
     (void)p; /* freed with the arena */
 }
 
+/* ---- nesting depth, before unpacking ------------------------------------------ */
+
+/* Reads a base-128 varint at buf[*i] (i < len); false if it runs past the end
+ * or over 10 bytes. */
+static bool pb_varint(const uint8_t *buf, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 70 && *i < len; shift += 7) {
+        uint8_t b = buf[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 63);
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+/* The depth of the deepest message nested in buf (a message of type d at
+ * `depth`), following the schema's message fields as protobuf-c would;
+ * stops as soon as it exceeds `limit`.  protobuf-c unpacks recursively and
+ * has no depth limit, so a graph in a node's attribute whose node holds a
+ * graph ... thousands deep overflows the stack: this walk bounds it first
+ * (its own recursion is at most limit + 1 frames).  Each byte is read once,
+ * at its own depth.  Bytes it cannot follow end the walk of that message:
+ * the unpacking that follows reports them. */
+static int pb_depth(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len, int depth, int limit)
+{
+    int deepest = depth;
+    for (size_t i = 0; i < len && deepest <= limit;) {
+        uint64_t tag, n;
+        if (!pb_varint(buf, len, &i, &tag)) break;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!pb_varint(buf, len, &i, &n)) return deepest;
+            break;
+        case 1: /* 64-bit */
+            if (len - i < 8) return deepest;
+            i += 8;
+            break;
+        case 5: /* 32-bit */
+            if (len - i < 4) return deepest;
+            i += 4;
+            break;
+        case 2: { /* length-delimited: a message, string, bytes or packed field */
+            if (!pb_varint(buf, len, &i, &n) || n > len - i) return deepest;
+            const ProtobufCFieldDescriptor *f =
+                tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                int k = pb_depth(f->descriptor, buf + i, (size_t)n, depth + 1, limit);
+                if (k > deepest) deepest = k;
+            }
+            i += (size_t)n;
+            break;
+        }
+        default: /* groups (unsupported by protobuf-c) or garbage */
+            return deepest;
+        }
+    }
+    return deepest;
+}
+
 /* ---- hashing: the value table and the name set ----------------------------- */
 
 static uint64_t hash_str(const char *s)
@@ -110,31 +170,33 @@ void onnx_define(Onnx *o, const char *name, Node *n, OnnxConst *k)
     o->nvals++;
 }
 
-static bool names_has(const NameSet *s, const char *name)
+/* The slot of `name` in s, or NULL. */
+static NameSlot *names_find(const NameSet *s, const char *name)
 {
-    if (!s->cap) return false;
-    for (size_t i = hash_str(name) & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-        if (strcmp(s->slot[i], name) == 0) return true;
-    return false;
+    if (!s->cap) return NULL;
+    for (size_t i = hash_str(name) & (s->cap - 1); s->slot[i].name; i = (i + 1) & (s->cap - 1))
+        if (strcmp(s->slot[i].name, name) == 0) return &s->slot[i];
+    return NULL;
 }
 
+/* Adds `name` (not in s; not copied) with the next suffix 1. */
 static void names_add(Arena *a, NameSet *s, const char *name)
 {
     if (2 * (s->n + 1) > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
-        const char **t = ARENA_NEW_N(a, const char *, cap);
+        NameSlot *t = ARENA_NEW_N(a, NameSlot, cap);
         memset(t, 0, sizeof *t * cap);
         for (size_t j = 0; j < s->cap; j++) {
-            if (!s->slot[j]) continue;
-            size_t i = hash_str(s->slot[j]) & (cap - 1);
-            while (t[i]) i = (i + 1) & (cap - 1);
+            if (!s->slot[j].name) continue;
+            size_t i = hash_str(s->slot[j].name) & (cap - 1);
+            while (t[i].name) i = (i + 1) & (cap - 1);
             t[i] = s->slot[j];
         }
         s->slot = t, s->cap = cap;
     }
     size_t i = hash_str(name) & (s->cap - 1);
-    while (s->slot[i]) i = (i + 1) & (s->cap - 1);
-    s->slot[i] = name;
+    while (s->slot[i].name) i = (i + 1) & (s->cap - 1);
+    s->slot[i] = (NameSlot){name, 1};
     s->n++;
 }
 
@@ -166,8 +228,21 @@ const char *onnx_unique_name(Onnx *o, const char *onnx_name, const char *fallbac
             buf[len++] = '_';
             buf[len] = '\0';
         }
-    const char *name = arena_strdup(o->a, buf);
-    for (int k = 1; names_has(&o->names, name); k++) name = arena_printf(o->a, "%s_%d", buf, k);
+    char cand[sizeof buf + 16];
+    NameSlot *taken = names_find(&o->names, buf);
+    if (taken) {
+        /* buf_K for the first free K from where the last search for buf
+           stopped: each suffix is tried once per base, and a name can fail
+           one try only (its base is what precedes its last '_'), so n names
+           cost O(n) tries, with no allocation per try */
+        int k = taken->next;
+        for (;; k++) {
+            snprintf(cand, sizeof cand, "%s_%d", buf, k);
+            if (!names_find(&o->names, cand)) break;
+        }
+        taken->next = k + 1;
+    }
+    const char *name = arena_strdup(o->a, taken ? cand : buf);
     names_add(o->a, &o->names, name);
     return name;
 }
@@ -462,6 +537,10 @@ Graph *onnx_import_bytes(Arena *a, const SrcFile *file, const char *dir, GraphMo
     if (weights) weights->w = NULL, weights->n = 0;
     if (mode != MODE_INFER)
         onnx_fail(&o, "an ONNX model has no loss or optimizer to train with; compile it with --mode infer");
+    if (pb_depth(&onnx__model_proto__descriptor, (const uint8_t *)file->text, file->len, 1, ONNX_MAX_NESTING) >
+        ONNX_MAX_NESTING)
+        onnx_fail(&o, "protobuf messages nest more than %d deep (graphs in node attributes?); dlc reads at most %d levels",
+                  ONNX_MAX_NESTING, ONNX_MAX_NESTING);
     ProtobufCAllocator alloc = {pb_alloc, pb_free, a};
     Onnx__ModelProto *m = onnx__model_proto__unpack(&alloc, file->len, (const uint8_t *)file->text);
     if (!m) onnx_fail(&o, "not a valid ONNX model (the protobuf is malformed or truncated)");

@@ -33,9 +33,16 @@ typedef struct OnnxValue {
     OnnxConst *k;      /* the constant, if it is one */
 } OnnxValue;
 
-/* A hash set of strings (names given to graph leaves and variables). */
+/* A name given to a graph leaf or output, and the next numbered suffix to
+ * try when another ONNX name maps to it (onnx_unique_name). */
+typedef struct NameSlot {
+    const char *name; /* NULL: an empty slot */
+    int next;
+} NameSlot;
+
+/* An open-addressing hash set of those names. */
 typedef struct NameSet {
-    const char **slot;
+    NameSlot *slot;
     size_t cap, n;
 } NameSet;
 

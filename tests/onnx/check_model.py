@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """check_model.py - runs python3-onnx's checker (full check, with shape
-inference) on an ONNX file and prints a one-line summary and the node
-types, for FileCheck.  Exits 1 if the checker rejects the model.
+inference) on an ONNX file and prints a one-line summary, the node types
+and the initializers' names, for FileCheck.  Exits 1 if the checker rejects the model.
 
 usage: check_model.py MODEL.onnx
 """
@@ -26,6 +26,7 @@ def main():
         " ".join("%s[%s]" % (i.name, dims(i)) for i in m.graph.input),
         " ".join("%s[%s]" % (o.name, dims(o)) for o in m.graph.output)))
     print("nodes: " + " ".join(n.op_type for n in m.graph.node))
+    print("initializers: " + " ".join(i.name for i in m.graph.initializer))
     return 0
 
 

@@ -7,13 +7,13 @@ Each CASE is a model that is wrong in exactly one way (or, for the
 `ok_*` cases, a valid model exercising one feature); the lit tests in
 tests/lit/onnx/ run `dlc` on it and check the exact message.  External
 data cases also write their data file(s) next to OUT (and, for the
-symlink case, a link pointing out of the folder).
+symlink and hard link cases, a link to a file out of the folder).
 """
 import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper, save
+from onnx import AttributeProto, TensorProto, helper, numpy_helper, save
 
 
 def f32(name, shape):
@@ -40,6 +40,39 @@ def external(out, location, data_dir=None):
         e.key, e.value = k, v
     return model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [f32("x", ["N", 4])],
                  [f32("y", ["N", 3])], [w])
+
+
+def nested(levels, tail):
+    """A Relu whose attribute holds a graph whose Relu holds a graph ...,
+    `levels` graphs deep (built top-down: a linear-time walk).  Message
+    depths: the model 1, its graph 2, a node 3, then +3 per level; `tail`
+    adds to the innermost node an INT attribute (one level more) or a GRAPH
+    attribute with an empty graph (two levels more)."""
+    m = relu_model()
+    nd = m.graph.node[0]
+    for i in range(levels):
+        a = nd.attribute.add()
+        a.name, a.type = "body", AttributeProto.GRAPH
+        a.g.name = "g%d" % i
+        nd = a.g.node.add()
+        nd.op_type = "Relu"
+    a = nd.attribute.add()
+    a.name = "tail"
+    if tail == "int":
+        a.type, a.i = AttributeProto.INT, 1
+    else:
+        a.type = AttributeProto.GRAPH
+        a.g.SetInParent()
+    return m
+
+
+def prefix_inputs(n):
+    """n graph inputs whose names share a 210-character prefix (longer than
+    the 200 bytes dlc keeps of a name, so all n make the same identifier
+    and need a numbered suffix); the output is the first one's Relu."""
+    names = ["x" * 210 + "%d" % i for i in range(n)]
+    return model([helper.make_node("Relu", [names[0]], ["y"], name="relu1")], [f32(v, ["N", 1]) for v in names],
+                 [f32("y", ["N", 1])])
 
 
 def build(case, out):
@@ -106,6 +139,14 @@ def build(case, out):
         return model([helper.make_node("Relu", ["x"], ["h"], name="relu1"),
                       helper.make_node("Reshape", ["h", "s"], ["y"], name="rs")],
                      [f32("x", [1, 4])], [f32("y", [1, 2, 2])], [s])
+    if case == "nested_64":  # the deepest nesting dlc reads: 3 + 3 * 20 + 1
+        return nested(20, "int")
+    if case == "nested_65":
+        return nested(20, "graph")
+    if case == "nested_deep":  # overflowed the stack in protobuf-c's unpacking
+        return nested(3000, "int")
+    if case.startswith("prefix_inputs_"):  # prefix_inputs_8000: quadratic renaming before
+        return prefix_inputs(int(case[len("prefix_inputs_"):]))
     if case == "ext_absolute":
         return external(out, "/etc/passwd")
     if case == "ext_dotdot":
@@ -118,6 +159,14 @@ def build(case, out):
             os.remove(link)
         os.symlink(os.path.abspath(outside), link)
         return external(out, "link.bin")
+    if case == "ext_hardlink":  # accepted: a hard link is a regular file of the folder
+        outside = os.path.join(d, "..", os.path.basename(out) + ".hardlink-target.bin")
+        (np.arange(12, dtype=np.float32) * 10).tofile(outside)
+        link = os.path.join(d, "hard.bin")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.link(outside, link)
+        return external(out, "hard.bin")
     if case == "ext_ok":
         np.arange(12, dtype=np.float32).tofile(os.path.join(d, "weights.bin"))
         return external(out, "weights.bin")

@@ -10,7 +10,9 @@
  *  - the new ops' shape rules reject bad geometry with clear messages and
  *    their nodes survive the IR text round trip;
  *  - every prefix of a fixture, and deterministic byte mutations of it,
- *    import to a graph or to one located error, never a crash.
+ *    import to a graph or to one located error, never a crash;
+ *  - thousands of inputs that map to one identifier are named in linear
+ *    memory.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
@@ -163,6 +165,21 @@ START_TEST(export_import_round_trip)
 }
 END_TEST
 
+/* Makes y the only output of g (a graph without params) and exports g
+ * into *buf (malloc'd, *len bytes); returns onnx_export's message. */
+static const char *export_output(Graph *g, Node *y, char **buf, size_t *len)
+{
+    g->outputs = ARENA_NEW(&A, NamedValue);
+    g->outputs[0] = (NamedValue){"y", y, SRCLOC_NONE};
+    g->noutputs = 1;
+    *buf = NULL;
+    *len = 0;
+    FILE *f = open_memstream(buf, len);
+    const char *err = onnx_export(f, g, NULL);
+    fclose(f);
+    return err;
+}
+
 /* The onnx column of ops.def against the exporter, for every elementwise
  * op alone on f32[N,4] operands: an op that names an ONNX operator
  * exports as exactly one node of that type over its operands, with no
@@ -183,14 +200,9 @@ START_TEST(export_follows_op_table)
         bool cast = op == OP_CAST;
         Node *y;
         ck_assert_ptr_null(ir_node_try(g, (OpCode)op, in, info->min_in, &dt, cast, SRCLOC_NONE, &y));
-        g->outputs = ARENA_NEW(&A, NamedValue);
-        g->outputs[0] = (NamedValue){"y", y, SRCLOC_NONE};
-        g->noutputs = 1;
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        const char *err = onnx_export(f, g, NULL);
-        fclose(f);
+        char *buf;
+        size_t len;
+        const char *err = export_output(g, y, &buf, &len);
         if (err) {
             ck_assert_str_eq(err, arena_printf(&A, "op '%s' cannot be exported to ONNX", info->name));
             ck_assert_msg(!*info->onnx, "%s names ONNX op %s but is refused", info->name, info->onnx);
@@ -293,6 +305,42 @@ static bool import_ok(const char *bytes, size_t len)
     return ok;
 }
 
+/* 4000 graph inputs whose names share a 210-character prefix, more than
+ * the 200 bytes an imported name keeps, so that all make one identifier:
+ * they are numbered _1, _2, ... in order, and the import allocates
+ * linearly (it allocated one name per retry, quadratic: 1.7 GB here).  The
+ * model is written by the exporter: inputs summed by a chain of adds. */
+START_TEST(same_prefix_names_linear)
+{
+    enum { N = 4000 };
+    char prefix[211];
+    memset(prefix, 'x', 210);
+    prefix[210] = '\0';
+    Graph *g = ir_graph_new(&A, "wide", MODE_INFER);
+    int64_t d[2] = {DIM_N, 1};
+    Node *sum = NULL;
+    for (int i = 0; i < N; i++) {
+        Node *x = ir_input(g, arena_printf(&A, "%s%d", prefix, i), tt_make(DT_F32, 2, d), SRCLOC_NONE);
+        sum = sum ? ir_binary(g, OP_ADD, sum, x, SRCLOC_NONE) : x;
+    }
+    char *buf;
+    size_t len;
+    ck_assert_ptr_null(export_output(g, sum, &buf, &len));
+    Arena B;
+    arena_init(&B);
+    SrcFile *src = srcfile_from_string(&B, "wide.onnx", buf, len);
+    free(buf);
+    size_t before = B.total;
+    Graph *h = onnx_import_bytes(&B, src, NULL, MODE_INFER, NULL);
+    ck_assert_int_eq(h->nnodes, 2 * N - 1);
+    ck_assert_str_eq(h->nodes[0]->name, arena_strndup(&A, prefix, 200));
+    ck_assert_str_eq(h->nodes[1]->name, arena_printf(&A, "%.200s_1", prefix));
+    ck_assert_str_eq(h->nodes[N - 1]->name, arena_printf(&A, "%.200s_%d", prefix, N - 1));
+    size_t used = B.total - before;
+    ck_assert_msg(used < (size_t)N * 16384, "the import took %zu bytes for %d inputs", used, N);
+    arena_free(&B);
+}
+END_TEST
 /* Every prefix of a fixture (a truncated download) and 3000 deterministic
  * byte mutations: a graph or a user error, never a crash or an ICE. */
 START_TEST(truncations_and_mutations)
@@ -329,6 +377,7 @@ static Suite *suite(void)
     tcase_add_test(tc, shape_rules);
     tcase_add_test(tc, text_round_trip);
     tcase_add_test(tc, truncations_and_mutations);
+    tcase_add_test(tc, same_prefix_names_linear);
     suite_add_tcase(s, tc);
     return s;
 }
