@@ -128,6 +128,10 @@ typedef struct ModelInfo {
     int64_t batch_size, epochs;
     uint64_t seed;
     double learning_rate;
+    /* what the runtime checks the labels against (dlrt_model.label_classes,
+       label_binary) */
+    int64_t label_classes;
+    bool label_binary;
 } ModelInfo;
 
 /* A C identifier `prefix` + s (other characters become '_'). */
