@@ -129,9 +129,10 @@ typedef struct ModelInfo {
     uint64_t seed;
     double learning_rate;
     /* what the runtime checks the labels against (dlrt_model.label_classes,
-       label_binary) */
+       label_binary) and how predict prints (out_values) */
     int64_t label_classes;
     bool label_binary;
+    bool out_values;
 } ModelInfo;
 
 /* A C identifier `prefix` + s (other characters become '_'). */

@@ -53,6 +53,12 @@ typedef struct dlrt_model {
        (f32, label_size > 1) always have label_size classes. */
     int64_t label_classes;
     int label_binary;
+    /* How predict prints output 0 when out_size > 1: 0 the index of its
+       largest value (the class of a classifier; also what an inference-only
+       build, which has no loss to tell by, prints), 1 the values
+       themselves (a model trained with neither a categorical crossentropy
+       nor an accuracy: a regression, a multi-label output). */
+    int out_values;
     int64_t max_batch;             /* largest n the entry points accept */
     /* ---- training defaults from the train block ---- */
     int64_t batch_size;

@@ -112,7 +112,7 @@ static int resolve(const dlrt_model *m, const dlrt_opts *o, run *r, const char *
     r->seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
     r->lr = o->learning_rate > 0 ? o->learning_rate : m->learning_rate;
     if (!m->train_step || !m->eval_step || !m->init_params) {
-        snprintf(msg, sizeof msg, "this program was built for inference only; rebuild it with `dlc build` to train");
+        snprintf(msg, sizeof msg, "%s to train", DLRT_INFER_ONLY);
         dlrt_report(prog, msg);
         return 2;
     }

@@ -136,6 +136,15 @@ START_TEST(idx_corruptions)
         dlrt_err e;
         ck_assert_int_eq(dlrt_idx_read(g, &x, &e), -1);
         ck_assert_ptr_nonnull(strstr(e.msg, g));
+        /* a damaged deflate stream: zlib's message, the file named once */
+        buf[n / 2] ^= 0xFF;
+        buf[n / 2 + 1] ^= 0xFF;
+        write_bytes(g, buf, n, 0);
+        ck_assert_int_eq(dlrt_idx_read(g, &x, &e), -1);
+        char want[1024];
+        snprintf(want, sizeof want, "%s: ", g);
+        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0 && !strstr(e.msg + strlen(want), g),
+                      "'%s' does not name the file exactly once, first", e.msg);
     }
     remove_tmpdir();
 }
