@@ -66,6 +66,10 @@ static FILE *open_trace(const char *path, int append, dlrt_err *e)
         return NULL;
     }
     if (ftell(f) == 0) fputs("step,loss\n", f);
+    if (dlrt_out_flush(f, path, e)) {
+        fclose(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -264,7 +268,11 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
                 }
                 m->train_step(x, y, n, key, &loss, fm);
             }
-            if (trace) fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss); /* 1-based */
+            if (trace && fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss) < 0) { /* 1-based */
+                dlrt_errf(&e, "cannot write %s: %s", o->trace, strerror(errno));
+                dlrt_report(prog, e.msg);
+                goto out;
+            }
             if (!isfinite(loss)) {
                 snprintf(what, sizeof what, "the loss is %s at step %lld (epoch %lld, batch %lld of %lld)",
                          nonfinite_str(loss), (long long)r.step + 1, (long long)ep + 1, (long long)b + 1,
@@ -296,9 +304,13 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         }
         double secs = dlrt_now() - t0;
         dlrt_progress_end(&p, done, secs, tloss, dm, vloss, vm);
-        if (trace) fflush(trace);
-        if (log && dlrt_history_row(log, ep + 1, secs, tloss, dm, vloss, vm, nm)) {
-            dlrt_errf(&e, "cannot write %s", o->log);
+        if (p.err) {
+            dlrt_errf(&e, "cannot write the standard output: %s", strerror(p.err));
+            dlrt_report(prog, e.msg);
+            goto out;
+        }
+        if ((trace && dlrt_out_flush(trace, o->trace, &e)) ||
+            (log && dlrt_history_row(log, o->log, ep + 1, secs, tloss, dm, vloss, vm, nm, &e))) {
             dlrt_report(prog, e.msg);
             goto out;
         }
@@ -322,11 +334,15 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     print_test(m, vloss, vm);
     status = 0;
 out:
-    if (trace && fclose(trace) != 0 && status == 0) {
-        dlrt_report(prog, "cannot write the --trace file");
+    /* a write lost at the end is an error too (unless one was reported) */
+    if (trace && dlrt_out_close(trace, o->trace, &e) && status == 0) {
+        dlrt_report(prog, e.msg);
         status = 1;
     }
-    if (log) fclose(log);
+    if (log && dlrt_out_close(log, o->log, &e) && status == 0) {
+        dlrt_report(prog, e.msg);
+        status = 1;
+    }
     dlrt_avg_free(&avg);
     free(perm);
     free(xbuf);
