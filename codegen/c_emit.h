@@ -128,6 +128,11 @@ typedef struct ModelInfo {
     int64_t batch_size, epochs;
     uint64_t seed;
     double learning_rate;
+    /* what the runtime checks the labels against (dlrt_model.label_classes,
+       label_binary) and how predict prints (out_values) */
+    int64_t label_classes;
+    bool label_binary;
+    bool out_values;
 } ModelInfo;
 
 /* A C identifier `prefix` + s (other characters become '_'). */

@@ -254,10 +254,13 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     if (m->y) {
         cp_line(e->p, ".label_dtype = %s,", ce_dlrt_dtype(m->y->type.dtype));
         cp_line(e->p, ".label_size = %lld,", (long long)tt_numel_per_sample(&m->y->type));
+        if (m->label_classes > 0) cp_line(e->p, ".label_classes = %lld,", (long long)m->label_classes);
+        if (m->label_binary) cp_line(e->p, ".label_binary = 1,");
     } else {
         cp_line(e->p, ".label_dtype = DLRT_F32,");
         cp_line(e->p, ".label_size = 0,");
     }
+    if (m->out_values) cp_line(e->p, ".out_values = 1,");
     cp_line(e->p, ".max_batch = %lld,", (long long)g->max_batch);
     cp_line(e->p, ".batch_size = %lld,", (long long)m->batch_size);
     cp_line(e->p, ".epochs = %lld,", (long long)m->epochs);

@@ -155,6 +155,47 @@ static double train_learning_rate(const Graph *g)
     return -1;
 }
 
+/* What the runtime must know of the labels and of output 0 (see
+ * dlrt_model): the class count of every op that reads the label input as
+ * class indices (a sparse crossentropy, its gradient, an accuracy over
+ * [N,C] predictions, C > 1; the smallest if several), whether a binary
+ * crossentropy reads it as targets in [0, 1], and whether a training
+ * model is a classifier (a categorical crossentropy or an accuracy
+ * anywhere: predict prints the argmax) or not (predict prints values).
+ * Only the ops that read the label input directly are looked at: labels
+ * transformed first (e.g. cast for a mean squared error) are values,
+ * unchecked. */
+static void runtime_rules(const Graph *g, ModelInfo *m)
+{
+    bool classifier = false;
+    for (int i = 0; i < g->nnodes; i++) {
+        const Node *n = g->nodes[i];
+        bool reads_y = m->y && n->nin >= 2 && n->in[1] == m->y;
+        const TensorType *p = n->nin >= 1 ? &n->in[0]->type : NULL;
+        int64_t classes = 0;
+        switch (n->op) {
+        case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
+        case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
+            classifier = true;
+            if (reads_y && p->rank >= 1) classes = p->dims[p->rank - 1];
+            break;
+        case OP_CATEGORICAL_CROSSENTROPY: classifier = true; break;
+        case OP_ACCURACY:
+            classifier = true;
+            /* over [N] or [N,1] it thresholds labels at 0.5: not indices */
+            if (reads_y && m->y->type.dtype == DT_I32 && p->rank == 2 && p->dims[1] > 1) classes = p->dims[1];
+            break;
+        case OP_BINARY_CROSSENTROPY:
+        case OP_BINARY_CROSSENTROPY_GRAD:
+            if (reads_y) m->label_binary = true;
+            break;
+        default: break;
+        }
+        if (classes > 0 && (m->label_classes == 0 || classes < m->label_classes)) m->label_classes = classes;
+    }
+    m->out_values = m->train && !classifier;
+}
+
 void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
 {
     memset(m, 0, sizeof *m);
@@ -184,6 +225,7 @@ void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
     m->seed = g->train.seed > 0 ? (uint64_t)g->train.seed : 0;
     m->learning_rate = m->train && m->lr ? train_learning_rate(g) : -1;
     if (m->train && m->lr && m->learning_rate < 0) m->learning_rate = node_attr_float(m->lr, "value");
+    runtime_rules(g, m);
 }
 
 /* FNV-1a, 64 bits: a parameter's random stream is keyed by its name, so

@@ -654,6 +654,9 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     if (m->out) cp_line(e->p, "m.out_size = %lld;", (long long)tt_numel_per_sample(&m->out->type));
     cp_line(e->p, "m.label_dtype = %s;", m->y ? ce_dlrt_dtype(m->y->type.dtype) : "DLRT_F32");
     cp_line(e->p, "m.label_size = %lld;", (long long)(m->y ? tt_numel_per_sample(&m->y->type) : 0));
+    if (m->label_classes > 0) cp_line(e->p, "m.label_classes = %lld;", (long long)m->label_classes);
+    if (m->label_binary) cp_line(e->p, "m.label_binary = 1;");
+    if (m->out_values) cp_line(e->p, "m.out_values = 1;");
     cp_line(e->p, "m.max_batch = %lld;", (long long)g->max_batch);
     cp_line(e->p, "m.batch_size = %lld;", (long long)m->batch_size);
     cp_line(e->p, "m.epochs = %lld;", (long long)m->epochs);

@@ -224,12 +224,23 @@ void dlrt_usage(FILE *f, const char *prog, dlrt_cmd cmd, const dlrt_model *m)
                 "\n"
                 "Runs the model on INPUT: an IDX file of unsigned bytes (scaled by 1/255) or a .npy\n"
                 "array (f32; u8 scaled by 1/255; i32) of samples of %lld values, with or without the\n"
-                "batch dimension.  Prints the predicted class (argmax) of each sample, one a line.\n"
+                "batch dimension.  Prints, one sample a line, ",
+                prog, (long long)m->in_size);
+        if (m->out_size == 1)
+            fprintf(f, "its output value.\n");
+        else if (m->out_values)
+            fprintf(f, "its %lld output values.\n", (long long)m->out_size);
+        else if (m->train_step)
+            fprintf(f, "its predicted class (the argmax of\nits %lld outputs).\n", (long long)m->out_size);
+        else
+            fprintf(f, "the index of the largest of its\n%lld outputs (argmax: the class, for a classifier).\n",
+                    (long long)m->out_size);
+        fprintf(f,
                 "\n"
                 "  --weights FILE       a checkpoint written by train --save\n"
                 "  -o, --output OUT     also write the outputs as a f32 .npy array [n, %lld]\n"
                 "  --threads N          threads for the GEMMs and large loops (default: the cores)\n",
-                prog, (long long)m->in_size, (long long)m->out_size);
+                (long long)m->out_size);
         break;
     }
 }

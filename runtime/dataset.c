@@ -6,7 +6,10 @@
  * when a batch is gathered (batch.c).
  * Labels (u8, [n]) become what the model's label input takes: i32 class
  * indices (label_size 1), f32 values (label_size 1), or f32 one-hot rows
- * (label_size K > 1, each label checked to be < K).  The two files must
+ * (label_size K > 1).  Each label is checked first against what the model
+ * says it may be (dlrt_model.label_classes, label_binary; < K for one-hot
+ * rows): a label out of range is an error naming the file, the row and
+ * the value, not a row that silently trains on nothing.  The two files must
  * agree on the sample count and the image size must equal the model's
  * input size; each mismatch is a message naming the files.
  */
@@ -34,6 +37,27 @@ int dlrt_find_data_file(const char *dir, const char *base, char *out, size_t cap
     if (is_file(out)) return 0;
     return dlrt_errf(e, "cannot find %s/%s or %s/%s.gz (use --data DIR to name the dataset folder)", dir, base,
                      dir, base);
+}
+
+/* Whether label value v is one the model can take (see dlrt_model):
+ * below the class count of i32 class indices or of one-hot rows, 0 or 1
+ * for binary targets. */
+static bool label_fits(const dlrt_model *m, int v)
+{
+    if (m->label_dtype == DLRT_I32) return m->label_classes <= 0 || v < m->label_classes;
+    if (m->label_size > 1) return v < m->label_size;
+    return !m->label_binary || v <= 1;
+}
+
+/* The message for label v of row `row` (counting from 0) of file `name`. */
+static int label_error(const dlrt_model *m, const char *name, int64_t row, int v, dlrt_err *e)
+{
+    if (m->label_dtype == DLRT_F32 && m->label_size == 1)
+        return dlrt_errf(e, "%s: row %lld: label %d is not a binary label (model '%s' takes 0 or 1: its binary "
+                         "crossentropy reads the labels as targets in [0, 1])", name, (long long)row, v, m->name);
+    int64_t classes = m->label_dtype == DLRT_I32 ? m->label_classes : m->label_size;
+    return dlrt_errf(e, "%s: row %lld: label %d is out of range: model '%s' has %lld classes (labels 0 to %lld)",
+                     name, (long long)row, v, m->name, (long long)classes, (long long)classes - 1);
 }
 
 /* Checks the two arrays against each other and the model, then keeps the
@@ -75,6 +99,12 @@ static int assemble(const dlrt_model *m, dlrt_idx *images, bool steal, const cha
         dlrt_dataset_free(ds);
         return dlrt_errf(e, "out of memory loading %s", images_name);
     }
+    for (int64_t i = 0; i < n; i++) {
+        int v = labels->data[i];
+        if (label_fits(m, v)) continue;
+        dlrt_dataset_free(ds);
+        return label_error(m, labels_name, i, v, e);
+    }
     if (m->label_dtype == DLRT_I32) {
         int32_t *y = ds->y;
         for (int64_t i = 0; i < n; i++) y[i] = labels->data[i];
@@ -83,15 +113,7 @@ static int assemble(const dlrt_model *m, dlrt_idx *images, bool steal, const cha
         for (int64_t i = 0; i < n; i++) y[i] = labels->data[i];
     } else {
         float *y = ds->y;
-        for (int64_t i = 0; i < n; i++) {
-            if (labels->data[i] >= m->label_size) {
-                int64_t bad = labels->data[i];
-                dlrt_dataset_free(ds);
-                return dlrt_errf(e, "%s: label %lld of sample %lld is out of range for %lld classes", labels_name,
-                                 (long long)bad, (long long)i, (long long)m->label_size);
-            }
-            y[i * m->label_size + labels->data[i]] = 1.0f;
-        }
+        for (int64_t i = 0; i < n; i++) y[i * m->label_size + labels->data[i]] = 1.0f;
     }
     return 0;
 }

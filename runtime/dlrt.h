@@ -44,6 +44,21 @@ typedef struct dlrt_model {
     int64_t out_size;              /* elements per sample of the first output (f32) */
     dlrt_dtype label_dtype;        /* DLRT_I32 (class indices) or DLRT_F32 */
     int64_t label_size;            /* elements per sample of the label (1 for i32) */
+    /* What a label may be, checked when a data set is loaded (a label out
+       of range would train silently: zero loss and gradient for its row).
+       label_classes > 0: each i32 label is a class index in
+       [0, label_classes) (the class count of the sparse crossentropy or
+       accuracy that reads it); 0: not checked.  label_binary: each f32
+       label lies in [0, 1] (binary crossentropy targets).  One-hot rows
+       (f32, label_size > 1) always have label_size classes. */
+    int64_t label_classes;
+    int label_binary;
+    /* How predict prints output 0 when out_size > 1: 0 the index of its
+       largest value (the class of a classifier; also what an inference-only
+       build, which has no loss to tell by, prints), 1 the values
+       themselves (a model trained with neither a categorical crossentropy
+       nor an accuracy: a regression, a multi-label output). */
+    int out_values;
     int64_t max_batch;             /* largest n the entry points accept */
     /* ---- training defaults from the train block ---- */
     int64_t batch_size;

@@ -1,5 +1,8 @@
 /* history.c - the --log history: a CSV file, one row per epoch, written
- * and flushed as each epoch ends so an interrupted run keeps its history.
+ * and flushed as each epoch ends so an interrupted run keeps its history;
+ * and the checks of every output stream the runtime writes (--log,
+ * --trace, the standard output): a write that fails (a full disk) is an
+ * error naming the file, never a file silently cut short.
  *     epoch,seconds,loss,accuracy,val_loss,val_accuracy
  *     1,2.314,0.543210,0.810100,0.450000,0.840000
  * (the metric columns follow the model's metrics; val_* are the test
@@ -41,6 +44,23 @@ static int same_header(const char *path, int nmetrics, const char *const *names)
     return strcmp(have, want) == 0;
 }
 
+int dlrt_out_flush(FILE *f, const char *path, dlrt_err *e)
+{
+    errno = 0;
+    if (fflush(f) == 0 && !ferror(f)) return 0;
+    /* a write failed earlier (its data is lost) if fflush itself did not */
+    return dlrt_errf(e, "cannot write %s: %s", path, errno ? strerror(errno) : "a write failed");
+}
+
+int dlrt_out_close(FILE *f, const char *path, dlrt_err *e)
+{
+    int rc = dlrt_out_flush(f, path, e);
+    errno = 0;
+    if (fclose(f) != 0 && rc == 0)
+        rc = dlrt_errf(e, "cannot write %s: %s", path, errno ? strerror(errno) : "close failed");
+    return rc;
+}
+
 FILE *dlrt_history_open(const char *path, int append, int nmetrics, const char *const *names, dlrt_err *e)
 {
     int keep = append && same_header(path, nmetrics, names);
@@ -50,21 +70,20 @@ FILE *dlrt_history_open(const char *path, int append, int nmetrics, const char *
         return NULL;
     }
     if (!keep) dlrt_history_header(f, nmetrics, names);
-    if (fflush(f) != 0) {
-        dlrt_errf(e, "cannot write %s: %s", path, strerror(errno));
+    if (dlrt_out_flush(f, path, e)) {
         fclose(f);
         return NULL;
     }
     return f;
 }
 
-int dlrt_history_row(FILE *f, int64_t epoch, double seconds, double loss, const double *metrics,
-                     double val_loss, const double *val_metrics, int nmetrics)
+int dlrt_history_row(FILE *f, const char *path, int64_t epoch, double seconds, double loss, const double *metrics,
+                     double val_loss, const double *val_metrics, int nmetrics, dlrt_err *e)
 {
     fprintf(f, "%lld,%.3f,%.6f", (long long)epoch, seconds, loss);
     for (int k = 0; k < nmetrics; k++) fprintf(f, ",%.6f", metrics[k]);
     fprintf(f, ",%.6f", val_loss);
     for (int k = 0; k < nmetrics; k++) fprintf(f, ",%.6f", val_metrics[k]);
     fputc('\n', f);
-    return (fflush(f) != 0 || ferror(f)) ? -1 : 0;
+    return dlrt_out_flush(f, path, e);
 }

@@ -36,13 +36,18 @@ static int64_t gz_read_all(gzFile f, uint8_t *buf, int64_t len)
     return got;
 }
 
-/* The zlib message for the last error on f. */
-static const char *gz_msg(gzFile f)
+/* The zlib message for the last error on f, opened as path.  zlib writes
+ * its messages as "PATH: what"; the caller names the file already, so the
+ * prefix is dropped. */
+static const char *gz_msg(gzFile f, const char *path)
 {
     int code = 0;
     const char *m = gzerror(f, &code);
     if (code == Z_ERRNO) return strerror(errno);
-    return m && *m ? m : "read error";
+    if (!m || !*m) return "read error";
+    size_t len = strlen(path);
+    if (!strncmp(m, path, len) && !strncmp(m + len, ": ", 2)) m += len + 2;
+    return *m ? m : "read error";
 }
 
 /* Reads header, dims and payload, checking each (see the top of the file). */
@@ -56,7 +61,7 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
     uint8_t head[4];
     int64_t n = gz_read_all(f, head, 4);
     if (n < 0) {
-        dlrt_errf(e, "%s: %s", path, gz_msg(f));
+        dlrt_errf(e, "%s: %s", path, gz_msg(f, path));
         goto fail;
     }
     if (n < 4 || head[0] != 0 || head[1] != 0) {
@@ -79,7 +84,7 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
         uint8_t d[4];
         n = gz_read_all(f, d, 4);
         if (n < 0) {
-            dlrt_errf(e, "%s: %s", path, gz_msg(f));
+            dlrt_errf(e, "%s: %s", path, gz_msg(f, path));
             goto fail;
         }
         if (n < 4) {
@@ -124,7 +129,7 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
     }
     n = gz_read_all(f, out->data, numel);
     if (n < 0) {
-        dlrt_errf(e, "%s: %s", path, gz_msg(f));
+        dlrt_errf(e, "%s: %s", path, gz_msg(f, path));
         goto fail;
     }
     if (n < numel) {
@@ -136,7 +141,7 @@ int dlrt_idx_read(const char *path, dlrt_idx *out, dlrt_err *e)
     n = gz_read_all(f, &extra, 1);
     if (n != 0) {
         if (n < 0)
-            dlrt_errf(e, "%s: %s", path, gz_msg(f));
+            dlrt_errf(e, "%s: %s", path, gz_msg(f, path));
         else
             dlrt_errf(e, "%s: trailing garbage after the %lld bytes of data the header announces",
                       path, (long long)numel);

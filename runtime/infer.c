@@ -5,9 +5,10 @@
  * loss and metrics (or, with --json, exactly one line {"loss":L,...}).
  * predict reads INPUT (an IDX file of bytes, or a .npy array, told apart by
  * the .npy magic), scales bytes by 1/255 as training did, runs predict in
- * chunks of max_batch, prints each sample's argmax class (or the value
- * when the model has a single output), and with -o writes the outputs as
- * a f32 .npy [n, out_size].
+ * chunks of max_batch, prints each sample's argmax class (or its values,
+ * when the model has a single output or is not a classifier:
+ * dlrt_model.out_values), and with -o writes the outputs as a f32 .npy
+ * [n, out_size].
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -79,7 +80,7 @@ static void json_num(double v)
 int dlrt_cmd_eval(const dlrt_model *m, const dlrt_opts *o, const char *prog)
 {
     if (!m->eval_step) {
-        dlrt_report(prog, "this program was built for inference only; it cannot evaluate a loss");
+        dlrt_report(prog, DLRT_INFER_ONLY " to evaluate its loss");
         return 2;
     }
     dlrt_err e;
@@ -142,6 +143,35 @@ static int looks_like_npy(const char *path)
     return yes;
 }
 
+/* A shape in Python's notation, "(28, 28, 5)", "(320,)", "()", into buf;
+ * with `batch`, "N, " first. */
+static void fmt_shape(char *buf, size_t cap, int batch, int rank, const int64_t *dims)
+{
+    size_t l = (size_t)snprintf(buf, cap, "(%s", batch ? "N" : "");
+    for (int k = 0; k < rank && l < cap; k++)
+        l += (size_t)snprintf(buf + l, cap - l, "%s%lld", k || batch ? ", " : "", (long long)dims[k]);
+    if (l < cap) snprintf(buf + l, cap - l, "%s)", rank + batch == 1 ? "," : "");
+}
+
+/* The message for an INPUT of the wrong shape: the shape given, and the
+ * shapes the model takes (with and without the batch dimension). */
+static void shape_error(const dlrt_model *m, const char *path, int rank, const int64_t *dims, int64_t numel,
+                        dlrt_err *e)
+{
+    /* a hand-written model may give only its size */
+    int srank = m->in_rank > 0 || m->in_size == 1 ? m->in_rank : 1;
+    const int64_t *sdims = m->in_rank > 0 ? m->in_dims : &m->in_size;
+    char given[160], sample[160], batch[160];
+    fmt_shape(given, sizeof given, 0, rank, dims);
+    fmt_shape(sample, sizeof sample, 0, srank, sdims);
+    fmt_shape(batch, sizeof batch, 1, srank, sdims);
+    if (numel == 0)
+        dlrt_errf(e, "%s holds no samples (shape %s)", path, given);
+    else
+        dlrt_errf(e, "%s has shape %s but model '%s' takes samples of shape %s: expected %s, or %s for one sample",
+                  path, given, m->name, sample, batch, sample);
+}
+
 /* Reads INPUT into a malloc'd array of n samples of in_size floats. */
 static float *read_input(const dlrt_model *m, const char *path, int64_t *n_out, dlrt_err *e)
 {
@@ -170,8 +200,7 @@ static float *read_input(const dlrt_model *m, const char *path, int64_t *n_out, 
     else if (rank == 1 && m->in_size == 1)
         n = dims[0];
     if (n <= 0 || numel == 0) {
-        dlrt_errf(e, "%s holds %lld values, not whole samples of %lld values (the input size of model '%s')",
-                  path, (long long)numel, (long long)m->in_size, m->name);
+        shape_error(m, path, rank, dims, numel, e);
         goto out;
     }
     x = malloc(sizeof(float) * (size_t)numel);
@@ -191,7 +220,7 @@ out:
     return x;
 }
 
-/* The predict command: INPUT through the model, argmax per line, -o npy. */
+/* The predict command: INPUT through the model, a line per sample, -o npy. */
 int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
 {
     if (!m->predict) {
@@ -224,8 +253,9 @@ int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     }
     for (int64_t s = 0; s < n; s++) {
         const float *row = out + s * m->out_size;
-        if (m->out_size == 1) {
-            printf("%.6g\n", row[0]);
+        if (m->out_size == 1 || m->out_values) {
+            for (int64_t j = 0; j < m->out_size; j++) printf("%s%.6g", j ? " " : "", row[j]);
+            printf("\n");
             continue;
         }
         int64_t best = 0;

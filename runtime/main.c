@@ -1,11 +1,12 @@
 /* main.c - dlrt_main: the generated program's entry point.  Parses the
  * command line (cli.c), prints help, and runs train (train.c), eval or
  * predict (infer.c).  Exit status: 0 success, 1 bad input (a file, the
- * data), 2 bad usage. */
+ * data, an output that cannot be written), 2 bad usage. */
 #include <stdio.h>
 #include <string.h>
 
 #include "rt_cli.h"
+#include "rt_report.h"
 
 void dlrt_report(const char *prog, const char *msg)
 {
@@ -28,7 +29,9 @@ int dlrt_main(const dlrt_model *m, int argc, char **argv)
     }
     if (o.help) {
         dlrt_usage(stdout, prog, o.cmd, m);
-        return 0;
+        if (dlrt_out_flush(stdout, "the standard output", &e) == 0) return 0;
+        dlrt_report(prog, e.msg);
+        return 1;
     }
     if (o.threads > 0) dlrt_set_threads(o.threads > 4096 ? 4096 : (int)o.threads);
     int status = 2;
@@ -38,6 +41,11 @@ int dlrt_main(const dlrt_model *m, int argc, char **argv)
     case DLRT_CMD_PREDICT: status = dlrt_cmd_predict(m, &o, prog); break;
     case DLRT_CMD_NONE: break;
     }
-    fflush(stdout);
+    /* what was printed must have reached the standard output (a full disk
+       under a redirection is an error, not a cut file) */
+    if (dlrt_out_flush(stdout, "the standard output", &e) && status == 0) {
+        dlrt_report(prog, e.msg);
+        status = 1;
+    }
     return status;
 }

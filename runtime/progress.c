@@ -11,8 +11,11 @@
  *     epoch 1/5 - 2.31s - loss: 0.5432 - accuracy: 0.8101 - val_loss: 0.4500 - val_accuracy: 0.8400
  *
  * Lines are formatted into a fixed buffer: nothing is allocated per step.
+ * A write that fails (a full disk under a redirected stdout) is kept in
+ * p->err for the caller to report.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +29,13 @@ double dlrt_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Flushes out, keeping the errno of the first failure in p->err. */
+static void flush_out(dlrt_progress *p)
+{
+    errno = 0;
+    if ((fflush(p->out) != 0 || ferror(p->out)) && !p->err) p->err = errno ? errno : EIO;
 }
 
 void dlrt_progress_init(dlrt_progress *p, FILE *out, int tty, int quiet, int nmetrics, const char *const *names)
@@ -47,7 +57,7 @@ void dlrt_progress_begin(dlrt_progress *p, int64_t epoch, int64_t epochs, int64_
     p->last_draw = 0;
     if (!p->quiet && p->tty) {
         fprintf(p->out, "Epoch %lld/%lld\n", (long long)epoch, (long long)epochs);
-        fflush(p->out);
+        flush_out(p);
     }
 }
 
@@ -93,7 +103,7 @@ void dlrt_progress_step(dlrt_progress *p, int64_t done, double loss, const doubl
     put_values(buf, sizeof buf, l, "", loss, p->nmetrics, p->names, metrics);
     /* \r then the line; trailing spaces erase a longer previous line */
     fprintf(p->out, "\r%s   ", buf);
-    fflush(p->out);
+    flush_out(p);
 }
 
 void dlrt_progress_end(dlrt_progress *p, int64_t done, double seconds, double loss, const double *metrics,
@@ -116,5 +126,5 @@ void dlrt_progress_end(dlrt_progress *p, int64_t done, double seconds, double lo
         put_values(buf, sizeof buf, l, "val_", val_loss, p->nmetrics, p->names, val_metrics);
         fprintf(p->out, "%s\n", buf);
     }
-    fflush(p->out);
+    flush_out(p);
 }

@@ -14,6 +14,12 @@ typedef enum { DLRT_CMD_NONE = 0, DLRT_CMD_TRAIN = 1, DLRT_CMD_EVAL = 2, DLRT_CM
 
 #define DLRT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 
+/* What train and eval say to a program without a loss: the only ways to
+ * build one are --mode infer and an ONNX model (always inference only). */
+#define DLRT_INFER_ONLY                                                                                  \
+    "this program was built for inference only (dlc build --mode infer, or an ONNX model); rebuild it " \
+    "from its .nn model without `--mode infer`"
+
 typedef struct dlrt_opts {
     dlrt_cmd cmd;
     int help;                 /* --help / -h given */

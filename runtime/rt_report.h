@@ -1,5 +1,5 @@
 /* rt_report.h - private to the runtime: what training prints (progress.c)
- * and writes (history.c: the --log CSV and the --trace CSV). */
+ * and writes (history.c: the --log CSV, the checks of output streams). */
 #ifndef DLRT_RT_REPORT_H
 #define DLRT_RT_REPORT_H
 
@@ -16,6 +16,7 @@ typedef struct dlrt_progress {
     const char *const *names;
     int64_t epoch, epochs, total;    /* this epoch (1-based), of; steps in it */
     double t0, last_draw;            /* seconds (monotonic) */
+    int err;                         /* errno of the first failed write to out, 0 if none */
 } dlrt_progress;
 
 /* Monotonic clock in seconds. */
@@ -35,9 +36,20 @@ void dlrt_progress_end(dlrt_progress *p, int64_t done, double seconds, double lo
  * append: keep an existing file's rows (a resumed run) if its header is
  * the same, else start the file afresh. */
 FILE *dlrt_history_open(const char *path, int append, int nmetrics, const char *const *names, dlrt_err *e);
-int dlrt_history_row(FILE *f, int64_t epoch, double seconds, double loss, const double *metrics,
-                     double val_loss, const double *val_metrics, int nmetrics);
+/* Appends and flushes one row; -1 with a message naming path if the
+ * write failed. */
+int dlrt_history_row(FILE *f, const char *path, int64_t epoch, double seconds, double loss, const double *metrics,
+                     double val_loss, const double *val_metrics, int nmetrics, dlrt_err *e);
 /* Writes the history header line to f. */
 void dlrt_history_header(FILE *f, int nmetrics, const char *const *names);
+
+/* An output stream's check: 0 if everything written to f (opened as
+ * path; for messages) has reached the system, else -1 with "cannot write
+ * PATH: REASON" (fflush's errno, or "a write failed" when an earlier
+ * write lost data and stdio kept only its error flag). */
+int dlrt_out_flush(FILE *f, const char *path, dlrt_err *e);
+/* dlrt_out_flush, then fclose (whose failure counts too); f is closed
+ * either way. */
+int dlrt_out_close(FILE *f, const char *path, dlrt_err *e);
 
 #endif

@@ -13,7 +13,9 @@
  *      numbers: train_step_rows), train_step with rng_key = dlrt_key(seed,
  *      global step), progress; then evaluate the test split, print the
  *      epoch line, append the --log row, save the --save checkpoint
- *      (atomically, metadata epoch = epochs completed);
+ *      (atomically, metadata epoch = epochs completed).  A step loss or
+ *      test loss that is not finite stops the run (exit 1) before anything
+ *      more is saved, so --save keeps the last good checkpoint;
  *   5. report the test loss and metrics.
  * With --no-shuffle the batches are read in place (no gather; the bytes
  * of an IDX split are converted to floats in xbuf).
@@ -21,6 +23,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +66,35 @@ static FILE *open_trace(const char *path, int append, dlrt_err *e)
         return NULL;
     }
     if (ftell(f) == 0) fputs("step,loss\n", f);
+    if (dlrt_out_flush(f, path, e)) {
+        fclose(f);
+        return NULL;
+    }
     return f;
+}
+
+/* "nan", "inf" or "-inf" (printf may write a NaN as "-nan"). */
+static const char *nonfinite_str(double v)
+{
+    return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/* Reports a loss that is not finite (what: "the loss is nan at step ...")
+ * and what became of --save: training stops there (Keras' TerminateOnNaN),
+ * since the weights are no longer finite, and a save would replace the
+ * last good checkpoint with them.  saved_epoch: the epoch (1-based) whose
+ * checkpoint this run last saved, 0 if none. */
+static void report_nonfinite(const char *prog, const char *what, const dlrt_opts *o, int64_t saved_epoch)
+{
+    char msg[1024];
+    int l = snprintf(msg, sizeof msg, "%s; training stopped", what);
+    if (o->save && saved_epoch > 0)
+        l += snprintf(msg + l, sizeof msg - (size_t)l, ": %s keeps the checkpoint of epoch %lld", o->save,
+                      (long long)saved_epoch);
+    else if (o->save)
+        l += snprintf(msg + l, sizeof msg - (size_t)l, ": nothing was saved to %s", o->save);
+    snprintf(msg + l, sizeof msg - (size_t)l, " (is the learning rate too large?)");
+    dlrt_report(prog, msg);
 }
 
 /* Prints the final line: "test - loss: L - accuracy: A". */
@@ -85,7 +116,7 @@ static int resolve(const dlrt_model *m, const dlrt_opts *o, run *r, const char *
     r->seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
     r->lr = o->learning_rate > 0 ? o->learning_rate : m->learning_rate;
     if (!m->train_step || !m->eval_step || !m->init_params) {
-        snprintf(msg, sizeof msg, "this program was built for inference only; rebuild it with `dlc build` to train");
+        snprintf(msg, sizeof msg, "%s to train", DLRT_INFER_ONLY);
         dlrt_report(prog, msg);
         return 2;
     }
@@ -203,6 +234,8 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     int64_t per_epoch = (train.n + r.batch - 1) / r.batch;
     double vloss = 0;
     int have_val = 0;
+    int64_t saved_epoch = 0;
+    char what[256];
     if (r.start_epoch >= r.epochs && !o->quiet)
         printf("%s: the checkpoint has %lld epochs already (of %lld); nothing to train\n", prog,
                (long long)r.start_epoch, (long long)r.epochs);
@@ -235,7 +268,18 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
                 }
                 m->train_step(x, y, n, key, &loss, fm);
             }
-            if (trace) fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss); /* 1-based */
+            if (trace && fprintf(trace, "%lld,%.9g\n", (long long)r.step + 1, loss) < 0) { /* 1-based */
+                dlrt_errf(&e, "cannot write %s: %s", o->trace, strerror(errno));
+                dlrt_report(prog, e.msg);
+                goto out;
+            }
+            if (!isfinite(loss)) {
+                snprintf(what, sizeof what, "the loss is %s at step %lld (epoch %lld, batch %lld of %lld)",
+                         nonfinite_str(loss), (long long)r.step + 1, (long long)ep + 1, (long long)b + 1,
+                         (long long)per_epoch);
+                report_nonfinite(prog, what, o, saved_epoch);
+                goto out;
+            }
             r.step++;
             done++;
             dlrt_avg_add(&avg, n, loss, fm);
@@ -252,11 +296,21 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             goto out;
         }
         have_val = 1;
+        if (!isfinite(vloss)) { /* the last step's update can make the weights non-finite */
+            snprintf(what, sizeof what, "the test loss after epoch %lld is %s", (long long)ep + 1,
+                     nonfinite_str(vloss));
+            report_nonfinite(prog, what, o, saved_epoch);
+            goto out;
+        }
         double secs = dlrt_now() - t0;
         dlrt_progress_end(&p, done, secs, tloss, dm, vloss, vm);
-        if (trace) fflush(trace);
-        if (log && dlrt_history_row(log, ep + 1, secs, tloss, dm, vloss, vm, nm)) {
-            dlrt_errf(&e, "cannot write %s", o->log);
+        if (p.err) {
+            dlrt_errf(&e, "cannot write the standard output: %s", strerror(p.err));
+            dlrt_report(prog, e.msg);
+            goto out;
+        }
+        if ((trace && dlrt_out_flush(trace, o->trace, &e)) ||
+            (log && dlrt_history_row(log, o->log, ep + 1, secs, tloss, dm, vloss, vm, nm, &e))) {
             dlrt_report(prog, e.msg);
             goto out;
         }
@@ -265,6 +319,7 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             dlrt_report(prog, e.msg);
             goto out;
         }
+        saved_epoch = ep + 1;
     }
     if (!have_val) {
         if (dlrt_evaluate(m, &test, &vloss, vm)) {
@@ -279,11 +334,15 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     print_test(m, vloss, vm);
     status = 0;
 out:
-    if (trace && fclose(trace) != 0 && status == 0) {
-        dlrt_report(prog, "cannot write the --trace file");
+    /* a write lost at the end is an error too (unless one was reported) */
+    if (trace && dlrt_out_close(trace, o->trace, &e) && status == 0) {
+        dlrt_report(prog, e.msg);
         status = 1;
     }
-    if (log) fclose(log);
+    if (log && dlrt_out_close(log, o->log, &e) && status == 0) {
+        dlrt_report(prog, e.msg);
+        status = 1;
+    }
     dlrt_avg_free(&avg);
     free(perm);
     free(xbuf);

@@ -136,6 +136,15 @@ START_TEST(idx_corruptions)
         dlrt_err e;
         ck_assert_int_eq(dlrt_idx_read(g, &x, &e), -1);
         ck_assert_ptr_nonnull(strstr(e.msg, g));
+        /* a damaged deflate stream: zlib's message, the file named once */
+        buf[n / 2] ^= 0xFF;
+        buf[n / 2 + 1] ^= 0xFF;
+        write_bytes(g, buf, n, 0);
+        ck_assert_int_eq(dlrt_idx_read(g, &x, &e), -1);
+        char want[1024];
+        snprintf(want, sizeof want, "%s: ", g);
+        ck_assert_msg(strncmp(e.msg, want, strlen(want)) == 0 && !strstr(e.msg + strlen(want), g),
+                      "'%s' does not name the file exactly once, first", e.msg);
     }
     remove_tmpdir();
 }
@@ -218,7 +227,42 @@ START_TEST(dataset_one_hot_labels)
     dlrt_dataset_free(&ds);
     dlrt_model two = data_model(1, DLRT_F32, 2);
     ck_assert_int_eq(dlrt_dataset_from_idx(&two, &img, "img", &lab, "lab", &ds, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.msg, "label 2 of sample 0 is out of range"));
+    ck_assert_str_eq(e.msg, "lab: row 0: label 2 is out of range: model 'toy' has 2 classes (labels 0 to 1)");
+}
+END_TEST
+
+/* Labels are checked against what the model says they may be: class
+ * indices below label_classes, binary targets 0 or 1; unchecked when the
+ * model says nothing (label_classes 0, label_binary 0). */
+START_TEST(dataset_label_range)
+{
+    dlrt_idx img = {2, {4, 1}, 4, (uint8_t[]){0, 1, 2, 3}};
+    dlrt_idx lab = {1, {4}, 4, (uint8_t[]){2, 0, 3, 1}};
+    dlrt_dataset ds;
+    dlrt_err e;
+    dlrt_model m = data_model(1, DLRT_I32, 1);
+    m.label_classes = 4;
+    ck_assert_int_eq(dlrt_dataset_from_idx(&m, &img, "img", &lab, "lab", &ds, &e), 0);
+    dlrt_dataset_free(&ds);
+    m.label_classes = 3;
+    ck_assert_int_eq(dlrt_dataset_from_idx(&m, &img, "img", &lab, "lab", &ds, &e), -1);
+    ck_assert_str_eq(e.msg, "lab: row 2: label 3 is out of range: model 'toy' has 3 classes (labels 0 to 2)");
+    ck_assert_ptr_null(ds.y);
+    m.label_classes = 0;
+    ck_assert_int_eq(dlrt_dataset_from_idx(&m, &img, "img", &lab, "lab", &ds, &e), 0);
+    dlrt_dataset_free(&ds);
+
+    dlrt_model b = data_model(1, DLRT_F32, 1);
+    ck_assert_int_eq(dlrt_dataset_from_idx(&b, &img, "img", &lab, "lab", &ds, &e), 0);
+    ck_assert_float_eq(((const float *)ds.y)[2], 3.0f);
+    dlrt_dataset_free(&ds);
+    b.label_binary = 1;
+    ck_assert_int_eq(dlrt_dataset_from_idx(&b, &img, "img", &lab, "lab", &ds, &e), -1);
+    ck_assert_str_eq(e.msg, "lab: row 0: label 2 is not a binary label (model 'toy' takes 0 or 1: its binary "
+                            "crossentropy reads the labels as targets in [0, 1])");
+    dlrt_idx bits = {1, {4}, 4, (uint8_t[]){1, 0, 0, 1}};
+    ck_assert_int_eq(dlrt_dataset_from_idx(&b, &img, "img", &bits, "bits", &ds, &e), 0);
+    dlrt_dataset_free(&ds);
 }
 END_TEST
 
@@ -394,6 +438,7 @@ int main(void)
     tcase_add_test(tc, idx_corruptions);
     tcase_add_test(tc, dataset_assembly);
     tcase_add_test(tc, dataset_one_hot_labels);
+    tcase_add_test(tc, dataset_label_range);
     tcase_add_test(tc, npy_round_trip);
     tcase_add_test(tc, npy_headers);
     tcase_add_test(tc, mutations);

@@ -176,6 +176,28 @@ static const dlrt_model toy = {
     .set_learning_rate = toy_set_lr,
 };
 
+/* The toy with a step that goes wrong at step poison_at (1-based, counted
+ * in the child that runs it): POISON_LOSS returns a NaN loss (and makes
+ * the weights NaN, as a diverging step does), POISON_INF an infinite loss,
+ * POISON_WEIGHTS a finite loss but NaN weights (the last step of an epoch
+ * can do that: only the test loss shows it). */
+enum { POISON_LOSS, POISON_INF, POISON_WEIGHTS };
+static int64_t poison_at;
+static int poison_kind;
+
+static void toy_train_poisoned(const float *x, const void *y, int64_t n, uint64_t key, float *loss, float *metrics)
+{
+    static int64_t steps;
+    toy_train(x, y, n, key, loss, metrics);
+    if (++steps != poison_at) return;
+    if (poison_kind != POISON_INF) W[0] = NAN;
+    if (poison_kind == POISON_LOSS) *loss = NAN;
+    if (poison_kind == POISON_INF) *loss = INFINITY;
+}
+
+/* The model run() runs. */
+static const dlrt_model *model = &toy;
+
 /* ---- files and running ------------------------------------------------- */
 
 static char dir[512], data[600];
@@ -276,7 +298,7 @@ static int run(const char *first, ...)
         int o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(ep, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(o, 1);
         dup2(e, 2);
-        int rc = dlrt_main(&toy, argc, argv);
+        int rc = dlrt_main(model, argc, argv);
         fflush(stdout);
         fflush(stderr);
         _exit(rc);
@@ -430,7 +452,8 @@ START_TEST(train_eval_predict)
     int64_t d1[1] = {5};
     ck_assert_int_eq(dlrt_npy_write(tp("odd.npy"), DLRT_F32, 1, d1, two, &e), 0);
     ck_assert_int_eq(run("predict", "--weights", tp("w.st"), tp("odd.npy"), NULL), 1);
-    ck_assert_ptr_nonnull(strstr(err_text, "not whole samples of 16 values"));
+    ck_assert_ptr_nonnull(strstr(err_text, "odd.npy has shape (5,) but model 'toy' takes samples of shape (4, 4): "
+                                           "expected (N, 4, 4), or (4, 4) for one sample\n"));
     remove_dir();
 }
 END_TEST
@@ -564,6 +587,54 @@ START_TEST(bad_inputs)
 }
 END_TEST
 
+/* A loss that is not finite stops training (exit 1) naming the step and
+ * epoch, and --save keeps the last good checkpoint (Keras' TerminateOnNaN). */
+START_TEST(nonfinite_loss_stops)
+{
+    setup_dir();
+    ck_assert_int_eq(run("train", "--data", data, "--epochs", "1", "--save", tp("one.st"), "--quiet", NULL), 0);
+    dlrt_model poisoned = toy;
+    poisoned.train_step = toy_train_poisoned;
+    model = &poisoned;
+    /* NaN at the 5th of the 10 batches of epoch 2: epoch 1's checkpoint stays */
+    poison_at = 15;
+    poison_kind = POISON_LOSS;
+    ck_assert_int_eq(run("train", "--data", data, "--epochs", "3", "--save", tp("w.st"), "--trace", tp("t.csv"),
+                         "--quiet", NULL),
+                     1);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "toy: error: the loss is nan at step 15 (epoch 2, batch 5 of 10); training stopped: %s keeps the "
+             "checkpoint of epoch 1 (is the learning rate too large?)\n",
+             tp("w.st"));
+    ck_assert_str_eq(err_text, want);
+    ck_assert_str_eq(out_text, "");
+    ck_assert_msg(same_file(tp("w.st"), tp("one.st")), "the checkpoint of epoch 1 was overwritten");
+    static char tr[1 << 14];
+    slurp(tp("t.csv"), tr, sizeof tr);
+    ck_assert_int_eq(count_lines(tr), 16); /* the header, steps 1 to 15 */
+    /* an infinite loss, nothing saved yet, no --save */
+    poison_at = 3;
+    poison_kind = POISON_INF;
+    ck_assert_int_eq(run("train", "--data", data, "--quiet", NULL), 1);
+    ck_assert_str_eq(err_text, "toy: error: the loss is inf at step 3 (epoch 1, batch 3 of 10); training stopped "
+                               "(is the learning rate too large?)\n");
+    /* NaN weights after the last step of epoch 1: the test loss shows it,
+       and nothing is saved */
+    poison_at = 10;
+    poison_kind = POISON_WEIGHTS;
+    ck_assert_int_eq(run("train", "--data", data, "--save", tp("w2.st"), "--quiet", NULL), 1);
+    snprintf(want, sizeof want,
+             "toy: error: the test loss after epoch 1 is nan; training stopped: nothing was saved to %s (is the "
+             "learning rate too large?)\n",
+             tp("w2.st"));
+    ck_assert_str_eq(err_text, want);
+    ck_assert_int_eq(access(tp("w2.st"), F_OK), -1);
+    model = &toy;
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime_main");
@@ -574,6 +645,7 @@ int main(void)
     tcase_add_test(tc, resume_reproduces);
     tcase_add_test(tc, steps_weights_and_lr);
     tcase_add_test(tc, bad_inputs);
+    tcase_add_test(tc, nonfinite_loss_stops);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

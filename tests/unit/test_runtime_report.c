@@ -1,8 +1,10 @@
 /* test_runtime_report.c - what training prints and logs: the Keras-like
  * progress bar (terminal), the plain epoch line (not a terminal), --quiet,
- * and the --log CSV (exact header, row format, append on resume). */
+ * and the --log CSV (exact header, row format, append on resume); writes
+ * that fail (a full device) reported, not lost. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +84,11 @@ START_TEST(history_csv)
     double m = 0.8101, vm = 0.84;
     FILE *f = dlrt_history_open(path, 0, 1, names, &e);
     ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(dlrt_history_row(f, 1, 2.3141, 0.5432, &m, 0.45, &vm, 1), 0);
+    ck_assert_int_eq(dlrt_history_row(f, path, 1, 2.3141, 0.5432, &m, 0.45, &vm, 1, &e), 0);
     fclose(f);
     /* a resumed run appends under the same header */
     f = dlrt_history_open(path, 1, 1, names, &e);
-    ck_assert_int_eq(dlrt_history_row(f, 2, 2.0, 0.5, &m, 0.4, &vm, 1), 0);
+    ck_assert_int_eq(dlrt_history_row(f, path, 2, 2.0, 0.5, &m, 0.4, &vm, 1, &e), 0);
     fclose(f);
     f = fopen(path, "r");
     const char *s = contents(f);
@@ -98,7 +100,7 @@ START_TEST(history_csv)
     const char *const two[] = {"accuracy", "mae"};
     double m2[2] = {1, 2};
     f = dlrt_history_open(path, 1, 2, two, &e);
-    ck_assert_int_eq(dlrt_history_row(f, 1, 1.0, 3.0, m2, 4.0, m2, 2), 0);
+    ck_assert_int_eq(dlrt_history_row(f, path, 1, 1.0, 3.0, m2, 4.0, m2, 2, &e), 0);
     fclose(f);
     f = fopen(path, "r");
     ck_assert_str_eq(contents(f), "epoch,seconds,loss,accuracy,mae,val_loss,val_accuracy,val_mae\n"
@@ -112,6 +114,44 @@ START_TEST(history_csv)
 }
 END_TEST
 
+/* Writes that fail reach the caller: a row on a full device, a write lost
+ * earlier (stdio keeps only its error flag, and a later fflush succeeds),
+ * the progress display on a full device. */
+START_TEST(output_errors)
+{
+    dlrt_err e;
+    double m = 0.5;
+    FILE *f = fopen("/dev/full", "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(dlrt_history_row(f, "/dev/full", 1, 1.0, 0.5, &m, 0.5, &m, 1, &e), -1);
+    ck_assert_str_eq(e.msg, "cannot write /dev/full: No space left on device");
+    ck_assert_int_eq(dlrt_out_close(f, "/dev/full", &e), -1);
+    ck_assert_str_eq(e.msg, "cannot write /dev/full: a write failed");
+    /* more than a buffer's worth: the write that overflows it fails, the
+       rest is buffered, a first fflush fails, a second one succeeds */
+    f = fopen("/dev/full", "w");
+    for (int i = 0; i < 2000; i++) fprintf(f, "%d,0.123456789\n", i);
+    (void)fflush(f);
+    ck_assert_int_eq(dlrt_out_flush(f, "t.csv", &e), -1);
+    ck_assert_str_eq(e.msg, "cannot write t.csv: a write failed");
+    ck_assert_int_eq(dlrt_out_close(f, "t.csv", &e), -1);
+    /* a good stream */
+    f = tmpfile();
+    fputs("x\n", f);
+    ck_assert_int_eq(dlrt_out_flush(f, "tmp", &e), 0);
+    ck_assert_int_eq(dlrt_out_close(f, "tmp", &e), 0);
+    /* the progress line keeps the first failure's errno */
+    f = fopen("/dev/full", "w");
+    dlrt_progress p;
+    dlrt_progress_init(&p, f, 0, 0, 1, names);
+    dlrt_progress_begin(&p, 1, 1, 3);
+    ck_assert_int_eq(p.err, 0);
+    dlrt_progress_end(&p, 3, 1.0, 0.5, &m, 0.5, &m);
+    ck_assert_int_eq(p.err, ENOSPC);
+    fclose(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime_report");
@@ -120,6 +160,7 @@ int main(void)
     tcase_add_test(tc, progress_terminal);
     tcase_add_test(tc, progress_plain_and_quiet);
     tcase_add_test(tc, history_csv);
+    tcase_add_test(tc, output_errors);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
