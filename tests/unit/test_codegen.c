@@ -461,12 +461,10 @@ START_TEST(repository_models)
 }
 END_TEST
 
-/* Builds models/FILE in `mode` with fusion `fuse` (0 none, 1 chains, 2
- * regions) for batches of up to 8 and loads it. */
-static void *build_model(const char *file, GraphMode mode, int fuse, const char *name, const dlrt_model **m)
+/* Builds the model at PATH in `mode` with fusion `fuse` (0 none, 1
+ * chains, 2 regions) for batches of up to 8 and loads it. */
+static void *build_model(const char *path, GraphMode mode, int fuse, const char *name, const dlrt_model **m)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, file);
     Arena a;
     arena_init(&a);
     Graph *g = model_load(&a, path, mode);
@@ -486,17 +484,17 @@ static void *build_model(const char *file, GraphMode mode, int fuse, const char 
  * (GEMM then epilogue, column sums row by row, the row kernel's softmax,
  * loss and gradient).  Three training steps (batches of 8, then 5), then
  * every parameter and optimizer slot, the losses, metrics and predict's
- * outputs must be equal.  fused_model checks one model; the test checks
- * every model (at least three). */
-static void fused_model(const TuModel *tm, void *ctx)
+ * outputs must be equal.  fused_equal checks the model at PATH (built
+ * under names starting with STEM); the tests check every model (at least
+ * three) and the patterns of fused_patterns. */
+static void fused_equal(const char *path, const char *stem)
 {
-    (void)ctx;
     const dlrt_model *m[3];
     void *hnd[3];
     for (int fz = 0; fz < 3; fz++) {
         char name[256];
-        snprintf(name, sizeof name, "eq_%s_%d", tm->stem, fz);
-        hnd[fz] = build_model(tm->file, MODE_TRAIN, fz, name, &m[fz]);
+        snprintf(name, sizeof name, "eq_%s_%d", stem, fz);
+        hnd[fz] = build_model(path, MODE_TRAIN, fz, name, &m[fz]);
     }
     int64_t in = m[0]->in_size, nl = m[0]->label_size;
     float *x = malloc(sizeof(float) * (size_t)(8 * in)), *out[3];
@@ -518,10 +516,10 @@ static void fused_model(const TuModel *tm, void *ctx)
     }
     for (int fz = 1; fz < 3; fz++) {
         const char *what = fz == 1 ? "chains" : "regions";
-        ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", tm->file,
+        ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", stem,
                       what, (double)loss[fz], (double)loss[0]);
         for (int k = 0; k < m[0]->nmetrics; k++)
-            ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", tm->file,
+            ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", stem,
                           what, k);
         for (int t = 0; t < m[0]->nparams + m[0]->nstate; t++) {
             const dlrt_tensor *a = &m[fz]->tensors[t], *b = &m[0]->tensors[t];
@@ -530,10 +528,10 @@ static void fused_model(const TuModel *tm, void *ctx)
             const float *pa = a->data, *pb = b->data;
             for (int64_t i = 0; i < cnt; i++)
                 ck_assert_msg(memcmp(&pa[i], &pb[i], sizeof(float)) == 0, "%s (%s): %s[%lld] = %.9g, unfused %.9g",
-                              tm->file, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
+                              stem, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
         }
         ck_assert_msg(memcmp(out[fz], out[0], sizeof(float) * (size_t)(8 * m[0]->out_size)) == 0,
-                      "%s (%s): predict differs", tm->file, what);
+                      "%s (%s): predict differs", stem, what);
     }
     for (int fz = 0; fz < 3; fz++) {
         m[fz]->teardown();
@@ -545,9 +543,51 @@ static void fused_model(const TuModel *tm, void *ctx)
     free(yf);
 }
 
+static void fused_model(const TuModel *tm, void *ctx)
+{
+    (void)ctx;
+    fused_equal(tm->path, tm->stem);
+}
+
 START_TEST(fused_equals_unfused)
 {
     ck_assert_int_ge(tu_for_each_model(fused_model, NULL), 3);
+}
+END_TEST
+
+/* A dense layer's raw result z read by the loss and, through an
+ * activation, by the output, in either order: predict needs the
+ * activation, train_step and eval_step need z alone, so the GEMM of z's
+ * region must write a buffer every entry computes (issue 11 #2: with the
+ * output first, its activation was the GEMM's buffer and train_step's
+ * region wrote nothing the GEMM could fill - an internal error).  The last
+ * pattern forks: z feeds two activations, one per entry. */
+static const char *const fused_patterns[][2] = {
+    {"out_first_sigmoid_bce", "z = dense(x, 1)\noutput p = sigmoid(z)\n"
+                              "loss = binary_crossentropy(z, y, from_logits=true)\n"},
+    {"out_first_relu_mse", "z = dense(x, 1)\noutput p = relu(z)\nloss = mean_squared_error(z, y)\n"},
+    {"out_first_tanh_hidden", "h = dense(x, 5, activation=relu)\nz = dense(h, 1)\noutput p = tanh(z)\n"
+                              "loss = binary_crossentropy(z, y, from_logits=true)\n"},
+    {"out_last_sigmoid_hidden", "h = dense(x, 5, activation=tanh)\nz = dense(h, 1)\n"
+                                "loss = mean_squared_error(z, y)\noutput p = sigmoid(z)\n"},
+    {"out_first_fork", "z = dense(x, 1)\noutput p = sigmoid(z)\nloss = mean_squared_error(tanh(z), y)\n"},
+};
+
+START_TEST(fused_patterns_equal_unfused)
+{
+    const char *name = fused_patterns[_i][0];
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/%s", SCRATCH, name);
+    snprintf(path, sizeof path, "%s/%s.nn", dir, name);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "model %s\ninput x: f32[N, 4]\ninput y: f32[N, 1]\n%s", name, fused_patterns[_i][1]);
+    fprintf(f, "train {\n optimizer = adam(learning_rate=0.01)\n batch_size = 8\n}\n");
+    fclose(f);
+    fused_equal(path, name);
 }
 END_TEST
 
@@ -580,6 +620,10 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, repository_models);
     tcase_add_test(tc, fused_equals_unfused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("patterns");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, fused_patterns_equal_unfused, 0, (int)(sizeof fused_patterns / sizeof fused_patterns[0]));
     suite_add_tcase(s, tc);
     return s;
 }
