@@ -312,9 +312,17 @@ START_TEST(reductions)
     check_source("reduce",
                  "model reduce\ninput x: f32[N, 3, 4]\n"
                  "output y = concat(sum(x, axes=[1]), mean(x, axes=[2]), flatten(max(x, axes=[1, 2], keepdims=true)),"
-                 " sum(x, axes=[-1]), max(x, axes=[1]), flatten(x) + flatten(mean(x, axes=[0], keepdims=true)),"
-                 " flatten(x) * sum(x), axis=-1)\n",
+                 " sum(x, axes=[-1]), max(x, axes=[1]), axis=-1)\n",
                  MODE_INFER, true, -2.0, 2.0);
+    /* over the batch: the loss may combine samples (an output may not:
+       predict runs in chunks, passes/batch_rows.c) */
+    check_source("reduce_batch",
+                 "model reduce_batch\ninput x: f32[N, 3, 4]\ninput t: f32[N, 12]\n"
+                 "param w: f32[12] = uniform(low=0.5, high=1.5)\noutput y = flatten(x) * w\n"
+                 "loss = mean_squared_error((flatten(x) + flatten(mean(x, axes=[0], keepdims=true))) * w"
+                 " + flatten(x) * sum(x), t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, true, -2.0, 2.0);
 }
 END_TEST
 
