@@ -13,6 +13,9 @@
  *      metrics and, over two train_steps, the loss and every parameter and
  *      optimizer state after the updates (train mode: this checks the
  *      kernels of the gradient and optimizer ops too, dropout included).
+ * Also: fused builds against unfused ones, bit for bit (every model and
+ * the patterns of fused_patterns), and the CUDA generator's launch groups
+ * on hand-placed storage (a partial overlap is a later launch).
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "codegen/cuda_emit.h"
 #include "codegen/cprint.h"
 #include "frontend/frontend.h"
 #include "ir/interp.h"
@@ -441,6 +445,71 @@ START_TEST(unfused)
 }
 END_TEST
 
+/* ---- CUDA launch groups ------------------------------------------------ */
+
+/* Three static elementwise nodes with hand-placed storage, as the plan
+ * could place them when A's bytes are free again for B: A = neg(p), C =
+ * exp(A) (A's bytes, index to index: one thread runs A then C), then B =
+ * abs(q) written at b_off (p, q, A, C: 128 bytes at 0, 128, 384, 640).  B must run after A and C wherever
+ * its bytes meet A's: in their segment (thread i runs A, C, B at i) only
+ * when they are the very same bytes, else in a later launch - a partial
+ * overlap puts B's element i on A's element i + 16, which another thread
+ * reads.  Apart, B is a segment of the same launch.  Sets B's launch
+ * (*step) and segment (*seg, -1: a launch of its own) after checking A
+ * and C's. */
+static void cuda_group_of_b(int64_t b_off, int *b_step, int *b_seg)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = ir_graph_new(&a, "groups", MODE_TRAIN);
+    g->max_batch = 4;
+    int64_t d32 = 32;
+    TensorType t = tt_make(DT_F32, 1, &d32);
+    Attr init = attr_str("init", "zeros");
+    Node *p = ir_param(g, "p", t, &init, 1, SRCLOC_NONE), *q = ir_param(g, "q", t, &init, 1, SRCLOC_NONE);
+    Node *A = ir_unary(g, OP_NEG, p, SRCLOC_NONE), *C = ir_unary(g, OP_EXP, A, SRCLOC_NONE);
+    Node *B = ir_unary(g, OP_ABS, q, SRCLOC_NONE);
+    p->offset = 0;
+    q->offset = 128;
+    A->offset = 384;
+    C->offset = 640;
+    B->offset = b_off;
+    g->arena_bytes = 1024;
+    CEmit e;
+    memset(&e, 0, sizeof e);
+    e.g = g;
+    e.a = &a;
+    bool *need = calloc((size_t)g->next_id + 1, sizeof *need);
+    int *step = calloc((size_t)g->next_id + 1, sizeof *step), *seg = calloc((size_t)g->next_id + 1, sizeof *seg);
+    for (int i = 0; i < g->nnodes; i++) need[g->nodes[i]->id] = true;
+    cu_launch_groups(&e, need, step, seg);
+    ck_assert_int_eq(step[A->id], 0);
+    ck_assert_int_eq(seg[A->id], 0);
+    ck_assert_int_eq(step[C->id], 0);
+    ck_assert_int_eq(seg[C->id], 0);
+    *b_step = step[B->id];
+    *b_seg = seg[B->id];
+    free(need);
+    free(step);
+    free(seg);
+    arena_free(&a);
+}
+
+START_TEST(cuda_partial_overlap_is_a_new_launch)
+{
+    /* B at: A's bytes (A's segment); apart (a segment of the same launch);
+       A's upper half, A's lower half (a launch after A and C's) */
+    const int64_t off[4] = {384, 768, 448, 320};
+    const int want_step[4] = {0, 0, 1, 1}, want_seg[4] = {0, 1, -1, -1};
+    for (int k = 0; k < 4; k++) {
+        int st, sg;
+        cuda_group_of_b(off[k], &st, &sg);
+        ck_assert_msg(st == want_step[k] && sg == want_seg[k], "B at %lld: launch %d segment %d, want %d %d",
+                      (long long)off[k], st, sg, want_step[k], want_seg[k]);
+    }
+}
+END_TEST
+
 /* ---- every model of the repository ------------------------------------ */
 
 /* Compiles and checks one models/ file in inference and training modes. */
@@ -604,6 +673,9 @@ static Suite *suite(void)
     Suite *s = suite_create("codegen");
     TCase *tc = tcase_create("printer");
     tcase_add_test(tc, expand_templates);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cuda_launch");
+    tcase_add_test(tc, cuda_partial_overlap_is_a_new_launch);
     suite_add_tcase(s, tc);
     tc = tcase_create("forward");
     tcase_set_timeout(tc, 300);
