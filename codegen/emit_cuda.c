@@ -365,6 +365,24 @@ static LaunchPlan plan_launches(CEmit *e, const bool *need)
     return lp;
 }
 
+void cu_launch_groups(CEmit *e, const bool *need, int *step_of, int *seg_of)
+{
+    for (int i = 0; i < e->g->nnodes; i++) step_of[e->g->nodes[i]->id] = seg_of[e->g->nodes[i]->id] = -1;
+    LaunchPlan lp = plan_launches(e, need);
+    for (int s = 0; s < lp.nsteps; s++) {
+        const LaunchStep *st = &lp.steps[s];
+        if (st->node) {
+            step_of[st->node->id] = s;
+            continue;
+        }
+        for (int sg = 0, k = 0; sg < st->nseg; sg++)
+            for (int j = 0; j < st->seg_len[sg]; j++, k++) {
+                step_of[st->nodes[k]->id] = s;
+                seg_of[st->nodes[k]->id] = sg;
+            }
+    }
+}
+
 /* The kernel of launch group `name`: the segments' thread ranges end to
  * end; each thread runs its segment's bodies at its index, in order. */
 static void emit_group_kernel(CEmit *e, const LaunchStep *st, const char *name)

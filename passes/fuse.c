@@ -40,9 +40,13 @@
  * FUSE_MAX_ARRAYS arrays.  Each region keeps a list of its members and
  * the legality and array checks visit the members and their readers
  * (ir_readers), so a join attempt costs the regions' size, not the
- * graph's: the pass is linear in the graph.  Finally a matmul in a region with no stored
- * elementwise member of its type leaves the region (the GEMM needs a
- * buffer to write), one-member regions are dissolved,
+ * graph's: the pass is linear in the graph.  Finally a matmul leaves its
+ * region when the region has no buffer for the GEMM to write: a stored
+ * elementwise member that every entry point computing the product computes
+ * too (the first stored member down the product's chain of only readers,
+ * fuse_info; an entry point emits only the members it needs, so "any
+ * stored member" would leave train_step writing into a buffer only
+ * predict computes).  Then one-member regions are dissolved,
  * and regions are numbered 1, 2, ... in the order of their roots.
  * With PassOptions.no_fuse every fuse_group is 0.  Without
  * PassOptions.fuse_regions (emitters that only inline chains: CUDA, the
@@ -107,6 +111,7 @@ FuseInfo *fuse_info(const Graph *g)
     fi->inlined = ARENA_NEW_N(a, bool, g->next_id + 1);
     int *uses = ARENA_NEW_N(a, int, g->next_id + 1);
     int *outside = ARENA_NEW_N(a, int, g->next_id + 1); /* uses by non-members */
+    const Node **reader = ARENA_NEW_N(a, const Node *, g->next_id + 1); /* the reader, when uses is 1 */
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
         int G = n->fuse_group;
@@ -119,6 +124,7 @@ FuseInfo *fuse_info(const Graph *g)
         for (int k = 0; k < n->nin; k++) {
             const Node *o = n->in[k];
             uses[o->id]++;
+            reader[o->id] = n;
             if (o->fuse_group == 0 || o->fuse_group != G) outside[o->id]++;
         }
     }
@@ -140,15 +146,20 @@ FuseInfo *fuse_info(const Graph *g)
         int G = n->fuse_group;
         if (G > 0 && n != fi->root[G] && (!fi->inlined[n->id] || uses[n->id] != 1)) fi->simple[G] = false;
     }
-    /* the GEMM's buffer: the last stored elementwise member of the
-       product's type (the loop reads the product at each index before it
-       stores anything there) */
-    for (int i = 0; i < nn; i++) {
-        const Node *n = g->nodes[i];
-        int G = n->fuse_group;
-        if (G > 0 && fi->gemm[G] && fi->kind[G] == FUSE_LOOP && !fi->inlined[n->id] && fuse_is_elementwise(n) &&
-            tt_equal(&n->type, &fi->gemm[G]->type))
-            fi->target[G] = n;
+    /* the GEMM's buffer (the loop reads the product at each index before
+       it stores anything there): a stored elementwise member that every
+       entry point computing the product also computes (the code
+       generators emit the subset of a region an entry needs, and an entry
+       needs the product only through its readers).  So: follow the
+       product's only reader, and from an inlined member its only reader,
+       to the first stored member; none if the chain forks before one (an
+       inlined value read by two members each entry may need alone) */
+    for (int G = 1; G <= ng; G++) {
+        const Node *x = fi->gemm[G];
+        if (!x || fi->kind[G] != FUSE_LOOP) continue;
+        while (x && (x == fi->gemm[G] || fi->inlined[x->id]))
+            x = uses[x->id] == 1 && reader[x->id]->fuse_group == G ? reader[x->id] : NULL;
+        if (x && fuse_is_elementwise(x) && tt_equal(&x->type, &fi->gemm[G]->type)) fi->target[G] = x;
     }
     /* member lists: the grouped nodes by group (ungrouped ones left out) */
     int *key = ARENA_NEW_N(a, int, nn + 1);

@@ -35,7 +35,9 @@ typedef struct FuseInfo {
     FuseKind *kind;        /* by group (1..ngroups) */
     const Node **root;     /* by group: the last member in graph order */
     const Node **gemm;     /* by group: the matmul member, or NULL */
-    const Node **target;   /* by group: the stored member the GEMM writes, or NULL */
+    const Node **target;   /* by group: the stored member the GEMM writes, or NULL;
+                              every subset of the region that holds the
+                              matmul holds it (fuse.c) */
     bool *simple;          /* by group: a loop whose only stored member is its root
                               (a tree of inlined elementwise values) */
     bool *inlined;         /* by node id: a loop-local value, no storage */

@@ -68,4 +68,9 @@ void pass_cse(Graph *g, const PassOptions *o);
 void pass_dce(Graph *g, const PassOptions *o);
 void pass_plan(Graph *g, const PassOptions *o);
 
+/* Refuses (user error at the node that mixes samples) an output whose row i
+ * depends on other samples than sample i (passes/batch_rows.c); the
+ * `shapes` pass calls it in infer mode. */
+void batch_rows_check(Graph *g);
+
 #endif

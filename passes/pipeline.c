@@ -13,7 +13,7 @@
 #include "pass.h"
 
 static const Pass passes[] = {
-    {"shapes",    "infer and check every node's type", pass_shapes, false},
+    {"shapes",    "infer and check every node's type (infer mode: no output combines samples)", pass_shapes, false},
     {"autodiff",  "append the backward graph (reverse-mode gradients)", pass_autodiff, true},
     {"optimizer", "append the optimizer's update rules as IR", pass_optimizer, true},
     {"constfold", "fold nodes whose operands are constants into uniform consts", pass_constfold, false},

@@ -13,6 +13,10 @@
  * a graph none of whose inputs has the batch dimension N computes exactly
  * one sample, so its max_batch is 1 whatever the train block says (else
  * the runtime would hand it several samples at once).
+ *
+ * In infer mode it also checks that each output's row i depends on sample
+ * i alone (batch_rows.c): predict runs its inputs in chunks, so an output
+ * that combines samples (a mean over N) is refused, a user error.
  */
 #include "pass.h"
 
@@ -37,4 +41,5 @@ void pass_shapes(Graph *g, const PassOptions *o) {
         }
     }
     if (any_input && !batched) g->max_batch = 1;
+    if (g->mode == MODE_INFER) batch_rows_check(g);
 }

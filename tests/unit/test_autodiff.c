@@ -5,7 +5,7 @@
  * params' graph order, each typed like its param; the result verifies; a
  * `_` op on the path, a missing loss and a parameter-dependent target are
  * user errors with their messages; a value used twice accumulates; a mean
- * over the batch divides by the run-time n.
+ * over the batch divides by the run-time n; maximum splits ties evenly.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <check.h>
@@ -212,6 +212,38 @@ START_TEST(mean_over_batch_divides_by_runtime_n)
 }
 END_TEST
 
+/* d sum(maximum(a, b)) routes 1 to the larger operand and splits it evenly
+ * on a tie (PyTorch's rule, docs/autodiff.md): exactly 0.5 each where
+ * a == b, 1 and 0 elsewhere; over [N,4] against a broadcast [4], the
+ * [4] operand's gradient sums its rows.  (gradcheck draws random points,
+ * where ties do not happen.) */
+START_TEST(maximum_splits_ties_evenly)
+{
+    Node *x = in("x", F(2, N, 4)), *a = param("a", F(1, 4, 0)), *b = param("b", F(1, 4, 0));
+    g->loss = op2(OP_ADD, op1(OP_SUM, op2(OP_MAXIMUM, a, b), NULL, 0), op1(OP_SUM, op2(OP_MAXIMUM, x, a), NULL, 0));
+    pass_autodiff(g, &opts);
+    ck_assert_ptr_null(ir_verify(g));
+    ck_assert_int_eq(g->ngrads, 2);
+    Interp *it = interp_new(g, 3, 1);
+    const double av[4] = {1, 2, 3, -4}, bv[4] = {1, 5, 0, -4};
+    /* rows of x against a: a tie, below, above, a tie */
+    const double xv[3][4] = {{1, 0, 3, -4}, {1, 2, 9, -5}, {1, 2, 3, 0}};
+    for (int j = 0; j < 4; j++) {
+        interp_buf(it, a)[j] = av[j];
+        interp_buf(it, b)[j] = bv[j];
+        for (int r = 0; r < 3; r++) interp_buf(it, x)[r * 4 + j] = xv[r][j];
+    }
+    interp_run(it);
+    /* maximum(a, b): a ties b at 0 and 3; maximum(x, a): per row */
+    const double da[4] = {0.5 + 1.5, 0 + 2.0, 1 + 1.0, 0.5 + 1.5}, db[4] = {0.5, 1, 0, 0.5};
+    for (int j = 0; j < 4; j++) {
+        ck_assert_double_eq(interp_buf(it, g->grads[0])[j], da[j]);
+        ck_assert_double_eq(interp_buf(it, g->grads[1])[j], db[j]);
+    }
+    interp_free(it);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("autodiff");
@@ -224,6 +256,7 @@ int main(void)
     tcase_add_test(t, parameter_dependent_target_is_an_error);
     tcase_add_test(t, shared_operands_accumulate);
     tcase_add_test(t, mean_over_batch_divides_by_runtime_n);
+    tcase_add_test(t, maximum_splits_ties_evenly);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }

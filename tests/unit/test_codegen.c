@@ -13,6 +13,9 @@
  *      metrics and, over two train_steps, the loss and every parameter and
  *      optimizer state after the updates (train mode: this checks the
  *      kernels of the gradient and optimizer ops too, dropout included).
+ * Also: fused builds against unfused ones, bit for bit (every model and
+ * the patterns of fused_patterns), and the CUDA generator's launch groups
+ * on hand-placed storage (a partial overlap is a later launch).
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "codegen/cuda_emit.h"
 #include "codegen/cprint.h"
 #include "frontend/frontend.h"
 #include "ir/interp.h"
@@ -312,9 +316,17 @@ START_TEST(reductions)
     check_source("reduce",
                  "model reduce\ninput x: f32[N, 3, 4]\n"
                  "output y = concat(sum(x, axes=[1]), mean(x, axes=[2]), flatten(max(x, axes=[1, 2], keepdims=true)),"
-                 " sum(x, axes=[-1]), max(x, axes=[1]), flatten(x) + flatten(mean(x, axes=[0], keepdims=true)),"
-                 " flatten(x) * sum(x), axis=-1)\n",
+                 " sum(x, axes=[-1]), max(x, axes=[1]), axis=-1)\n",
                  MODE_INFER, true, -2.0, 2.0);
+    /* over the batch: the loss may combine samples (an output may not:
+       predict runs in chunks, passes/batch_rows.c) */
+    check_source("reduce_batch",
+                 "model reduce_batch\ninput x: f32[N, 3, 4]\ninput t: f32[N, 12]\n"
+                 "param w: f32[12] = uniform(low=0.5, high=1.5)\noutput y = flatten(x) * w\n"
+                 "loss = mean_squared_error((flatten(x) + flatten(mean(x, axes=[0], keepdims=true))) * w"
+                 " + flatten(x) * sum(x), t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, true, -2.0, 2.0);
 }
 END_TEST
 
@@ -433,6 +445,71 @@ START_TEST(unfused)
 }
 END_TEST
 
+/* ---- CUDA launch groups ------------------------------------------------ */
+
+/* Three static elementwise nodes with hand-placed storage, as the plan
+ * could place them when A's bytes are free again for B: A = neg(p), C =
+ * exp(A) (A's bytes, index to index: one thread runs A then C), then B =
+ * abs(q) written at b_off (p, q, A, C: 128 bytes at 0, 128, 384, 640).  B must run after A and C wherever
+ * its bytes meet A's: in their segment (thread i runs A, C, B at i) only
+ * when they are the very same bytes, else in a later launch - a partial
+ * overlap puts B's element i on A's element i + 16, which another thread
+ * reads.  Apart, B is a segment of the same launch.  Sets B's launch
+ * (*step) and segment (*seg, -1: a launch of its own) after checking A
+ * and C's. */
+static void cuda_group_of_b(int64_t b_off, int *b_step, int *b_seg)
+{
+    Arena a;
+    arena_init(&a);
+    Graph *g = ir_graph_new(&a, "groups", MODE_TRAIN);
+    g->max_batch = 4;
+    int64_t d32 = 32;
+    TensorType t = tt_make(DT_F32, 1, &d32);
+    Attr init = attr_str("init", "zeros");
+    Node *p = ir_param(g, "p", t, &init, 1, SRCLOC_NONE), *q = ir_param(g, "q", t, &init, 1, SRCLOC_NONE);
+    Node *A = ir_unary(g, OP_NEG, p, SRCLOC_NONE), *C = ir_unary(g, OP_EXP, A, SRCLOC_NONE);
+    Node *B = ir_unary(g, OP_ABS, q, SRCLOC_NONE);
+    p->offset = 0;
+    q->offset = 128;
+    A->offset = 384;
+    C->offset = 640;
+    B->offset = b_off;
+    g->arena_bytes = 1024;
+    CEmit e;
+    memset(&e, 0, sizeof e);
+    e.g = g;
+    e.a = &a;
+    bool *need = calloc((size_t)g->next_id + 1, sizeof *need);
+    int *step = calloc((size_t)g->next_id + 1, sizeof *step), *seg = calloc((size_t)g->next_id + 1, sizeof *seg);
+    for (int i = 0; i < g->nnodes; i++) need[g->nodes[i]->id] = true;
+    cu_launch_groups(&e, need, step, seg);
+    ck_assert_int_eq(step[A->id], 0);
+    ck_assert_int_eq(seg[A->id], 0);
+    ck_assert_int_eq(step[C->id], 0);
+    ck_assert_int_eq(seg[C->id], 0);
+    *b_step = step[B->id];
+    *b_seg = seg[B->id];
+    free(need);
+    free(step);
+    free(seg);
+    arena_free(&a);
+}
+
+START_TEST(cuda_partial_overlap_is_a_new_launch)
+{
+    /* B at: A's bytes (A's segment); apart (a segment of the same launch);
+       A's upper half, A's lower half (a launch after A and C's) */
+    const int64_t off[4] = {384, 768, 448, 320};
+    const int want_step[4] = {0, 0, 1, 1}, want_seg[4] = {0, 1, -1, -1};
+    for (int k = 0; k < 4; k++) {
+        int st, sg;
+        cuda_group_of_b(off[k], &st, &sg);
+        ck_assert_msg(st == want_step[k] && sg == want_seg[k], "B at %lld: launch %d segment %d, want %d %d",
+                      (long long)off[k], st, sg, want_step[k], want_seg[k]);
+    }
+}
+END_TEST
+
 /* ---- every model of the repository ------------------------------------ */
 
 /* Compiles and checks one models/ file in inference and training modes. */
@@ -461,12 +538,10 @@ START_TEST(repository_models)
 }
 END_TEST
 
-/* Builds models/FILE in `mode` with fusion `fuse` (0 none, 1 chains, 2
- * regions) for batches of up to 8 and loads it. */
-static void *build_model(const char *file, GraphMode mode, int fuse, const char *name, const dlrt_model **m)
+/* Builds the model at PATH in `mode` with fusion `fuse` (0 none, 1
+ * chains, 2 regions) for batches of up to 8 and loads it. */
+static void *build_model(const char *path, GraphMode mode, int fuse, const char *name, const dlrt_model **m)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/models/%s", DLC_SOURCE_DIR, file);
     Arena a;
     arena_init(&a);
     Graph *g = model_load(&a, path, mode);
@@ -486,17 +561,17 @@ static void *build_model(const char *file, GraphMode mode, int fuse, const char 
  * (GEMM then epilogue, column sums row by row, the row kernel's softmax,
  * loss and gradient).  Three training steps (batches of 8, then 5), then
  * every parameter and optimizer slot, the losses, metrics and predict's
- * outputs must be equal.  fused_model checks one model; the test checks
- * every model (at least three). */
-static void fused_model(const TuModel *tm, void *ctx)
+ * outputs must be equal.  fused_equal checks the model at PATH (built
+ * under names starting with STEM); the tests check every model (at least
+ * three) and the patterns of fused_patterns. */
+static void fused_equal(const char *path, const char *stem)
 {
-    (void)ctx;
     const dlrt_model *m[3];
     void *hnd[3];
     for (int fz = 0; fz < 3; fz++) {
         char name[256];
-        snprintf(name, sizeof name, "eq_%s_%d", tm->stem, fz);
-        hnd[fz] = build_model(tm->file, MODE_TRAIN, fz, name, &m[fz]);
+        snprintf(name, sizeof name, "eq_%s_%d", stem, fz);
+        hnd[fz] = build_model(path, MODE_TRAIN, fz, name, &m[fz]);
     }
     int64_t in = m[0]->in_size, nl = m[0]->label_size;
     float *x = malloc(sizeof(float) * (size_t)(8 * in)), *out[3];
@@ -518,10 +593,10 @@ static void fused_model(const TuModel *tm, void *ctx)
     }
     for (int fz = 1; fz < 3; fz++) {
         const char *what = fz == 1 ? "chains" : "regions";
-        ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", tm->file,
+        ck_assert_msg(memcmp(&loss[fz], &loss[0], sizeof(float)) == 0, "%s (%s): loss %.9g, unfused %.9g", stem,
                       what, (double)loss[fz], (double)loss[0]);
         for (int k = 0; k < m[0]->nmetrics; k++)
-            ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", tm->file,
+            ck_assert_msg(memcmp(&met[fz][k], &met[0][k], sizeof(float)) == 0, "%s (%s): metric %d differs", stem,
                           what, k);
         for (int t = 0; t < m[0]->nparams + m[0]->nstate; t++) {
             const dlrt_tensor *a = &m[fz]->tensors[t], *b = &m[0]->tensors[t];
@@ -530,10 +605,10 @@ static void fused_model(const TuModel *tm, void *ctx)
             const float *pa = a->data, *pb = b->data;
             for (int64_t i = 0; i < cnt; i++)
                 ck_assert_msg(memcmp(&pa[i], &pb[i], sizeof(float)) == 0, "%s (%s): %s[%lld] = %.9g, unfused %.9g",
-                              tm->file, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
+                              stem, what, b->name, (long long)i, (double)pa[i], (double)pb[i]);
         }
         ck_assert_msg(memcmp(out[fz], out[0], sizeof(float) * (size_t)(8 * m[0]->out_size)) == 0,
-                      "%s (%s): predict differs", tm->file, what);
+                      "%s (%s): predict differs", stem, what);
     }
     for (int fz = 0; fz < 3; fz++) {
         m[fz]->teardown();
@@ -545,9 +620,51 @@ static void fused_model(const TuModel *tm, void *ctx)
     free(yf);
 }
 
+static void fused_model(const TuModel *tm, void *ctx)
+{
+    (void)ctx;
+    fused_equal(tm->path, tm->stem);
+}
+
 START_TEST(fused_equals_unfused)
 {
     ck_assert_int_ge(tu_for_each_model(fused_model, NULL), 3);
+}
+END_TEST
+
+/* A dense layer's raw result z read by the loss and, through an
+ * activation, by the output, in either order: predict needs the
+ * activation, train_step and eval_step need z alone, so the GEMM of z's
+ * region must write a buffer every entry computes (issue 11 #2: with the
+ * output first, its activation was the GEMM's buffer and train_step's
+ * region wrote nothing the GEMM could fill - an internal error).  The last
+ * pattern forks: z feeds two activations, one per entry. */
+static const char *const fused_patterns[][2] = {
+    {"out_first_sigmoid_bce", "z = dense(x, 1)\noutput p = sigmoid(z)\n"
+                              "loss = binary_crossentropy(z, y, from_logits=true)\n"},
+    {"out_first_relu_mse", "z = dense(x, 1)\noutput p = relu(z)\nloss = mean_squared_error(z, y)\n"},
+    {"out_first_tanh_hidden", "h = dense(x, 5, activation=relu)\nz = dense(h, 1)\noutput p = tanh(z)\n"
+                              "loss = binary_crossentropy(z, y, from_logits=true)\n"},
+    {"out_last_sigmoid_hidden", "h = dense(x, 5, activation=tanh)\nz = dense(h, 1)\n"
+                                "loss = mean_squared_error(z, y)\noutput p = sigmoid(z)\n"},
+    {"out_first_fork", "z = dense(x, 1)\noutput p = sigmoid(z)\nloss = mean_squared_error(tanh(z), y)\n"},
+};
+
+START_TEST(fused_patterns_equal_unfused)
+{
+    const char *name = fused_patterns[_i][0];
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/%s", SCRATCH, name);
+    snprintf(path, sizeof path, "%s/%s.nn", dir, name);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "model %s\ninput x: f32[N, 4]\ninput y: f32[N, 1]\n%s", name, fused_patterns[_i][1]);
+    fprintf(f, "train {\n optimizer = adam(learning_rate=0.01)\n batch_size = 8\n}\n");
+    fclose(f);
+    fused_equal(path, name);
 }
 END_TEST
 
@@ -556,6 +673,9 @@ static Suite *suite(void)
     Suite *s = suite_create("codegen");
     TCase *tc = tcase_create("printer");
     tcase_add_test(tc, expand_templates);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cuda_launch");
+    tcase_add_test(tc, cuda_partial_overlap_is_a_new_launch);
     suite_add_tcase(s, tc);
     tc = tcase_create("forward");
     tcase_set_timeout(tc, 300);
@@ -580,6 +700,10 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, repository_models);
     tcase_add_test(tc, fused_equals_unfused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("patterns");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, fused_patterns_equal_unfused, 0, (int)(sizeof fused_patterns / sizeof fused_patterns[0]));
     suite_add_tcase(s, tc);
     return s;
 }

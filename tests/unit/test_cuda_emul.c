@@ -281,9 +281,16 @@ START_TEST(forward_reductions_shapes)
     check_source("e_reduce",
                  "model e_reduce\ninput x: f32[N, 3, 4]\n"
                  "output y = concat(sum(x, axes=[1]), mean(x, axes=[2]), flatten(max(x, axes=[1, 2], keepdims=true)),"
-                 " sum(x, axes=[-1]), max(x, axes=[1]), flatten(x) + flatten(mean(x, axes=[0], keepdims=true)),"
-                 " flatten(x) * sum(x), axis=-1)\n",
+                 " sum(x, axes=[-1]), max(x, axes=[1]), axis=-1)\n",
                  MODE_INFER, -2.0, 2.0, true);
+    /* over the batch: in the loss (an output may not combine samples) */
+    check_source("e_reduce_batch",
+                 "model e_reduce_batch\ninput x: f32[N, 3, 4]\ninput t: f32[N, 12]\n"
+                 "param w: f32[12] = uniform(low=0.5, high=1.5)\noutput y = flatten(x) * w\n"
+                 "loss = mean_squared_error((flatten(x) + flatten(mean(x, axes=[0], keepdims=true))) * w"
+                 " + flatten(x) * sum(x), t)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.1)\n}\n",
+                 MODE_TRAIN, -2.0, 2.0, true);
     check_source("e_shapes",
                  "model e_shapes\ninput x: f32[N, 3, 4]\n"
                  "output y = concat(flatten(transpose(x, perm=[0, 2, 1])), reshape(x, shape=[-1, 12]),"

@@ -26,7 +26,8 @@
  * arena_bytes >= arena_lower_bound.
  *
  * Graphs: small hand-made ones in the IR text format (chains, a diamond, an
- * alias chain, assigns) and every model under models/ in both modes.
+ * alias chain, assigns, a region set by hand around a state's update) and
+ * every model under models/ in both modes.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -245,16 +246,24 @@ static void check_plan(const Graph *g, const char *what)
     free(groot);
 }
 
-/* Parses IR text, runs the pipeline, checks the plan; returns the graph
- * (in *a, which the caller frees). */
-static Graph *plan_text(Arena *a, const char *name, const char *text, int64_t max_batch)
+/* Parses IR text and runs the pipeline with fusion regions, or none;
+ * returns the graph (in *a, which the caller frees). */
+static Graph *run_text(Arena *a, const char *name, const char *text, int64_t max_batch, bool no_fuse)
 {
     SrcFile *f = srcfile_from_string(a, name, text, strlen(text));
     Graph *g = ir_parse_text(a, f);
     PassOptions po = {0};
     po.max_batch = max_batch;
-    po.fuse_regions = true;
+    po.no_fuse = no_fuse;
+    po.fuse_regions = !no_fuse;
     pass_run_pipeline(g, &po, NULL);
+    return g;
+}
+
+/* run_text with regions, then checks the plan. */
+static Graph *plan_text(Arena *a, const char *name, const char *text, int64_t max_batch)
+{
+    Graph *g = run_text(a, name, text, max_batch, false);
     check_plan(g, name);
     return g;
 }
@@ -292,12 +301,7 @@ START_TEST(chain_reuses_memory)
        live only until %0), so two slots suffice */
     Arena b;
     arena_init(&b);
-    SrcFile *f = srcfile_from_string(&b, "chain2", CHAIN, strlen(CHAIN));
-    Graph *g2 = ir_parse_text(&b, f);
-    PassOptions po = {0};
-    po.max_batch = 8;
-    po.no_fuse = true;
-    pass_run_pipeline(g2, &po, NULL);
+    Graph *g2 = run_text(&b, "chain2", CHAIN, 8, true);
     check_plan(g2, "chain unfused");
     ck_assert_int_eq(g2->arena_lower_bound, 2 * 8192);
     ck_assert_int_eq(g2->arena_bytes, 2 * 8192);
@@ -410,6 +414,49 @@ START_TEST(in_place_updates)
 }
 END_TEST
 
+/* A region runs its members at one position, so a member reading the
+ * state s sees it when v is written: only an elementwise member reads
+ * s[i] at v's own index i before the store, so only then may v be
+ * computed in place of s.  The fuse pass never puts another reader of a
+ * state with its update (the planner's rule is what keeps that safe if it
+ * did): the test sets the groups itself.  s + transpose(s) reads s at the
+ * mirrored index: with the transpose in the update's region, an in-place
+ * store of v[i][j] would be read back as s[j][i] by a later index. */
+START_TEST(in_place_refused_for_a_non_elementwise_member)
+{
+    const char *text = "graph upd_t (train)\n"
+                       "  input %x : f32[N,3]\n"
+                       "  state %s : f32[3,3] = zeros()\n"
+                       "  %0 = sum %x {axes=[0]} : f32[3]\n"
+                       "  %1 = transpose %s : f32[3,3]\n"
+                       "  %2 = add %s, %1 : f32[3,3]\n"
+                       "  %3 = add %2, %0 : f32[3,3]\n"
+                       "  %4 = assign %s, %3 : f32[3,3]\n"
+                       "  %5 = sum %x : f32[]\n"
+                       "  loss = %5\n";
+    /* groups of %1, %2, %3: none; the update alone (the transpose reads s
+       before it); the transpose in the update's region */
+    const int groups[3][3] = {{0, 0, 0}, {0, 1, 1}, {1, 1, 1}};
+    for (int c = 0; c < 3; c++) {
+        Arena a;
+        arena_init(&a);
+        Graph *g = run_text(&a, "upd_t", text, 4, true);
+        const Node *st = leaf(g, "s"), *t = g->nodes[3], *v = g->nodes[5];
+        ck_assert_int_eq(t->op, OP_TRANSPOSE);
+        ck_assert_int_eq(v->op, OP_ADD);
+        ck_assert_ptr_eq(v->in[0], g->nodes[4]);
+        for (int k = 0; k < 3; k++) g->nodes[3 + k]->fuse_group = groups[c][k];
+        pass_plan(g, NULL);
+        char what[64];
+        snprintf(what, sizeof what, "upd_t (groups %d %d %d)", groups[c][0], groups[c][1], groups[c][2]);
+        check_plan(g, what);
+        if (c < 2) ck_assert_msg(v->offset == st->offset, "%s: the update is not computed in place", what);
+        else ck_assert_msg(v->offset != st->offset, "%s: the update is computed in place of s, which the transpose reads", what);
+        arena_free(&a);
+    }
+}
+END_TEST
+
 /* Plans one models/ file in both modes, with each fusion setting (regions,
  * none, chains) and maximum batches 1, 16 and 256, and checks each plan. */
 static void plan_model(const TuModel *m, void *ctx)
@@ -449,6 +496,7 @@ static Suite *suite(void)
     tcase_add_test(tc, reshape_aliases);
     tcase_add_test(tc, assign_on_state_and_no_alias_of_written_param);
     tcase_add_test(tc, in_place_updates);
+    tcase_add_test(tc, in_place_refused_for_a_non_elementwise_member);
     tcase_add_test(tc, repository_models);
     suite_add_tcase(s, tc);
     return s;
