@@ -13,7 +13,8 @@
  * trusts nothing: the file size, the header length, the JSON (json.c), each
  * entry's fields, offsets inside the data and consistent with dtype x
  * shape, the model name, and each wanted tensor's dtype and shape are all
- * checked before the first byte of tensor data is copied.
+ * checked before the first byte of tensor data is copied.  Names are
+ * sorted once, so a header of many entries costs O(n log n).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -253,6 +254,12 @@ static int read_meta(const char *path, const json_value *md, dlrt_ckpt_info *inf
     return 0;
 }
 
+/* Orders entries by name (strcmp). */
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
+}
+
 /* Validates the whole file, matches the wanted tensors by name, dtype
  * and shape, and only then copies their data (see the top of the file). */
 int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info_out,
@@ -312,39 +319,41 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
         dlrt_errf(e, "%s: out of memory", path);
         goto out;
     }
-    int nfound = 0;
+    size_t nfound = 0;
     for (const json_value *c = root->first; c; c = c->next) {
         if (!strcmp(c->key, "__metadata__")) {
             if (read_meta(path, c, &info, e)) goto out;
             continue;
         }
-        for (int j = 0; j < nfound; j++)
-            if (!strcmp(found[j].name, c->key)) {
-                dlrt_errf(e, "%s: tensor '%s' appears twice", path, c->key);
-                goto out;
-            }
         if (check_entry(path, c, datalen, &found[nfound], e)) goto out;
         nfound++;
     }
+    /* sorted by name: a repeated name is a neighbour, lookups are bsearch */
+    qsort(found, nfound, sizeof *found, cmp_entry);
+    for (size_t j = 1; j < nfound; j++)
+        if (!strcmp(found[j - 1].name, found[j].name)) {
+            dlrt_errf(e, "%s: tensor '%s' appears twice", path, found[j].name);
+            goto out;
+        }
     if (model && info.model[0] && strcmp(info.model, model) != 0) {
         dlrt_errf(e, "%s is a checkpoint of model '%s', not of '%s'", path, info.model, model);
         goto out;
     }
     /* match the wanted tensors before touching any of them */
-    int *which = (int *)malloc(sizeof(int) * (size_t)(n ? n : 1));
+    const st_entry **which = malloc(sizeof *which * (size_t)(n ? n : 1));
     if (!which) {
         dlrt_errf(e, "%s: out of memory", path);
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        which[i] = -1;
-        for (int j = 0; j < nfound; j++)
-            if (!strcmp(found[j].name, t[i].name)) which[i] = j;
-        if (which[i] < 0) {
+        st_entry key;
+        key.name = t[i].name;
+        which[i] = bsearch(&key, found, nfound, sizeof *found, cmp_entry);
+        if (!which[i]) {
             dlrt_errf(e, "%s: the checkpoint has no tensor '%s'", path, t[i].name);
             goto out_which;
         }
-        const st_entry *s = &found[which[i]];
+        const st_entry *s = which[i];
         if (s->dtype != t[i].dtype) {
             dlrt_errf(e, "%s: tensor '%s' is %s in the checkpoint but %s in the model", path, t[i].name,
                       dtype_name(s->dtype), dtype_name(t[i].dtype));
@@ -362,7 +371,7 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
         }
     }
     for (int i = 0; i < n; i++) {
-        const st_entry *s = &found[which[i]];
+        const st_entry *s = which[i];
         size_t bytes = (size_t)(s->end - s->begin);
         if (fseek(f, (long)(8 + (int64_t)hlen + s->begin), SEEK_SET) != 0 ||
             (bytes && fread(t[i].data, 1, bytes, f) != bytes)) {

@@ -1,16 +1,27 @@
 /* test_runtime_ckpt.c - the runtime's JSON parser and safetensors
  * checkpoints: round trips, atomic replacement (an existing checkpoint
- * survives a failed save, no temporary file is left), and each kind of
- * corrupt or mismatched checkpoint rejected with its message. */
-#define _POSIX_C_SOURCE 200809L
+ * survives a failed save, no temporary file is left, not even by a killed
+ * save, signals the program ignores do not disturb a save, which files may
+ * be replaced), write errors, each kind of corrupt or mismatched
+ * checkpoint rejected with its message, non-finite values refused, and a
+ * header of many entries read in near-linear time. */
+#define _GNU_SOURCE
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -353,6 +364,46 @@ START_TEST(st_corrupt)
 }
 END_TEST
 
+/* A header of n one-byte entries t000000, t000001, ...; with `dup` the
+ * last one repeats the first's name.  Returns its length; h holds it. */
+static size_t many_entries(char *h, size_t cap, int n, int dup)
+{
+    size_t l = (size_t)snprintf(h, cap, "{");
+    for (int i = 0; i < n; i++)
+        l += (size_t)snprintf(h + l, cap - l, "%s\"t%06d\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[%d,%d]}",
+                              i ? "," : "", dup && i == n - 1 ? 0 : i, i, i + 1);
+    l += (size_t)snprintf(h + l, cap - l, "}");
+    return l;
+}
+
+/* #11.13: 100,000 entries are read in near-linear time (the pairwise
+ * check of repeated names took minutes here; the test case's limit is
+ * 60 s), a repeated name is still found, and every entry can be read. */
+START_TEST(st_many_entries)
+{
+    make_tmpdir();
+    enum { N = 100000 };
+    size_t cap = (size_t)N * 80 + 64;
+    char *h = malloc(cap);
+    dlrt_err e;
+    uint8_t v = 1;
+    dlrt_tensor t[2] = {{"t099999", DLRT_U8, 0, {0}, &v}, {"t000000", DLRT_U8, 0, {0}, &v}};
+    many_entries(h, cap, N, 0);
+    write_raw(tpath("many.st"), h, strlen(h), N);
+    ck_assert_msg(dlrt_st_read(tpath("many.st"), t, 2, NULL, NULL, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(v, 0);
+    t[0].name = "t100000";
+    ck_assert_int_eq(dlrt_st_read(tpath("many.st"), t, 1, NULL, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "the checkpoint has no tensor 't100000'"));
+    many_entries(h, cap, N, 1);
+    write_raw(tpath("many.st"), h, strlen(h), N);
+    ck_assert_int_eq(dlrt_st_read(tpath("many.st"), t, 1, NULL, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "tensor 't000000' appears twice"));
+    free(h);
+    remove_tmpdir();
+}
+END_TEST
+
 /* Random corruptions of a valid checkpoint (flipped bytes, truncations):
  * the reader must fail with a message or succeed, never crash or read out
  * of bounds (the suite runs under ASan). */
@@ -413,5 +464,9 @@ int main(void)
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_mutations);
     suite_add_tcase(s, tc);
+    TCase *scale = tcase_create("scale");
+    tcase_set_timeout(scale, 60);
+    tcase_add_test(scale, st_many_entries);
+    suite_add_tcase(s, scale);
     return tu_run_suite(s);
 }
