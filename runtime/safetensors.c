@@ -12,12 +12,14 @@
  * Writing goes through atomic.c (temporary file, fsync, rename).  Reading
  * trusts nothing: the file size, the header length, the JSON (json.c), each
  * entry's fields, offsets inside the data and consistent with dtype x
- * shape, the model name, and each wanted tensor's dtype and shape are all
+ * shape, the model name, each wanted tensor's dtype and shape and, when
+ * asked (DLRT_ST_REQUIRE_FINITE), that its values are finite are all
  * checked before the first byte of tensor data is copied.  Names are
  * sorted once, so a header of many entries costs O(n log n).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,10 +262,57 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
 }
 
-/* Validates the whole file, matches the wanted tensors by name, dtype
- * and shape, and only then copies their data (see the top of the file). */
-int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info_out,
+/* Scans the data of the wanted floating-point tensors (which[i] is t[i]'s
+ * entry; the data section starts at byte `base`) for a NaN or an infinity,
+ * in chunks, without touching the tensors.  -1 with a message naming the
+ * first tensor and element that is not finite. */
+static int check_finite(const char *path, FILE *f, int64_t base, const dlrt_tensor *t, const st_entry **which,
+                        int n, dlrt_err *e)
+{
+    enum { CHUNK = 1 << 16 };
+    double *buf = malloc(CHUNK); /* aligned for either dtype */
+    if (!buf) return dlrt_errf(e, "%s: out of memory", path);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const st_entry *s = which[i];
+        if (s->dtype != DLRT_F32 && s->dtype != DLRT_F64) continue;
+        size_t es = (size_t)dlrt_dtype_size(s->dtype);
+        int64_t total = (s->end - s->begin) / (int64_t)es, done = 0;
+        if (fseek(f, (long)(base + s->begin), SEEK_SET) != 0) rc = -1;
+        while (rc == 0 && done < total) {
+            size_t k = (size_t)(total - done) < CHUNK / es ? (size_t)(total - done) : CHUNK / es;
+            if (fread(buf, es, k, f) != k) {
+                rc = -1;
+                break;
+            }
+            for (size_t j = 0; j < k; j++) {
+                double v = s->dtype == DLRT_F32 ? (double)((const float *)buf)[j] : buf[j];
+                if (isfinite(v)) continue;
+                dlrt_errf(e, "%s: tensor '%s' holds a non-finite value (%s at index %lld); pass --allow-nonfinite "
+                          "to load it anyway", path, t[i].name, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+                          (long long)(done + (int64_t)j));
+                free(buf);
+                return -1;
+            }
+            done += (int64_t)k;
+        }
+        if (rc) dlrt_errf(e, "%s: cannot read the data of tensor '%s'", path, t[i].name);
+    }
+    free(buf);
+    return rc;
+}
+
+int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info,
                  dlrt_err *e)
+{
+    return dlrt_st_read_ex(path, t, n, model, 0, info, e);
+}
+
+/* Validates the whole file, matches the wanted tensors by name, dtype
+ * and shape, checks that their values are finite if asked, and only then
+ * copies their data (see the top of the file). */
+int dlrt_st_read_ex(const char *path, dlrt_tensor *t, int n, const char *model, unsigned flags,
+                    dlrt_ckpt_info *info_out, dlrt_err *e)
 {
     dlrt_ckpt_info info;
     memset(&info, 0, sizeof info);
@@ -370,6 +419,8 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
             goto out_which;
         }
     }
+    if ((flags & DLRT_ST_REQUIRE_FINITE) && check_finite(path, f, 8 + (int64_t)hlen, t, which, n, e))
+        goto out_which;
     for (int i = 0; i < n; i++) {
         const st_entry *s = which[i];
         size_t bytes = (size_t)(s->end - s->begin);

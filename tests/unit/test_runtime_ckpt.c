@@ -364,6 +364,55 @@ START_TEST(st_corrupt)
 }
 END_TEST
 
+/* #11.5: a checkpoint holding a NaN or an infinity is refused when the
+ * caller requires finite values, naming the file, the tensor and the
+ * element, and the model's tensors are untouched; only the tensors read
+ * are checked; without the flag it loads. */
+START_TEST(st_nonfinite)
+{
+    make_tmpdir();
+    setup_tensors();
+    dlrt_err e;
+    char want[2048];
+    b1[1] = NAN;
+    ck_assert_int_eq(dlrt_st_write(tpath("nan.st"), tensors, 3, meta, 5, &e), 0);
+    float w[6] = {0}, b[3] = {0};
+    int32_t sc[1] = {0};
+    dlrt_tensor t[3] = {tensors[0], tensors[1], tensors[2]};
+    t[0].data = w;
+    t[1].data = b;
+    t[2].data = sc;
+    ck_assert_int_eq(dlrt_st_read_ex(tpath("nan.st"), t, 3, "toy", DLRT_ST_REQUIRE_FINITE, NULL, &e), -1);
+    snprintf(want, sizeof want,
+             "%s: tensor 'dense_1.bias' holds a non-finite value (nan at index 1); pass --allow-nonfinite to load "
+             "it anyway",
+             tpath("nan.st"));
+    ck_assert_str_eq(e.msg, want);
+    ck_assert(w[1] == 0 && b[0] == 0 && sc[0] == 0);
+    ck_assert_int_eq(dlrt_st_read_ex(tpath("nan.st"), t, 1, "toy", DLRT_ST_REQUIRE_FINITE, NULL, &e), 0);
+    ck_assert_float_eq(w[1], w1[1]);
+    ck_assert_int_eq(dlrt_st_read(tpath("nan.st"), t, 3, "toy", NULL, &e), 0);
+    ck_assert(isnan(b[1]));
+
+    b1[1] = 1;
+    w1[4] = -INFINITY;
+    ck_assert_int_eq(dlrt_st_write(tpath("inf.st"), tensors, 3, meta, 5, &e), 0);
+    ck_assert_int_eq(dlrt_st_read_ex(tpath("inf.st"), t, 3, "toy", DLRT_ST_REQUIRE_FINITE, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "tensor 'dense_1.kernel' holds a non-finite value (-inf at index 4)"));
+
+    /* f64, and an element past the reader's first chunk */
+    static double d[20000];
+    d[19999] = INFINITY;
+    dlrt_tensor dt = {"big", DLRT_F64, 1, {20000}, d};
+    ck_assert_int_eq(dlrt_st_write(tpath("f64.st"), &dt, 1, NULL, 0, &e), 0);
+    d[19999] = 0;
+    ck_assert_int_eq(dlrt_st_read_ex(tpath("f64.st"), &dt, 1, NULL, DLRT_ST_REQUIRE_FINITE, NULL, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "tensor 'big' holds a non-finite value (inf at index 19999)"));
+    ck_assert(d[19999] == 0);
+    remove_tmpdir();
+}
+END_TEST
+
 /* A header of n one-byte entries t000000, t000001, ...; with `dup` the
  * last one repeats the first's name.  Returns its length; h holds it. */
 static size_t many_entries(char *h, size_t cap, int n, int dup)
@@ -462,6 +511,7 @@ int main(void)
     tcase_add_test(tc, st_round_trip);
     tcase_add_test(tc, st_atomic_failed_save);
     tcase_add_test(tc, st_corrupt);
+    tcase_add_test(tc, st_nonfinite);
     tcase_add_test(tc, st_mutations);
     suite_add_tcase(s, tc);
     TCase *scale = tcase_create("scale");
