@@ -4,10 +4,13 @@
  * itself is durable.  Any failure removes the temporary file and leaves an
  * existing destination as it was.
  *
- * While a temporary file exists, SIGINT, SIGTERM and SIGHUP are caught: the
- * handler removes the temporary file (unlink is async-signal-safe), restores
- * the previous disposition and re-raises, so a Ctrl-C during a save leaves
- * neither a partial checkpoint nor a stray temporary file. */
+ * While a temporary file exists, those of SIGINT, SIGTERM and SIGHUP whose
+ * disposition is the default (ending the program) are caught: the handler
+ * removes the temporary file (unlink is async-signal-safe), restores the
+ * default and re-raises, so a Ctrl-C during a save leaves neither a
+ * partial checkpoint nor a stray temporary file.  A signal that the
+ * program ignores (nohup, a background job) or handles itself is left
+ * alone: it neither ends the program nor disturbs the save. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -19,19 +22,23 @@
 
 #include "rt_atomic.h"
 
-static const int caught[] = {SIGINT, SIGTERM, SIGHUP};
-static struct sigaction saved[3];
-static char *volatile pending_tmp; /* the temporary file the handler removes */
+#define NCAUGHT 3
+static const int caught[NCAUGHT] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction saved[NCAUGHT];
+static int installed[NCAUGHT];             /* our handler is in place for caught[k] */
+static char *volatile pending_tmp;          /* the temporary file the handler removes */
 
 static void on_signal(int sig)
 {
     char *t = pending_tmp;
     if (t) unlink(t);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < NCAUGHT; k++)
         if (caught[k] == sig) sigaction(sig, &saved[k], NULL);
     raise(sig);
 }
 
+/* Catches those of the three signals whose disposition is the default;
+ * an ignored or handled one keeps its disposition. */
 static void guard_begin(char *tmp)
 {
     struct sigaction sa;
@@ -39,12 +46,21 @@ static void guard_begin(char *tmp)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     pending_tmp = tmp;
-    for (int k = 0; k < 3; k++) sigaction(caught[k], &sa, &saved[k]);
+    for (int k = 0; k < NCAUGHT; k++) {
+        if (installed[k] || sigaction(caught[k], NULL, &saved[k]) != 0) continue;
+        if ((saved[k].sa_flags & SA_SIGINFO) || saved[k].sa_handler != SIG_DFL) continue;
+        if (sigaction(caught[k], &sa, NULL) == 0) installed[k] = 1;
+    }
 }
 
+/* Puts back what guard_begin changed. */
 static void guard_end(void)
 {
-    for (int k = 0; k < 3; k++) sigaction(caught[k], &saved[k], NULL);
+    for (int k = 0; k < NCAUGHT; k++)
+        if (installed[k]) {
+            sigaction(caught[k], &saved[k], NULL);
+            installed[k] = 0;
+        }
     pending_tmp = NULL;
 }
 

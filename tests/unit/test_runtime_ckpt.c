@@ -264,6 +264,69 @@ START_TEST(st_atomic_failed_save)
 }
 END_TEST
 
+/* ---- atomic saves: temporary files, signals, destinations, errors --------- */
+
+/* The whole of a small file, as a string (static). */
+static const char *read_text(const char *path)
+{
+    static char buf[4096];
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static volatile sig_atomic_t got_term;
+static void on_term(int sig)
+{
+    (void)sig;
+    got_term = 1;
+}
+
+/* #11.9: a program that ignores SIGINT and SIGHUP (nohup, a background
+ * job) and handles SIGTERM itself gets all three in the middle of a save:
+ * the save completes, and the dispositions are the program's again. */
+START_TEST(st_atomic_ignored_signals)
+{
+    make_tmpdir();
+    for (int use = 0; use <= 0; use++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            signal(SIGINT, SIG_IGN);
+            signal(SIGHUP, SIG_IGN);
+            signal(SIGTERM, on_term);
+            dlrt_atomic a;
+            dlrt_err ce;
+            if (dlrt_atomic_open(&a, tpath("s.st"), &ce)) _exit(10);
+            fputs("first half,", a.f);
+            fflush(a.f);
+            raise(SIGINT);
+            raise(SIGHUP);
+            raise(SIGTERM);
+            fputs("second half", a.f);
+            if (dlrt_atomic_commit(&a, &ce)) {
+                fprintf(stderr, "%s\n", ce.msg);
+                _exit(11);
+            }
+            struct sigaction sa;
+            sigaction(SIGINT, NULL, &sa);
+            if (sa.sa_handler != SIG_IGN) _exit(12);
+            sigaction(SIGTERM, NULL, &sa);
+            if (sa.sa_handler != on_term) _exit(13);
+            _exit(got_term ? 0 : 14);
+        }
+        int ws;
+        waitpid(pid, &ws, 0);
+        ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "run %d: status %d", use, ws);
+        ck_assert_str_eq(read_text(tpath("s.st")), "first half,second half");
+        ck_assert_int_eq(count_files(), 1);
+    }
+    remove_tmpdir();
+}
+END_TEST
+
 /* Writes a checkpoint file from a header string and n data bytes. */
 static void write_raw(const char *path, const char *header, uint64_t hlen_claim, size_t ndata)
 {
@@ -510,6 +573,7 @@ int main(void)
     tcase_add_test(tc, json_malformed);
     tcase_add_test(tc, st_round_trip);
     tcase_add_test(tc, st_atomic_failed_save);
+    tcase_add_test(tc, st_atomic_ignored_signals);
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_nonfinite);
     tcase_add_test(tc, st_mutations);
