@@ -1,32 +1,52 @@
-/* atomic.c - atomic replacement of a file: write a temporary file in the
- * same folder (mkstemp), fflush + fsync it, rename it over the destination
- * (atomic within one file system), then fsync the folder so the rename
- * itself is durable.  Any failure removes the temporary file and leaves an
- * existing destination as it was.
+/* atomic.c - atomic replacement of a file (checkpoints, predict -o).
  *
- * While a temporary file exists, those of SIGINT, SIGTERM and SIGHUP whose
- * disposition is the default (ending the program) are caught: the handler
- * removes the temporary file (unlink is async-signal-safe), restores the
- * default and re-raises, so a Ctrl-C during a save leaves neither a
- * partial checkpoint nor a stray temporary file.  A signal that the
- * program ignores (nohup, a background job) or handles itself is left
- * alone: it neither ends the program nor disturbs the save. */
-#define _POSIX_C_SOURCE 200809L
+ * The data goes to a file without a name (O_TMPFILE) in the destination's
+ * folder where the file system supports it (Linux), else to a named one,
+ * DEST.tmp-XXXXXX (mkstemp).  Commit flushes and fsyncs it, links the
+ * unnamed file to a name DEST.tmp-XXXXXX (linkat through /proc/self/fd),
+ * closes it, renames it over the destination (atomic within one file
+ * system) and fsyncs the folder so the rename is durable.  Any failure
+ * removes the temporary file and leaves an existing destination as it was.
+ *
+ * A killed process (SIGKILL, a crash, power loss) leaves a named temporary
+ * file only if it dies while one exists: with O_TMPFILE, between linkat and
+ * rename (no writing happens then); without it, during the whole write.
+ * Every save first removes such leftovers of its own destination: the
+ * files named exactly DEST.tmp-XXXXXX (six letters or digits) that no live
+ * process holds locked.  Each writer holds an flock on its temporary file
+ * from creation to rename, so a save in progress elsewhere is not touched.
+ *
+ * While a named temporary file exists, those of SIGINT, SIGTERM and SIGHUP
+ * whose disposition is the default (ending the program) are caught: the
+ * handler removes the file (unlink is async-signal-safe), restores the
+ * default and re-raises, so the program ends as it would have, leaving
+ * neither a partial file nor a temporary one.  A signal that the program
+ * ignores (nohup, a background job) or handles itself is left alone: it
+ * neither ends the program nor disturbs the save.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "dlrt.h"
 #include "rt_atomic.h"
 
 #define NCAUGHT 3
 static const int caught[NCAUGHT] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction saved[NCAUGHT];
 static int installed[NCAUGHT];             /* our handler is in place for caught[k] */
-static char *volatile pending_tmp;          /* the temporary file the handler removes */
+static char *volatile pending_tmp;          /* the named temporary file the handler removes */
+static int tmpfile_allowed = 1;             /* dlrt_atomic_use_tmpfile */
 
 static void on_signal(int sig)
 {
@@ -39,13 +59,12 @@ static void on_signal(int sig)
 
 /* Catches those of the three signals whose disposition is the default;
  * an ignored or handled one keeps its disposition. */
-static void guard_begin(char *tmp)
+static void guard_begin(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    pending_tmp = tmp;
     for (int k = 0; k < NCAUGHT; k++) {
         if (installed[k] || sigaction(caught[k], NULL, &saved[k]) != 0) continue;
         if ((saved[k].sa_flags & SA_SIGINFO) || saved[k].sa_handler != SIG_DFL) continue;
@@ -53,7 +72,7 @@ static void guard_begin(char *tmp)
     }
 }
 
-/* Puts back what guard_begin changed. */
+/* Puts back what guard_begin changed; harmless when nothing is guarded. */
 static void guard_end(void)
 {
     for (int k = 0; k < NCAUGHT; k++)
@@ -64,66 +83,190 @@ static void guard_end(void)
     pending_tmp = NULL;
 }
 
+void dlrt_atomic_use_tmpfile(int use)
+{
+    tmpfile_allowed = use;
+}
+
+/* The folder of a path, malloc'd ("." for a bare name); NULL if out of memory. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+/* "cannot write PATH: WHY". */
+static int fail(const dlrt_atomic *a, dlrt_err *e, const char *why)
+{
+    return dlrt_errf(e, "cannot write %s: %s", a->path, why);
+}
+
+/* DEST.tmp-XXXXXX: the base name of dest, ".tmp-", six letters or digits. */
+static int is_temp_name(const char *name, const char *base, size_t bl)
+{
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, ".tmp-", 5) != 0 || strlen(name) != bl + 11)
+        return 0;
+    for (const char *c = name + bl + 5; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))) return 0;
+    return 1;
+}
+
+/* Removes the temporary files that killed saves of dest left (see the top
+ * of the file): regular files of the exact name pattern, not locked. */
+static void remove_stale(const char *dest)
+{
+    const char *slash = strrchr(dest, '/');
+    const char *base = slash ? slash + 1 : dest;
+    size_t bl = strlen(base);
+    char *dir = dir_of(dest);
+    DIR *d = dir && bl ? opendir(dir) : NULL;
+    free(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_temp_name(de->d_name, base, bl)) continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            (void)unlinkat(dirfd(d), de->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
+/* A file without a name in dest's folder (O_TMPFILE) that linkat can name
+ * later.  Returns its descriptor, -1 with errno on an error that a named
+ * file would meet too, or -2 when the file system (or /proc) cannot. */
+static int open_unnamed(const char *dest)
+{
+#ifdef O_TMPFILE
+    if (!tmpfile_allowed) return -2;
+    char *dir = dir_of(dest);
+    if (!dir) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    int err = errno;
+    free(dir);
+    if (fd < 0) {
+        /* EISDIR: a kernel without O_TMPFILE; the others: a file system without it */
+        if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL) return -2;
+        errno = err;
+        return -1;
+    }
+    char proc[64];
+    struct stat st;
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (stat(proc, &st) == 0) return fd;
+    close(fd);
+    return -2;
+#else
+    (void)dest;
+    return -2;
+#endif
+}
+
 int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
 {
     memset(a, 0, sizeof *a);
     a->path = path;
-    size_t len = strlen(path);
-    a->tmp = malloc(len + 16);
-    if (!a->tmp) return dlrt_errf(e, "cannot write %s: out of memory", path);
-    memcpy(a->tmp, path, len);
-    memcpy(a->tmp + len, ".tmp-XXXXXX", 12);
-    guard_begin(a->tmp);
-    int fd = mkstemp(a->tmp);
-    if (fd < 0) {
-        int err = errno;
-        guard_end();
-        free(a->tmp);
-        a->tmp = NULL;
-        return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
+    a->dest = strdup(path);
+    if (!a->dest) return fail(a, e, "out of memory");
+    size_t len = strlen(a->dest);
+    a->tmp = malloc(len + 12);
+    if (!a->tmp) {
+        fail(a, e, "out of memory");
+        goto fail_free;
     }
-    /* mkstemp makes the file 0600; a checkpoint is an ordinary file */
-    (void)fchmod(fd, 0644);
+    memcpy(a->tmp, a->dest, len);
+    memcpy(a->tmp + len, ".tmp-XXXXXX", 12);
+    remove_stale(a->dest);
+    int fd = open_unnamed(a->dest);
+    if (fd == -2) {
+        guard_begin();
+        fd = mkstemp(a->tmp);
+        if (fd >= 0) {
+            a->named = 1;
+            pending_tmp = a->tmp;
+        }
+    } else if (fd >= 0) {
+        a->unnamed = 1;
+    }
+    if (fd < 0) {
+        fail(a, e, strerror(errno));
+        guard_end();
+        goto fail_free;
+    }
+    (void)flock(fd, LOCK_EX); /* tells remove_stale that this save is alive */
+    (void)fchmod(fd, 0644); /* an ordinary file, not mkstemp's 0600 */
     a->f = fdopen(fd, "wb");
     if (!a->f) {
-        int err = errno;
+        fail(a, e, strerror(errno));
         close(fd);
-        unlink(a->tmp);
-        guard_end();
-        free(a->tmp);
-        a->tmp = NULL;
-        return dlrt_errf(e, "cannot write %s: %s", path, strerror(err));
+        dlrt_atomic_abort(a);
+        return -1;
     }
     return 0;
+fail_free:
+    free(a->tmp);
+    free(a->dest);
+    a->tmp = a->dest = NULL;
+    return -1;
 }
 
 void dlrt_atomic_abort(dlrt_atomic *a)
 {
     if (a->f) fclose(a->f);
-    if (a->tmp) {
-        unlink(a->tmp);
-        guard_end();
-        free(a->tmp);
-    }
+    if (a->named) unlink(a->tmp);
+    guard_end();
+    free(a->tmp);
+    free(a->dest);
     a->f = NULL;
-    a->tmp = NULL;
+    a->tmp = a->dest = NULL;
+    a->named = a->unnamed = 0;
+}
+
+/* Links the unnamed file to a fresh name DEST.tmp-XXXXXX (the suffix drawn
+ * until unused), guarded like a named temporary file.  0 or an errno. */
+static int give_name(dlrt_atomic *a)
+{
+    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static uint64_t counter;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(a->f));
+    char *x = a->tmp + strlen(a->tmp) - 6;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t key = dlrt_key((uint64_t)getpid(), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    guard_begin();
+    for (int tries = 0; tries < 1000; tries++) {
+        uint64_t r = dlrt_key(key, counter++);
+        for (int k = 0; k < 6; k++, r /= 62) x[k] = chars[r % 62];
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, a->tmp, AT_SYMLINK_FOLLOW) == 0) {
+            a->named = 1;
+            pending_tmp = a->tmp;
+            return 0;
+        }
+        if (errno != EEXIST) return errno;
+    }
+    return EEXIST;
 }
 
 /* Best effort: makes the rename durable by syncing the containing folder. */
-static void sync_parent(const char *path)
+static void sync_parent(const char *dest)
 {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n == 0) n = 1; /* "/file" */
-        if (n >= sizeof dir) return;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY);
+    char *dir = dir_of(dest);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
     if (fd >= 0) {
         (void)fsync(fd);
         close(fd);
@@ -133,19 +276,24 @@ static void sync_parent(const char *path)
 int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e)
 {
     int err = 0;
-    if (ferror(a->f) || fflush(a->f) != 0) err = errno ? errno : EIO;
+    if (ferror(a->f)) err = errno ? errno : EIO;
+    if (!err && fflush(a->f) != 0) err = errno ? errno : EIO;
     if (!err && fsync(fileno(a->f)) != 0) err = errno;
+    if (!err && a->unnamed) err = give_name(a);
     int closed = fclose(a->f);
     a->f = NULL;
     if (!err && closed != 0) err = errno ? errno : EIO;
-    if (!err && rename(a->tmp, a->path) != 0) err = errno;
+    if (!err && rename(a->tmp, a->dest) != 0) err = errno;
     if (err) {
+        fail(a, e, strerror(err));
         dlrt_atomic_abort(a);
-        return dlrt_errf(e, "cannot write %s: %s", a->path, strerror(err));
+        return -1;
     }
+    a->named = 0; /* renamed: nothing of ours to remove any more */
     guard_end();
+    sync_parent(a->dest);
     free(a->tmp);
-    a->tmp = NULL;
-    sync_parent(a->path);
+    free(a->dest);
+    a->tmp = a->dest = NULL;
     return 0;
 }

@@ -228,26 +228,30 @@ START_TEST(st_atomic_failed_save)
     ck_assert_ptr_nonnull(strstr(e.msg, "cannot write"));
 
     /* 3b. killed by a signal in the middle of a save: no temporary file
-       is left and the old checkpoint is intact */
-    pid = fork();
-    if (pid == 0) {
-        dlrt_atomic a;
-        dlrt_err ce;
-        signal(SIGTERM, SIG_DFL); /* not Check's handler, which kills the whole group */
-        if (dlrt_atomic_open(&a, good, &ce)) _exit(1);
-        fputs("partial", a.f);
-        fflush(a.f);
-        raise(SIGTERM);
-        _exit(2); /* not reached */
+       is left and the old checkpoint is intact (with a file without a
+       name, and with a named one as where O_TMPFILE is missing) */
+    for (int use = 1; use >= 0; use--) {
+        pid = fork();
+        if (pid == 0) {
+            dlrt_atomic a;
+            dlrt_err ce;
+            dlrt_atomic_use_tmpfile(use);
+            signal(SIGTERM, SIG_DFL); /* not Check's handler, which kills the whole group */
+            if (dlrt_atomic_open(&a, good, &ce)) _exit(1);
+            fputs("partial", a.f);
+            fflush(a.f);
+            raise(SIGTERM);
+            _exit(2); /* not reached */
+        }
+        waitpid(pid, &ws, 0);
+        ck_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGTERM);
+        ck_assert_int_eq(count_files(), 2);
+        f = fopen(good, "rb");
+        nafter = fread(after, 1, sizeof after, f);
+        fclose(f);
+        ck_assert_uint_eq(nafter, nbefore);
+        ck_assert_mem_eq(after, before, nbefore);
     }
-    waitpid(pid, &ws, 0);
-    ck_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGTERM);
-    ck_assert_int_eq(count_files(), 2);
-    f = fopen(good, "rb");
-    nafter = fread(after, 1, sizeof after, f);
-    fclose(f);
-    ck_assert_uint_eq(nafter, nbefore);
-    ck_assert_mem_eq(after, before, nbefore);
 
     /* 4. an unwritable folder (only meaningful when not root) */
     if (geteuid() != 0) {
@@ -266,6 +270,42 @@ END_TEST
 
 /* ---- atomic saves: temporary files, signals, destinations, errors --------- */
 
+/* Whether tmpdir's file system makes files without a name (O_TMPFILE). */
+static int has_tmpfile(void)
+{
+    int fd = open(tmpdir, O_TMPFILE | O_WRONLY, 0600);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
+/* The only name in the temp dir that starts with `prefix`, or "" (static). */
+static const char *find_file(const char *prefix)
+{
+    static char found[256];
+    found[0] = '\0';
+    DIR *d = opendir(tmpdir);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, prefix, strlen(prefix))) snprintf(found, sizeof found, "%s", de->d_name);
+    closedir(d);
+    return found;
+}
+
+static int file_exists(const char *name)
+{
+    struct stat st;
+    return lstat(tpath(name), &st) == 0;
+}
+
+static void write_text(const char *name, const char *text)
+{
+    FILE *f = fopen(tpath(name), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 /* The whole of a small file, as a string (static). */
 static const char *read_text(const char *path)
 {
@@ -277,6 +317,100 @@ static const char *read_text(const char *path)
     buf[n] = '\0';
     return buf;
 }
+
+/* Saves `text` to path through dlrt_atomic; returns its result. */
+static int save_text(const char *path, const char *text, dlrt_err *e)
+{
+    dlrt_atomic a;
+    if (dlrt_atomic_open(&a, path, e)) return -1;
+    fputs(text, a.f);
+    return dlrt_atomic_commit(&a, e);
+}
+
+/* #11.10: with O_TMPFILE nothing named exists while the data is written;
+ * the named path shows DEST.tmp-XXXXXX meanwhile. */
+START_TEST(st_atomic_unnamed)
+{
+    make_tmpdir();
+    ck_assert_msg(has_tmpfile(), "the test folder's file system has no O_TMPFILE");
+    dlrt_atomic a;
+    dlrt_err e;
+    ck_assert_int_eq(dlrt_atomic_open(&a, tpath("a.st"), &e), 0);
+    fputs("new data", a.f);
+    fflush(a.f);
+    ck_assert_int_eq(count_files(), 0);
+    ck_assert_int_eq(dlrt_atomic_commit(&a, &e), 0);
+    ck_assert_int_eq(count_files(), 1);
+    ck_assert_str_eq(read_text(tpath("a.st")), "new data");
+    struct stat st;
+    ck_assert_int_eq(stat(tpath("a.st"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    /* an abandoned save leaves nothing either */
+    ck_assert_int_eq(dlrt_atomic_open(&a, tpath("b.st"), &e), 0);
+    fputs("abandoned", a.f);
+    dlrt_atomic_abort(&a);
+    ck_assert_int_eq(count_files(), 1);
+
+    dlrt_atomic_use_tmpfile(0);
+    ck_assert_int_eq(dlrt_atomic_open(&a, tpath("a.st"), &e), 0);
+    ck_assert_int_eq(count_files(), 2);
+    ck_assert_uint_eq(strlen(find_file("a.st.tmp-")), strlen("a.st.tmp-XXXXXX"));
+    dlrt_atomic_abort(&a);
+    dlrt_atomic_use_tmpfile(1);
+    ck_assert_int_eq(count_files(), 1);
+    remove_tmpdir();
+}
+END_TEST
+
+/* #11.10: a save killed where no handler runs (SIGKILL) leaves its
+ * temporary file; the next save of the same file removes it, and only
+ * files of that exact name pattern that no live save holds. */
+START_TEST(st_atomic_stale)
+{
+    make_tmpdir();
+    dlrt_err e;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dlrt_atomic a;
+        dlrt_err ce;
+        dlrt_atomic_use_tmpfile(0);
+        if (dlrt_atomic_open(&a, tpath("a.st"), &ce)) _exit(1);
+        fputs("partial", a.f);
+        fflush(a.f);
+        raise(SIGKILL);
+        _exit(2);
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    ck_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+    char left[256];
+    snprintf(left, sizeof left, "%s", find_file("a.st.tmp-"));
+    ck_assert_uint_eq(strlen(left), strlen("a.st.tmp-XXXXXX"));
+    /* look-alikes that are not leftovers of a.st */
+    const char *keep[] = {"a.st.tmp-AbC12", "a.st.tmp-AbC1234", "a.st.tmp-AbC12_", "b.st.tmp-AbC123",
+                          "xa.st.tmp-AbC123", "a.st.tmp"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) write_text(keep[i], "other");
+    ck_assert_int_eq(mkdir(tpath("a.st.tmp-Dir123"), 0755), 0);
+    write_text("victim", "not mine");
+    ck_assert_int_eq(symlink("victim", tpath("a.st.tmp-Lnk123")), 0);
+    /* a save in progress elsewhere holds a lock on its file */
+    write_text("a.st.tmp-Lck123", "in progress");
+    int lfd = open(tpath("a.st.tmp-Lck123"), O_RDONLY);
+    ck_assert_int_eq(flock(lfd, LOCK_EX), 0);
+
+    ck_assert_msg(save_text(tpath("a.st"), "saved", &e) == 0, "%s", e.msg);
+    ck_assert_msg(!file_exists(left), "%s was left", left);
+    ck_assert_str_eq(read_text(tpath("a.st")), "saved");
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) ck_assert_msg(file_exists(keep[i]), "%s", keep[i]);
+    ck_assert(file_exists("a.st.tmp-Dir123") && file_exists("a.st.tmp-Lnk123") && file_exists("victim"));
+    ck_assert(file_exists("a.st.tmp-Lck123"));
+    close(lfd);
+    ck_assert_int_eq(save_text(tpath("a.st"), "again", &e), 0);
+    ck_assert(!file_exists("a.st.tmp-Lck123"));
+    ck_assert_int_eq(count_files(), (int)(sizeof keep / sizeof keep[0]) + 4);
+    remove_tmpdir();
+}
+END_TEST
 
 static volatile sig_atomic_t got_term;
 static void on_term(int sig)
@@ -291,9 +425,10 @@ static void on_term(int sig)
 START_TEST(st_atomic_ignored_signals)
 {
     make_tmpdir();
-    for (int use = 0; use <= 0; use++) {
+    for (int use = 0; use <= 1; use++) {
         pid_t pid = fork();
         if (pid == 0) {
+            dlrt_atomic_use_tmpfile(use);
             signal(SIGINT, SIG_IGN);
             signal(SIGHUP, SIG_IGN);
             signal(SIGTERM, on_term);
@@ -319,7 +454,7 @@ START_TEST(st_atomic_ignored_signals)
         }
         int ws;
         waitpid(pid, &ws, 0);
-        ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "run %d: status %d", use, ws);
+        ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "use_tmpfile %d: status %d", use, ws);
         ck_assert_str_eq(read_text(tpath("s.st")), "first half,second half");
         ck_assert_int_eq(count_files(), 1);
     }
@@ -573,6 +708,8 @@ int main(void)
     tcase_add_test(tc, json_malformed);
     tcase_add_test(tc, st_round_trip);
     tcase_add_test(tc, st_atomic_failed_save);
+    tcase_add_test(tc, st_atomic_unnamed);
+    tcase_add_test(tc, st_atomic_stale);
     tcase_add_test(tc, st_atomic_ignored_signals);
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_nonfinite);
