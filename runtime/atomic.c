@@ -1,5 +1,12 @@
 /* atomic.c - atomic replacement of a file (checkpoints, predict -o).
  *
+ * The destination: a symbolic link is followed (up to 40 links) to the file
+ * it names, and that file is replaced, so the link stays a link.  The file
+ * must not exist or be a regular file that may be written: a directory, a
+ * device, a FIFO or a socket is refused, and so is an existing file without
+ * write permission (chmod a-w), even for root.  A replaced file keeps its
+ * permission bits; a new one is 0644.
+ *
  * The data goes to a file without a name (O_TMPFILE) in the destination's
  * folder where the file system supports it (Linux), else to a named one,
  * DEST.tmp-XXXXXX (mkstemp).  Commit flushes and fsyncs it, links the
@@ -102,10 +109,100 @@ static char *dir_of(const char *path)
     return d;
 }
 
-/* "cannot write PATH: WHY". */
+/* What a symbolic link holds, malloc'd; NULL with errno. */
+static char *read_link(const char *path)
+{
+    for (size_t cap = 256;; cap *= 2) {
+        char *buf = malloc(cap);
+        if (!buf) return NULL;
+        ssize_t n = readlink(path, buf, cap);
+        if (n < 0) {
+            int err = errno;
+            free(buf);
+            errno = err;
+            return NULL;
+        }
+        if ((size_t)n < cap) {
+            buf[n] = '\0';
+            return buf;
+        }
+        free(buf);
+        if (cap > (1u << 20)) {
+            errno = ENAMETOOLONG;
+            return NULL;
+        }
+    }
+}
+
+/* The file that `path` names, following symbolic links (a relative link
+ * is relative to its own folder): malloc'd, with *exists and *st (lstat of
+ * it) set; NULL with errno (ELOOP after 40 links). */
+static char *resolve(const char *path, struct stat *st, int *exists)
+{
+    char *cur = strdup(path);
+    for (int hops = 0; cur; hops++) {
+        if (lstat(cur, st) != 0) {
+            if (errno == ENOENT) {
+                *exists = 0;
+                return cur;
+            }
+            break;
+        }
+        if (!S_ISLNK(st->st_mode)) {
+            *exists = 1;
+            return cur;
+        }
+        if (hops == 40) {
+            errno = ELOOP;
+            break;
+        }
+        char *target = read_link(cur);
+        if (!target) break;
+        const char *slash = strrchr(cur, '/');
+        char *next = target;
+        if (target[0] != '/' && slash) {
+            size_t d = (size_t)(slash - cur) + 1, t = strlen(target);
+            next = malloc(d + t + 1);
+            if (next) {
+                memcpy(next, cur, d);
+                memcpy(next + d, target, t + 1);
+            }
+            free(target);
+        }
+        free(cur);
+        cur = next;
+    }
+    int err = cur ? errno : ENOMEM;
+    free(cur);
+    errno = err;
+    return NULL;
+}
+
+/* "cannot write PATH: WHY", naming the link's target when PATH is a link. */
 static int fail(const dlrt_atomic *a, dlrt_err *e, const char *why)
 {
+    if (a->dest && strcmp(a->dest, a->path) != 0)
+        return dlrt_errf(e, "cannot write %s (a link to %s): %s", a->path, a->dest, why);
     return dlrt_errf(e, "cannot write %s: %s", a->path, why);
+}
+
+/* The rule for an existing destination (see the top of the file). */
+static int check_target(const dlrt_atomic *a, const struct stat *st, dlrt_err *e)
+{
+    if (S_ISDIR(st->st_mode)) return fail(a, e, strerror(EISDIR));
+    if (!S_ISREG(st->st_mode)) {
+        const char *kind = S_ISCHR(st->st_mode)    ? "a character device"
+                           : S_ISBLK(st->st_mode)  ? "a block device"
+                           : S_ISFIFO(st->st_mode) ? "a FIFO"
+                           : S_ISSOCK(st->st_mode) ? "a socket"
+                                                   : "a special file";
+        char why[64];
+        snprintf(why, sizeof why, "it is %s, not a regular file", kind);
+        return fail(a, e, why);
+    }
+    if ((st->st_mode & 0222) == 0) return fail(a, e, "the file is read-only");
+    if (faccessat(AT_FDCWD, a->dest, W_OK, AT_EACCESS) != 0) return fail(a, e, strerror(errno));
+    return 0;
 }
 
 /* DEST.tmp-XXXXXX: the base name of dest, ".tmp-", six letters or digits. */
@@ -179,8 +276,11 @@ int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
 {
     memset(a, 0, sizeof *a);
     a->path = path;
-    a->dest = strdup(path);
-    if (!a->dest) return fail(a, e, "out of memory");
+    struct stat st;
+    int exists = 0;
+    a->dest = resolve(path, &st, &exists);
+    if (!a->dest) return fail(a, e, strerror(errno));
+    if (exists && check_target(a, &st, e)) goto fail_free;
     size_t len = strlen(a->dest);
     a->tmp = malloc(len + 12);
     if (!a->tmp) {
@@ -207,7 +307,7 @@ int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e)
         goto fail_free;
     }
     (void)flock(fd, LOCK_EX); /* tells remove_stale that this save is alive */
-    (void)fchmod(fd, 0644); /* an ordinary file, not mkstemp's 0600 */
+    (void)fchmod(fd, exists ? (st.st_mode & 0777) : 0644);
     a->f = fdopen(fd, "wb");
     if (!a->f) {
         fail(a, e, strerror(errno));

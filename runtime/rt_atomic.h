@@ -7,8 +7,10 @@
  *
  * Readers of `path` see either the old file or the complete new one, never
  * a partial write; on failure the old file is untouched and no temporary
- * file is left behind.  What a killed process can leave is at the top of
- * atomic.c.
+ * file is left behind.  A symbolic link is written through (its target is
+ * replaced); a destination that is not a regular file, or is read-only, is
+ * refused.  The rules and what a killed process can leave are at the top
+ * of atomic.c.
  */
 #ifndef DLRT_RT_ATOMIC_H
 #define DLRT_RT_ATOMIC_H
@@ -19,8 +21,8 @@
 
 typedef struct dlrt_atomic {
     FILE *f;           /* write here */
-    const char *path;  /* the destination */
-    char *dest;        /* a copy of it */
+    const char *path;  /* the destination as given (for messages) */
+    char *dest;        /* the file replaced: path with symbolic links followed */
     char *tmp;         /* the temporary file's name, dest + ".tmp-XXXXXX" */
     int named;         /* tmp exists under that name (removed on failure) */
     int unnamed;       /* the data is in an O_TMPFILE file, named at commit */

@@ -462,6 +462,86 @@ START_TEST(st_atomic_ignored_signals)
 }
 END_TEST
 
+/* #11.12: which destinations a save may replace.  A link is written
+ * through (relative links relative to their folder, chains, a link whose
+ * target does not exist yet); anything but a regular file, and a
+ * read-only file, is refused and left as it was. */
+START_TEST(st_atomic_targets)
+{
+    make_tmpdir();
+    dlrt_err e;
+    char want[2048];
+    struct stat st;
+    for (int use = 1; use >= 0; use--) {
+        dlrt_atomic_use_tmpfile(use);
+        /* links: the link stays, its target is replaced */
+        write_text("real.st", "old");
+        ck_assert_int_eq(symlink("real.st", tpath("link.st")), 0);
+        ck_assert_msg(save_text(tpath("link.st"), "through", &e) == 0, "%s", e.msg);
+        ck_assert_int_eq(lstat(tpath("link.st"), &st), 0);
+        ck_assert(S_ISLNK(st.st_mode));
+        ck_assert_str_eq(read_text(tpath("real.st")), "through");
+        ck_assert_int_eq(mkdir(tpath("sub"), 0755), 0);
+        ck_assert_int_eq(symlink("../real2.st", tpath("sub/rel.st")), 0); /* target missing */
+        ck_assert_int_eq(symlink("sub/rel.st", tpath("chain.st")), 0);
+        ck_assert_msg(save_text(tpath("chain.st"), "chained", &e) == 0, "%s", e.msg);
+        ck_assert_str_eq(read_text(tpath("real2.st")), "chained");
+        ck_assert(lstat(tpath("chain.st"), &st) == 0 && S_ISLNK(st.st_mode));
+        ck_assert(lstat(tpath("sub/rel.st"), &st) == 0 && S_ISLNK(st.st_mode));
+        ck_assert_int_eq(count_files(), 5);
+
+        /* not regular files */
+        ck_assert_int_eq(symlink("/dev/null", tpath("null.st")), 0);
+        ck_assert_int_eq(save_text(tpath("null.st"), "x", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s (a link to /dev/null): it is a character device, not a regular file",
+                 tpath("null.st"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert(lstat(tpath("null.st"), &st) == 0 && S_ISLNK(st.st_mode));
+        ck_assert_int_eq(mkfifo(tpath("fifo.st"), 0644), 0);
+        ck_assert_int_eq(save_text(tpath("fifo.st"), "x", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s: it is a FIFO, not a regular file", tpath("fifo.st"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert(lstat(tpath("fifo.st"), &st) == 0 && S_ISFIFO(st.st_mode));
+        if (mknod(tpath("dev.st"), S_IFCHR | 0666, makedev(1, 3)) == 0) { /* root only */
+            ck_assert_int_eq(save_text(tpath("dev.st"), "x", &e), -1);
+            snprintf(want, sizeof want, "cannot write %s: it is a character device, not a regular file",
+                     tpath("dev.st"));
+            ck_assert_str_eq(e.msg, want);
+            ck_assert(lstat(tpath("dev.st"), &st) == 0 && S_ISCHR(st.st_mode));
+            unlink(tpath("dev.st"));
+        }
+        ck_assert_int_eq(symlink("sub", tpath("dirlink.st")), 0);
+        ck_assert_int_eq(save_text(tpath("dirlink.st"), "x", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s (a link to %s): Is a directory", tpath("dirlink.st"),
+                 tpath("sub"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert_int_eq(symlink("loop2.st", tpath("loop1.st")), 0);
+        ck_assert_int_eq(symlink("loop1.st", tpath("loop2.st")), 0);
+        ck_assert_int_eq(save_text(tpath("loop1.st"), "x", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s: Too many levels of symbolic links", tpath("loop1.st"));
+        ck_assert_str_eq(e.msg, want);
+
+        /* a read-only file is refused, even for root; a writable one keeps its mode */
+        write_text("ro.st", "protected");
+        ck_assert_int_eq(chmod(tpath("ro.st"), 0444), 0);
+        ck_assert_int_eq(save_text(tpath("ro.st"), "x", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s: the file is read-only", tpath("ro.st"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert_str_eq(read_text(tpath("ro.st")), "protected");
+        write_text("private.st", "mine");
+        ck_assert_int_eq(chmod(tpath("private.st"), 0600), 0);
+        ck_assert_int_eq(save_text(tpath("private.st"), "still mine", &e), 0);
+        ck_assert_int_eq(stat(tpath("private.st"), &st), 0);
+        ck_assert_int_eq(st.st_mode & 0777, 0600);
+        ck_assert_int_eq(count_files(), 12);
+        remove_tmpdir();
+        make_tmpdir();
+    }
+    dlrt_atomic_use_tmpfile(1);
+    remove_tmpdir();
+}
+END_TEST
+
 /* Writes a checkpoint file from a header string and n data bytes. */
 static void write_raw(const char *path, const char *header, uint64_t hlen_claim, size_t ndata)
 {
@@ -711,6 +791,7 @@ int main(void)
     tcase_add_test(tc, st_atomic_unnamed);
     tcase_add_test(tc, st_atomic_stale);
     tcase_add_test(tc, st_atomic_ignored_signals);
+    tcase_add_test(tc, st_atomic_targets);
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_nonfinite);
     tcase_add_test(tc, st_mutations);
