@@ -361,16 +361,18 @@ static int give_name(dlrt_atomic *a)
     return EEXIST;
 }
 
-/* Best effort: makes the rename durable by syncing the containing folder. */
-static void sync_parent(const char *dest)
+/* Makes the rename durable: fsyncs the destination's folder.  0 or an
+ * errno; a file system that cannot sync a folder (EINVAL) is not an error. */
+static int sync_parent(const char *dest)
 {
     char *dir = dir_of(dest);
-    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (!dir) return ENOMEM;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
+    if (fd < 0) return 0; /* a folder we may write but not read: nothing to sync through */
+    int err = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return err == EINVAL || err == EROFS || err == EBADF ? 0 : err;
 }
 
 int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e)
@@ -391,9 +393,15 @@ int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e)
     }
     a->named = 0; /* renamed: nothing of ours to remove any more */
     guard_end();
-    sync_parent(a->dest);
+    err = sync_parent(a->dest);
+    if (err) {
+        char why[256];
+        snprintf(why, sizeof why, "%s (syncing its folder after the rename; the file is in place but may "
+                 "not survive a crash)", strerror(err));
+        fail(a, e, why);
+    }
     free(a->tmp);
     free(a->dest);
     a->tmp = a->dest = NULL;
-    return 0;
+    return err ? -1 : 0;
 }

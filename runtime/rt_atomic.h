@@ -29,8 +29,9 @@ typedef struct dlrt_atomic {
 } dlrt_atomic;
 
 int dlrt_atomic_open(dlrt_atomic *a, const char *path, dlrt_err *e);
-/* Flushes, fsyncs, closes and renames over the destination.  Returns 0, or
- * -1 (the temporary file removed) with a message naming the file. */
+/* Flushes, fsyncs, closes and renames over the destination, then fsyncs
+ * its folder.  Returns 0, or -1 (the temporary file removed) with a
+ * message naming the file. */
 int dlrt_atomic_commit(dlrt_atomic *a, dlrt_err *e);
 /* Closes and removes the temporary file. */
 void dlrt_atomic_abort(dlrt_atomic *a);

@@ -542,6 +542,82 @@ START_TEST(st_atomic_targets)
 }
 END_TEST
 
+/* Fault injection for #11.11: this definition takes the place of libc's
+ * fsync for the runtime linked into this test; fsync_fail_at = k makes
+ * the k-th call from now fail with EIO. */
+static int fsync_fail_at, fsync_calls;
+int fsync(int fd)
+{
+    if (fsync_fail_at && ++fsync_calls == fsync_fail_at) {
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* #11.11: a failed fsync of the file, or of its folder after the rename,
+ * is an error naming the file; a full file system too (a small tmpfs in a
+ * mount namespace of a child, where mounting is allowed). */
+START_TEST(st_atomic_write_errors)
+{
+    make_tmpdir();
+    dlrt_err e;
+    char want[2048];
+    for (int use = 1; use >= 0; use--) {
+        dlrt_atomic_use_tmpfile(use);
+        ck_assert_int_eq(save_text(tpath("g.st"), "good", &e), 0);
+        fsync_calls = 0;
+        fsync_fail_at = 1; /* the file's */
+        ck_assert_int_eq(save_text(tpath("g.st"), "lost", &e), -1);
+        snprintf(want, sizeof want, "cannot write %s: Input/output error", tpath("g.st"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert_str_eq(read_text(tpath("g.st")), "good");
+        ck_assert_int_eq(count_files(), 1);
+        fsync_calls = 0;
+        fsync_fail_at = 2; /* the folder's, after the rename */
+        ck_assert_int_eq(save_text(tpath("g.st"), "not durable", &e), -1);
+        snprintf(want, sizeof want,
+                 "cannot write %s: Input/output error (syncing its folder after the rename; the file is in place "
+                 "but may not survive a crash)",
+                 tpath("g.st"));
+        ck_assert_str_eq(e.msg, want);
+        ck_assert_int_eq(count_files(), 1);
+        fsync_fail_at = 0;
+    }
+    dlrt_atomic_use_tmpfile(1);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) _exit(77);
+        if (mkdir(tpath("small"), 0755) != 0 || mount("tmpfs", tpath("small"), "tmpfs", 0, "size=64k") != 0)
+            _exit(77);
+        static float big[100000];
+        dlrt_tensor bt = {"dense_1.kernel", DLRT_F32, 1, {100000}, big};
+        dlrt_err ce;
+        if (save_text(tpath("small/x.st"), "fits", &ce) != 0) _exit(1);
+        if (dlrt_st_write(tpath("small/x.st"), &bt, 1, meta, 5, &ce) != -1) _exit(2);
+        char msg[2048];
+        snprintf(msg, sizeof msg, "cannot write %s: No space left on device", tpath("small/x.st"));
+        if (strcmp(ce.msg, msg) != 0) {
+            fprintf(stderr, "got '%s'\n", ce.msg);
+            _exit(3);
+        }
+        if (strcmp(read_text(tpath("small/x.st")), "fits") != 0) _exit(4);
+        DIR *d = opendir(tpath("small"));
+        int n = 0;
+        while (readdir(d)) n++;
+        closedir(d);
+        _exit(n == 3 ? 0 : 5); /* ".", ".." and x.st */
+    }
+    int ws;
+    waitpid(pid, &ws, 0);
+    ck_assert(WIFEXITED(ws));
+    if (WEXITSTATUS(ws) == 77) fprintf(stderr, "st_atomic_write_errors: no mount namespace, full-disk part skipped\n");
+    else ck_assert_int_eq(WEXITSTATUS(ws), 0);
+    remove_tmpdir();
+}
+END_TEST
+
 /* Writes a checkpoint file from a header string and n data bytes. */
 static void write_raw(const char *path, const char *header, uint64_t hlen_claim, size_t ndata)
 {
@@ -792,6 +868,7 @@ int main(void)
     tcase_add_test(tc, st_atomic_stale);
     tcase_add_test(tc, st_atomic_ignored_signals);
     tcase_add_test(tc, st_atomic_targets);
+    tcase_add_test(tc, st_atomic_write_errors);
     tcase_add_test(tc, st_corrupt);
     tcase_add_test(tc, st_nonfinite);
     tcase_add_test(tc, st_mutations);
