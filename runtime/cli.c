@@ -3,7 +3,7 @@
  *     PROG train   [--data DIR] [--epochs N] [--batch-size N] [--learning-rate X]
  *                  [--seed N] [--save FILE] [--resume FILE] [--weights FILE]
  *                  [--log FILE] [--no-shuffle] [--max-steps N] [--trace FILE] [--quiet]
- *                  [--threads N]   (also eval and predict)
+ *                  [--threads N] [--allow-nonfinite]   (also eval and predict)
  *     PROG eval    --weights FILE [--data DIR] [--json]
  *     PROG predict --weights FILE INPUT [-o OUT.npy]
  *
@@ -51,6 +51,7 @@ static const flag_spec flags[] = {
     {"--json", NULL, E, K_BOOL, offsetof(dlrt_opts, json), 0},
     {"--output", "-o", P, K_STR, offsetof(dlrt_opts, output), 0},
     {"--threads", NULL, T | E | P, K_INT, offsetof(dlrt_opts, threads), 1},
+    {"--allow-nonfinite", NULL, T | E | P, K_BOOL, offsetof(dlrt_opts, allow_nonfinite), 0},
 };
 #undef T
 #undef E
@@ -202,7 +203,8 @@ void dlrt_usage(FILE *f, const char *prog, dlrt_cmd cmd, const dlrt_model *m)
                 "  --max-steps N        stop after N steps in total\n"
                 "  --trace FILE         write each step's loss as CSV (step,loss)\n"
                 "  --quiet, -q          print only the final result\n"
-                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n",
+                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n"
+                "  --allow-nonfinite    load a --resume/--weights checkpoint even if it holds NaN or inf\n",
                 (unsigned long long)m->seed);
         break;
     case DLRT_CMD_EVAL:
@@ -215,7 +217,8 @@ void dlrt_usage(FILE *f, const char *prog, dlrt_cmd cmd, const dlrt_model *m)
                 "  --weights FILE       a checkpoint written by train --save\n"
                 "  --data DIR           dataset folder (default %s)\n"
                 "  --json               print one line {\"loss\":L,\"accuracy\":A}\n"
-                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n",
+                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n"
+                "  --allow-nonfinite    load FILE even if it holds NaN or inf values\n",
                 prog, DLRT_DEFAULT_DATA);
         break;
     case DLRT_CMD_PREDICT:
@@ -239,7 +242,8 @@ void dlrt_usage(FILE *f, const char *prog, dlrt_cmd cmd, const dlrt_model *m)
                 "\n"
                 "  --weights FILE       a checkpoint written by train --save\n"
                 "  -o, --output OUT     also write the outputs as a f32 .npy array [n, %lld]\n"
-                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n",
+                "  --threads N          threads for the GEMMs and large loops (default: the cores)\n"
+                "  --allow-nonfinite    load FILE even if it holds NaN or inf values\n",
                 (long long)m->out_size);
         break;
     }

@@ -98,7 +98,7 @@ int dlrt_cmd_eval(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         return 1;
     }
     if (dlrt_model_start(m, m->seed, prog)) goto out_data;
-    if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
+    if (dlrt_st_read_ex(o->weights, m->tensors, m->nparams, m->name, DLRT_CKPT_FLAGS(o), NULL, &e)) {
         dlrt_report(prog, e.msg);
         goto out;
     }
@@ -242,7 +242,7 @@ int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         return 1;
     }
     if (dlrt_model_start(m, m->seed, prog)) goto out_mem;
-    if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
+    if (dlrt_st_read_ex(o->weights, m->tensors, m->nparams, m->name, DLRT_CKPT_FLAGS(o), NULL, &e)) {
         dlrt_report(prog, e.msg);
         goto out;
     }

@@ -29,6 +29,12 @@ int dlrt_st_write(const char *path, const dlrt_tensor *t, int n, const char *con
  * check is made before any tensor is written.  info may be NULL. */
 int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info,
                  dlrt_err *e);
+/* dlrt_st_read with flags: DLRT_ST_REQUIRE_FINITE also refuses a wanted
+ * F32/F64 tensor holding a NaN or an infinity, naming the tensor and the
+ * element (the message suggests the program's --allow-nonfinite). */
+#define DLRT_ST_REQUIRE_FINITE 1u
+int dlrt_st_read_ex(const char *path, dlrt_tensor *t, int n, const char *model, unsigned flags,
+                    dlrt_ckpt_info *info, dlrt_err *e);
 
 /* Largest header accepted, as the reference implementation does. */
 #define DLRT_ST_MAX_HEADER (100 * 1000 * 1000)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "dlrt.h"
+#include "rt_ckpt.h"
 #include "rt_data.h"
 #include "rt_err.h"
 
@@ -28,7 +29,11 @@ typedef struct dlrt_opts {
     int64_t threads;                               /* 0: not given */
     double learning_rate;                          /* < 0: not given */
     int no_shuffle, quiet, json;
+    int allow_nonfinite;      /* load checkpoints holding NaN/inf */
 } dlrt_opts;
+
+/* The checkpoint reader's flags for the options (dlrt_st_read_ex). */
+#define DLRT_CKPT_FLAGS(o) ((o)->allow_nonfinite ? 0u : DLRT_ST_REQUIRE_FINITE)
 
 /* Parses argv (argv[0] the program).  Returns 0, or -1 with a usage
  * message in e (exit status 2). */

@@ -12,11 +12,14 @@
  * Writing goes through atomic.c (temporary file, fsync, rename).  Reading
  * trusts nothing: the file size, the header length, the JSON (json.c), each
  * entry's fields, offsets inside the data and consistent with dtype x
- * shape, the model name, and each wanted tensor's dtype and shape are all
- * checked before the first byte of tensor data is copied.
+ * shape, the model name, each wanted tensor's dtype and shape and, when
+ * asked (DLRT_ST_REQUIRE_FINITE), that its values are finite are all
+ * checked before the first byte of tensor data is copied.  Names are
+ * sorted once, so a header of many entries costs O(n log n).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,10 +256,63 @@ static int read_meta(const char *path, const json_value *md, dlrt_ckpt_info *inf
     return 0;
 }
 
-/* Validates the whole file, matches the wanted tensors by name, dtype
- * and shape, and only then copies their data (see the top of the file). */
-int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info_out,
+/* Orders entries by name (strcmp). */
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
+}
+
+/* Scans the data of the wanted floating-point tensors (which[i] is t[i]'s
+ * entry; the data section starts at byte `base`) for a NaN or an infinity,
+ * in chunks, without touching the tensors.  -1 with a message naming the
+ * first tensor and element that is not finite. */
+static int check_finite(const char *path, FILE *f, int64_t base, const dlrt_tensor *t, const st_entry **which,
+                        int n, dlrt_err *e)
+{
+    enum { CHUNK = 1 << 16 };
+    double *buf = malloc(CHUNK); /* aligned for either dtype */
+    if (!buf) return dlrt_errf(e, "%s: out of memory", path);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const st_entry *s = which[i];
+        if (s->dtype != DLRT_F32 && s->dtype != DLRT_F64) continue;
+        size_t es = (size_t)dlrt_dtype_size(s->dtype);
+        int64_t total = (s->end - s->begin) / (int64_t)es, done = 0;
+        if (fseek(f, (long)(base + s->begin), SEEK_SET) != 0) rc = -1;
+        while (rc == 0 && done < total) {
+            size_t k = (size_t)(total - done) < CHUNK / es ? (size_t)(total - done) : CHUNK / es;
+            if (fread(buf, es, k, f) != k) {
+                rc = -1;
+                break;
+            }
+            for (size_t j = 0; j < k; j++) {
+                double v = s->dtype == DLRT_F32 ? (double)((const float *)buf)[j] : buf[j];
+                if (isfinite(v)) continue;
+                dlrt_errf(e, "%s: tensor '%s' holds a non-finite value (%s at index %lld); pass --allow-nonfinite "
+                          "to load it anyway", path, t[i].name, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf",
+                          (long long)(done + (int64_t)j));
+                free(buf);
+                return -1;
+            }
+            done += (int64_t)k;
+        }
+        if (rc) dlrt_errf(e, "%s: cannot read the data of tensor '%s'", path, t[i].name);
+    }
+    free(buf);
+    return rc;
+}
+
+int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlrt_ckpt_info *info,
                  dlrt_err *e)
+{
+    return dlrt_st_read_ex(path, t, n, model, 0, info, e);
+}
+
+/* Validates the whole file, matches the wanted tensors by name, dtype
+ * and shape, checks that their values are finite if asked, and only then
+ * copies their data (see the top of the file). */
+int dlrt_st_read_ex(const char *path, dlrt_tensor *t, int n, const char *model, unsigned flags,
+                    dlrt_ckpt_info *info_out, dlrt_err *e)
 {
     dlrt_ckpt_info info;
     memset(&info, 0, sizeof info);
@@ -312,39 +368,41 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
         dlrt_errf(e, "%s: out of memory", path);
         goto out;
     }
-    int nfound = 0;
+    size_t nfound = 0;
     for (const json_value *c = root->first; c; c = c->next) {
         if (!strcmp(c->key, "__metadata__")) {
             if (read_meta(path, c, &info, e)) goto out;
             continue;
         }
-        for (int j = 0; j < nfound; j++)
-            if (!strcmp(found[j].name, c->key)) {
-                dlrt_errf(e, "%s: tensor '%s' appears twice", path, c->key);
-                goto out;
-            }
         if (check_entry(path, c, datalen, &found[nfound], e)) goto out;
         nfound++;
     }
+    /* sorted by name: a repeated name is a neighbour, lookups are bsearch */
+    qsort(found, nfound, sizeof *found, cmp_entry);
+    for (size_t j = 1; j < nfound; j++)
+        if (!strcmp(found[j - 1].name, found[j].name)) {
+            dlrt_errf(e, "%s: tensor '%s' appears twice", path, found[j].name);
+            goto out;
+        }
     if (model && info.model[0] && strcmp(info.model, model) != 0) {
         dlrt_errf(e, "%s is a checkpoint of model '%s', not of '%s'", path, info.model, model);
         goto out;
     }
     /* match the wanted tensors before touching any of them */
-    int *which = (int *)malloc(sizeof(int) * (size_t)(n ? n : 1));
+    const st_entry **which = malloc(sizeof *which * (size_t)(n ? n : 1));
     if (!which) {
         dlrt_errf(e, "%s: out of memory", path);
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        which[i] = -1;
-        for (int j = 0; j < nfound; j++)
-            if (!strcmp(found[j].name, t[i].name)) which[i] = j;
-        if (which[i] < 0) {
+        st_entry key;
+        key.name = t[i].name;
+        which[i] = bsearch(&key, found, nfound, sizeof *found, cmp_entry);
+        if (!which[i]) {
             dlrt_errf(e, "%s: the checkpoint has no tensor '%s'", path, t[i].name);
             goto out_which;
         }
-        const st_entry *s = &found[which[i]];
+        const st_entry *s = which[i];
         if (s->dtype != t[i].dtype) {
             dlrt_errf(e, "%s: tensor '%s' is %s in the checkpoint but %s in the model", path, t[i].name,
                       dtype_name(s->dtype), dtype_name(t[i].dtype));
@@ -361,8 +419,10 @@ int dlrt_st_read(const char *path, dlrt_tensor *t, int n, const char *model, dlr
             goto out_which;
         }
     }
+    if ((flags & DLRT_ST_REQUIRE_FINITE) && check_finite(path, f, 8 + (int64_t)hlen, t, which, n, e))
+        goto out_which;
     for (int i = 0; i < n; i++) {
-        const st_entry *s = &found[which[i]];
+        const st_entry *s = which[i];
         size_t bytes = (size_t)(s->end - s->begin);
         if (fseek(f, (long)(8 + (int64_t)hlen + s->begin), SEEK_SET) != 0 ||
             (bytes && fread(t[i].data, 1, bytes, f) != bytes)) {

@@ -166,11 +166,12 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
     dlrt_bind(m, &test, 1);
     if (o->resume) {
         dlrt_ckpt_info info;
-        if (dlrt_st_read(o->resume, m->tensors, m->nparams + m->nstate, m->name, &info, &e)) {
+        if (dlrt_st_read_ex(o->resume, m->tensors, m->nparams + m->nstate, m->name, DLRT_CKPT_FLAGS(o), &info, &e)) {
             /* a file with the parameters but not the optimizer state (e.g.
                exported elsewhere) can still start a run: say how */
             dlrt_err e2;
-            if (m->nstate > 0 && dlrt_st_read(o->resume, m->tensors, m->nparams, m->name, NULL, &e2) == 0) {
+            if (m->nstate > 0 &&
+                dlrt_st_read_ex(o->resume, m->tensors, m->nparams, m->name, DLRT_CKPT_FLAGS(o), NULL, &e2) == 0) {
                 size_t l = strlen(e.msg);
                 snprintf(e.msg + l, sizeof e.msg - l,
                          " (it holds the parameters but not the optimizer state: use --weights to start from them)");
@@ -201,7 +202,7 @@ int dlrt_cmd_train(const dlrt_model *m, const dlrt_opts *o, const char *prog)
             m->set_learning_rate(r.lr);
         }
     } else if (o->weights) {
-        if (dlrt_st_read(o->weights, m->tensors, m->nparams, m->name, NULL, &e)) {
+        if (dlrt_st_read_ex(o->weights, m->tensors, m->nparams, m->name, DLRT_CKPT_FLAGS(o), NULL, &e)) {
             dlrt_report(prog, e.msg);
             goto out;
         }

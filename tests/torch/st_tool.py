@@ -9,6 +9,9 @@ usage:
         e.g. st_tool.py write w.st dense_1.kernel=f32[784,32] dense_1.bias=f32[32]
   st_tool.py list FILE
         prints `name dtype [shape]` per tensor, sorted, then the metadata
+  st_tool.py set IN OUT NAME INDEX VALUE
+        copies IN to OUT, metadata too, with element INDEX (counted over the
+        flattened tensor) of tensor NAME set to VALUE (e.g. nan, -inf)
 """
 import os
 import re
@@ -30,6 +33,15 @@ def parse_spec(spec):
     return m.group(1), DTYPES[m.group(2)], dims
 
 
+def read_metadata(path):
+    """The "__metadata__" object of a safetensors file, or None."""
+    import json
+    import struct
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n)).get("__metadata__")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "write":
         out, rest = argv[1], argv[2:]
@@ -49,14 +61,18 @@ def main(argv):
         return 0
     if len(argv) == 2 and argv[0] == "list":
         import json
-        import struct
         for name, a in sorted(read_safetensors(argv[1]).items()):
             print("%s %s %s" % (name, a.dtype, list(a.shape)))
-        with open(argv[1], "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            meta = json.loads(f.read(n)).get("__metadata__")
+        meta = read_metadata(argv[1])
         if meta:
             print("metadata %s" % json.dumps(meta, sort_keys=True))
+        return 0
+    if len(argv) == 6 and argv[0] == "set":
+        tensors = read_safetensors(argv[1])
+        a = tensors[argv[3]].copy()
+        a.reshape(-1)[int(argv[4])] = float(argv[5])
+        tensors[argv[3]] = a
+        write_safetensors(argv[2], tensors, read_metadata(argv[1]))
         return 0
     sys.exit(__doc__)
 
