@@ -162,12 +162,12 @@ static void split_axis(const int64_t *d, int rank, int axis, int64_t *outer, int
 
 typedef void (*Kernel)(Interp *it, const Node *nd);
 
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) static void k_##name(Interp *it, const Node *nd);
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) static void k_##name(Interp *it, const Node *nd);
 #include "ops.def"
 #undef OP
 
 static const Kernel kernels[OP_COUNT] = {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) [OP_##e] = k_##name,
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) [OP_##e] = k_##name,
 #include "ops.def"
 #undef OP
 };

@@ -18,8 +18,8 @@
 #define GRADK__ GRAD_NONE
 
 static OpInfo op_table[OP_COUNT] = {
-#define OP(e, nm, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) \
-    {OP_##e, #nm, lo, hi, kind, attrs, shape, GRADK_##grad, ew, onnx, dom, NULL, 0, 0, {DOM_NORMAL}, {DOM_NORMAL}},
+#define OP(e, nm, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) \
+    {OP_##e, #nm, lo, hi, kind, flags, attrs, shape, GRADK_##grad, ew, onnx, dom, NULL, 0, 0, {DOM_NORMAL}, {DOM_NORMAL}},
 #include "ops.def"
 #undef OP
 };

@@ -23,10 +23,11 @@
  * uniform value: `sum(broadcast_to(const 1, [N]))` is the run-time batch
  * size and stays, `mean` of the same folds to 1.
  *
- * What is never folded: leaves other than const (inputs, params, states,
- * and hparams, which the runtime may change, e.g. the learning rate, so
- * nothing computed from them is constant); dropout masks (random) and
- * assigns; ops reading class labels (sparse cross-entropy, accuracy),
+ * What is never folded (the flags column of ops.def): ops that are not
+ * pure - extern leaves (inputs, params, states, and hparams, which the
+ * runtime may change, e.g. the learning rate, so nothing computed from
+ * them is constant), dropout masks (random) and assigns (an effect); ops
+ * reading class labels (OPF_LABELS: sparse cross-entropy, accuracy),
  * whose label checks belong to run time; results that are not uniform
  * (`concat` of two different consts) or not finite (`div(1, 0)`, which is
  * left for run time rather than baked into a literal); and a broadcast_to
@@ -49,20 +50,12 @@
 /* Two batch sizes the node is evaluated at when a type has N. */
 static const int64_t fold_batches[2] = {1, 3};
 
-/* True for ops that may be folded when their operands are constant. */
+/* True for ops that may be folded when their operands are constant: pure
+ * ones with operands, except those whose label checks belong to run time. */
 static bool foldable_op(OpCode op)
 {
-    if (op_info(op)->kind == OK_LEAF) return false;
-    switch (op) {
-    case OP_DROPOUT_MASK:
-    case OP_ASSIGN:
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
-    case OP_ACCURACY:
-        return false;
-    default:
-        return true;
-    }
+    const OpInfo *info = op_info(op);
+    return info->kind != OK_LEAF && (info->flags & OPF_PURE) && !(info->flags & OPF_LABELS);
 }
 
 /* If x is a uniform constant (a const leaf, or broadcast_to of one), stores

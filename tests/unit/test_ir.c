@@ -1,7 +1,8 @@
 /* test_ir.c - unit tests of the IR core: arena, diagnostics, types, the op
- * table with its attribute schemas and operand domains, the builder and
- * attribute getters, every shape rule (success and error cases), the
- * verifier on corrupted graphs, the printers and the shapes pass.
+ * table with its attribute schemas, operand domains and flags (consistent
+ * with the other columns), the builder and attribute getters,
+ * every shape rule (success and error cases), the verifier on corrupted
+ * graphs, the printers and the shapes pass.
  *
  * User errors are caught with diag_set_recover() and their text captured
  * with diag_set_stream(); exit statuses (1 for user errors, 3 for internal
@@ -433,6 +434,36 @@ START_TEST(ops_domains) {
     ck_assert_str_eq(op_parse_domains("prob|", 1, true, p, l, &n), "a|b needs two domain names");
     ck_assert_str_eq(op_parse_domains("|normal", 1, true, p, l, &n), "a|b needs two domain names");
     ck_assert_str_eq(op_parse_domains("prob|nrm", 1, true, p, l, &n), "unknown domain name");
+}
+END_TEST
+
+/* The flags column of ops.def against the other columns: what cse,
+ * constfold and dce rely on.  Every op's value has exactly one origin;
+ * only pure ops are commutative or label-checked. */
+START_TEST(ops_facts) {
+    const unsigned origin = OPF_PURE | OPF_EXTERN | OPF_RANDOM | OPF_EFFECT;
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpInfo *info = op_info((OpCode)op);
+        unsigned f = info->flags, o = f & origin;
+        ck_assert_msg(o && (o & (o - 1)) == 0, "%s: flags %#x name %s one origin", info->name, f,
+                      o ? "more than" : "no");
+        ck_assert_msg((f & ~(origin | OPF_COMMUTATIVE | OPF_LABELS)) == 0, "%s: unknown flag", info->name);
+        if (f & (OPF_COMMUTATIVE | OPF_LABELS)) ck_assert_msg(f & OPF_PURE, "%s: qualifies an impure op", info->name);
+        if (f & OPF_COMMUTATIVE)
+            ck_assert_msg(info->min_in == 2 && info->max_in == 2, "%s: commutative but not binary", info->name);
+        if (f & OPF_EXTERN) ck_assert_msg(info->kind == OK_LEAF, "%s: extern but not a leaf", info->name);
+        if (info->kind == OK_LEAF) ck_assert_msg(f & (OPF_EXTERN | OPF_PURE), "%s: a leaf", info->name);
+    }
+    ck_assert_uint_eq(op_info(OP_INPUT)->flags, OPF_EXTERN);
+    ck_assert_uint_eq(op_info(OP_HPARAM)->flags, OPF_EXTERN);
+    ck_assert_uint_eq(op_info(OP_CONST)->flags, OPF_PURE);
+    ck_assert_uint_eq(op_info(OP_DROPOUT_MASK)->flags, OPF_RANDOM);
+    ck_assert_uint_eq(op_info(OP_ASSIGN)->flags, OPF_EFFECT);
+    ck_assert_uint_eq(op_info(OP_MAXIMUM)->flags, OPF_PURE | OPF_COMMUTATIVE);
+    ck_assert_uint_eq(op_info(OP_SUB)->flags, OPF_PURE);
+    ck_assert_uint_eq(op_info(OP_ACCURACY)->flags, OPF_PURE | OPF_LABELS);
+    ck_assert_uint_eq(op_info(OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD)->flags, OPF_PURE | OPF_LABELS);
+    ck_assert_uint_eq(op_info(OP_CATEGORICAL_CROSSENTROPY)->flags, OPF_PURE);
 }
 END_TEST
 
@@ -1261,6 +1292,7 @@ static Suite *ir_suite(void) {
     tcase_add_test(tc, ops_lookup);
     tcase_add_test(tc, ops_schema);
     tcase_add_test(tc, ops_domains);
+    tcase_add_test(tc, ops_facts);
     tcase_add_test(tc, builder_nodes_and_getters);
     tcase_add_test(tc, builder_errors);
     tcase_add_test(tc, builder_user_error_recovers);
