@@ -95,6 +95,10 @@ typedef struct OpInfo {
 } OpInfo;
 
 const OpInfo *op_info(OpCode op);
+/* True for the elementwise kinds (unary, binary, ew): the ops with an ew
+ * formula, computed element by element (fusion, folding on scalars, the
+ * generated loops and the interpreter all go by this). */
+bool op_is_elementwise(OpCode op);
 /* Looks an op up by name; returns false if there is none. */
 bool op_lookup(const char *name, size_t len, OpCode *out);
 /* Finds attribute `name` in op's schema, or NULL. */

@@ -142,6 +142,11 @@ const OpInfo *op_info(OpCode op) {
     return &op_table[op];
 }
 
+bool op_is_elementwise(OpCode op) {
+    OpKind k = op_info(op)->kind;
+    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
+}
+
 bool op_lookup(const char *name, size_t len, OpCode *out) {
     for (int i = 0; i < OP_COUNT; i++) {
         if (strlen(op_table[i].name) == len && memcmp(op_table[i].name, name, len) == 0) {

@@ -15,7 +15,7 @@
  * The value comes from the reference interpreter (ir/interp.h), so the
  * semantics of every op stay in one place: the node is rebuilt in a
  * scratch graph over const leaves of its operands' values and evaluated in
- * f64.  Elementwise ops (unary, binary, ew kinds) are evaluated on scalars,
+ * f64.  Elementwise ops (op_is_elementwise) are evaluated on scalars,
  * which gives the same value as on the full shape for uniform operands;
  * other ops are evaluated at their real shape (skipped above FOLD_MAX_ELEMS
  * elements).  When a type has the batch dimension N, the node is evaluated
@@ -68,12 +68,6 @@ static bool uniform_value(const Node *x, double *v)
     return true;
 }
 
-static bool is_elementwise(OpCode op)
-{
-    OpKind k = op_info(op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
-}
-
 /* Evaluates n (whose operands are all consts) in a scratch graph with N
  * bound to `batch`.  On success stores the uniform value in *v and returns
  * true; returns false if the result is not uniform or not finite, or the
@@ -118,7 +112,7 @@ static bool eval_at(const Node *n, bool scalar, int64_t batch, double *v)
 /* Computes the folded value of n; false if n must stay. */
 static bool fold_value(const Node *n, double *v)
 {
-    bool scalar = is_elementwise(n->op);
+    bool scalar = op_is_elementwise(n->op);
     bool batched = tt_has_batch(&n->type);
     for (int k = 0; k < n->nin; k++) batched |= tt_has_batch(&n->in[k]->type);
     if (!eval_at(n, scalar, fold_batches[0], v)) return false;

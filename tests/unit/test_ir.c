@@ -1,6 +1,6 @@
 /* test_ir.c - unit tests of the IR core: arena, diagnostics, types, the op
- * table with its attribute schemas, operand domains and flags (consistent
- * with the other columns), the builder and attribute getters,
+ * table with its attribute schemas, operand domains, flags and ew formulas
+ * (consistent with the other columns), the builder and attribute getters,
  * every shape rule (success and error cases), the verifier on corrupted
  * graphs, the printers and the shapes pass.
  *
@@ -437,11 +437,15 @@ START_TEST(ops_domains) {
 }
 END_TEST
 
-/* The flags column of ops.def against the other columns: what cse,
- * constfold and dce rely on.  Every op's value has exactly one origin;
- * only pure ops are commutative or label-checked. */
+/* The flags and ew columns of ops.def against each other and against the
+ * other columns: what cse, constfold, dce, fusion and the interpreter rely
+ * on.  Every op's value has exactly one origin; only pure ops are
+ * elementwise, commutative or label-checked; the ops with an ew formula
+ * are exactly the op_is_elementwise ones, and a formula reads only
+ * operands the op has and float attributes of its schema. */
 START_TEST(ops_facts) {
     const unsigned origin = OPF_PURE | OPF_EXTERN | OPF_RANDOM | OPF_EFFECT;
+    int n_ew = 0;
     for (int op = 0; op < OP_COUNT; op++) {
         const OpInfo *info = op_info((OpCode)op);
         unsigned f = info->flags, o = f & origin;
@@ -453,7 +457,31 @@ START_TEST(ops_facts) {
             ck_assert_msg(info->min_in == 2 && info->max_in == 2, "%s: commutative but not binary", info->name);
         if (f & OPF_EXTERN) ck_assert_msg(info->kind == OK_LEAF, "%s: extern but not a leaf", info->name);
         if (info->kind == OK_LEAF) ck_assert_msg(f & (OPF_EXTERN | OPF_PURE), "%s: a leaf", info->name);
+
+        bool ew = op_is_elementwise((OpCode)op);
+        ck_assert_msg(ew == (info->ew[0] != '\0'), "%s: elementwise %d but ew '%s'", info->name, ew, info->ew);
+        if (!ew) continue;
+        n_ew++;
+        ck_assert_msg(f == OPF_PURE || f == (OPF_PURE | OPF_COMMUTATIVE), "%s: elementwise but flags %#x",
+                      info->name, f);
+        ck_assert_msg(info->min_in == info->max_in && info->min_in >= 1, "%s: operand count", info->name);
+        for (const char *c = info->ew; (c = strchr(c, '$')) != NULL;) {
+            c++;
+            if (*c >= '0' && *c <= '9') {
+                long k = strtol(c, (char **)&c, 10);
+                ck_assert_msg(k < info->min_in, "%s: ew reads $%ld of %d operands", info->name, k, info->min_in);
+            } else {
+                size_t len = strspn(c, "abcdefghijklmnopqrstuvwxyz_0123456789");
+                char name[64] = "";
+                ck_assert(len > 0 && len < sizeof name);
+                memcpy(name, c, len);
+                const AttrSpec *sp = op_attr_spec((OpCode)op, name);
+                ck_assert_msg(sp && sp->kind == AK_FLOAT, "%s: ew reads $%s, not a float attribute", info->name, name);
+                c += len;
+            }
+        }
     }
+    ck_assert_int_eq(n_ew, 28);
     ck_assert_uint_eq(op_info(OP_INPUT)->flags, OPF_EXTERN);
     ck_assert_uint_eq(op_info(OP_HPARAM)->flags, OPF_EXTERN);
     ck_assert_uint_eq(op_info(OP_CONST)->flags, OPF_PURE);
@@ -464,6 +492,7 @@ START_TEST(ops_facts) {
     ck_assert_uint_eq(op_info(OP_ACCURACY)->flags, OPF_PURE | OPF_LABELS);
     ck_assert_uint_eq(op_info(OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD)->flags, OPF_PURE | OPF_LABELS);
     ck_assert_uint_eq(op_info(OP_CATEGORICAL_CROSSENTROPY)->flags, OPF_PURE);
+    ck_assert(op_is_elementwise(OP_RELU_GRAD) && op_is_elementwise(OP_ADD) && !op_is_elementwise(OP_SOFTMAX));
 }
 END_TEST
 
