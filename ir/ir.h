@@ -85,7 +85,7 @@ typedef struct OpInfo {
     const char *attrs;    /* schema string from ops.def */
     ShapeRule shape;
     GradKind grad;
-    const char *ew;       /* elementwise C expression template, or "" */
+    const char *ew;       /* elementwise C expression template ($0, $alpha), or "" */
     const char *onnx;     /* ONNX operator type of a plain one-node export, or "" */
     const char *dom;      /* operand domains as written in ops.def */
     const AttrSpec *specs;/* parsed schema (filled by op_table_init) */

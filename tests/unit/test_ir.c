@@ -492,6 +492,13 @@ START_TEST(ops_facts) {
     ck_assert_uint_eq(op_info(OP_ACCURACY)->flags, OPF_PURE | OPF_LABELS);
     ck_assert_uint_eq(op_info(OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD)->flags, OPF_PURE | OPF_LABELS);
     ck_assert_uint_eq(op_info(OP_CATEGORICAL_CROSSENTROPY)->flags, OPF_PURE);
+    /* the column's tokens respelled as the code generators' templates */
+    ck_assert_str_eq(op_info(OP_LEAKY_RELU)->ew, "($0 > 0 ? $0 : $alpha * $0)");
+    ck_assert_str_eq(op_info(OP_CLIP)->ew, "fmin(fmax($0, $min), $max)");
+    ck_assert_str_eq(op_info(OP_GELU_GRAD)->ew, "($0 * (0.5 * (1 + erf($1 * 0.70710678118654752440)) + $1 * "
+                                                "0.39894228040143267794 * exp(-0.5 * $1 * $1)))");
+    ck_assert_str_eq(op_info(OP_CAST)->ew, "$0");
+    ck_assert_str_eq(op_info(OP_MATMUL)->ew, "");
     ck_assert(op_is_elementwise(OP_RELU_GRAD) && op_is_elementwise(OP_ADD) && !op_is_elementwise(OP_SOFTMAX));
 }
 END_TEST
