@@ -106,7 +106,7 @@ static void loop_body(CEmit *e, const char *const *idx, void *vctx)
                 cp_line(e->p, "const %s a%d = x%d[%s];", ce_ctype(c->leaf[j]->type.dtype), j, j, idx[base_leaf + j]);
     for (int m = 0; m < c->r->nmem; m++) {
         const Node *n = c->r->mem[m];
-        if (!fuse_is_elementwise(n)) continue;
+        if (!op_is_elementwise(n->op)) continue;
         const char *ops[16];
         DLC_ASSERT(n->nin <= 16);
         for (int k = 0; k < n->nin; k++) {
@@ -153,7 +153,7 @@ static void loop_region(CEmit *e, const FuseInfo *fi, Region *r)
         } else if (n->op == OP_SUM_TO) {
             c.red[c.nred++] = n;
         } else {
-            DLC_ASSERT(fuse_is_elementwise(n));
+            DLC_ASSERT(op_is_elementwise(n->op));
             if (!T) T = &n->type;
             if (!fi->inlined[n->id]) c.out[c.nout++] = n;
         }
@@ -173,7 +173,7 @@ static void loop_region(CEmit *e, const FuseInfo *fi, Region *r)
     /* the arrays read: operands from outside the region (not the GEMM's) */
     for (int m = 0; m < r->nmem; m++) {
         const Node *n = r->mem[m];
-        if (!fuse_is_elementwise(n)) continue;
+        if (!op_is_elementwise(n->op)) continue;
         for (int k = 0; k < n->nin; k++) {
             const Node *a = n->in[k];
             if (in_region(r, a) || a->op == OP_CONST) continue;

@@ -824,7 +824,7 @@ static void ck_assign(CEmit *e, const Node *n)
 #define CK_FOR_OK_OTHER(name) ck_##name
 
 static const KernelFn kernels[OP_COUNT] = {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) [OP_##e] = CK_FOR_##kind(name),
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) [OP_##e] = CK_FOR_##kind(name),
 #include "../ir/ops.def"
 #undef OP
 };

@@ -65,12 +65,6 @@
 
 /* ---- which ops run how ------------------------------------------------- */
 
-static bool is_ew(const Node *n)
-{
-    OpKind k = op_info(n->op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
-}
-
 /* The rows of t around `axis` (the batch axis cannot be one). */
 static Rows rows_at(const Node *n, const TensorType *t, int axis)
 {
@@ -805,7 +799,7 @@ CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
 {
     *count = NULL;
     if (ck_is_inlined(n)) return CL_NONE;
-    if (is_ew(n)) {
+    if (op_is_elementwise(n->op)) {
         *count = threads_per_element(e, n);
         return CL_GRID;
     }
@@ -840,7 +834,7 @@ void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
     if (k == CL_SINGLE) k_single(e, n, name);
     else if (k == CL_ROWS && n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
     else if (k == CL_ROWS) k_loss_rows(e, n, name);
-    else if (is_ew(n)) k_elementwise(e, n, name);
+    else if (op_is_elementwise(n->op)) k_elementwise(e, n, name);
     else {
         DLC_ASSERT(k == CL_GRID && cuda_kernels[n->op].emit);
         cuda_kernels[n->op].emit(e, n, name);

@@ -185,8 +185,7 @@ static bool conflict(const Item *A, const Item *B, bool *same)
 /* True for a node a launch group can take. */
 static bool groupable(CEmit *e, const Node *n)
 {
-    OpKind k = op_info(n->op)->kind;
-    if (k != OK_UNARY && k != OK_BINARY && k != OK_EW) return false;
+    if (!op_is_elementwise(n->op)) return false;
     if (ck_is_inlined(n) || n->offset < 0) return false;
     const char *count;
     return cu_launch_kind(e, n, &count) == CL_GRID && !ext_of(&n->type).has_n;

@@ -8,7 +8,10 @@
  *
  * Dispatch: one kernel k_<name> per op, declared and tabulated by an
  * X-macro over ops.def, so an op added to the table without a kernel here
- * fails to build (a static function used but never defined).
+ * fails to build (a static function used but never defined).  The
+ * elementwise ops share one kernel, k_elementwise, whose formulas are the
+ * ew column of ops.def compiled here as C (in double) - the same text the
+ * code generators expand - so no formula is written twice.
  *
  * Semantics the code generators must match (the executable specification):
  *  - Broadcasting is NumPy's (shapes aligned on the right, 1 stretches).
@@ -162,12 +165,23 @@ static void split_axis(const int64_t *d, int rank, int axis, int64_t *outer, int
 
 typedef void (*Kernel)(Interp *it, const Node *nd);
 
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) static void k_##name(Interp *it, const Node *nd);
+/* The elementwise ops share k_elementwise, driven by their ew formulas;
+ * every other op has a kernel k_<name> of its own. */
+#define K_FOR_OK_LEAF(name) k_##name
+#define K_FOR_OK_UNARY(name) k_elementwise
+#define K_FOR_OK_BINARY(name) k_elementwise
+#define K_FOR_OK_EW(name) k_elementwise
+#define K_FOR_OK_REDUCE(name) k_##name
+#define K_FOR_OK_SHAPE(name) k_##name
+#define K_FOR_OK_OTHER(name) k_##name
+
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) \
+    static void K_FOR_##kind(name)(Interp *it, const Node *nd);
 #include "ops.def"
 #undef OP
 
 static const Kernel kernels[OP_COUNT] = {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) [OP_##e] = k_##name,
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) [OP_##e] = K_FOR_##kind(name),
 #include "ops.def"
 #undef OP
 };
@@ -179,95 +193,98 @@ static void k_state(Interp *it, const Node *nd) { (void)it; (void)nd; }
 static void k_hparam(Interp *it, const Node *nd) { (void)it; (void)nd; }
 static void k_const(Interp *it, const Node *nd) { (void)it; (void)nd; }
 
-/* Elementwise unary kernels: `expr` computes y from x (and `alpha`). */
-#define UNARY(name, expr)                                          \
-    static void k_##name(Interp *it, const Node *nd)               \
-    {                                                              \
-        const double *a = IN(0);                                   \
-        double *y = OUT;                                           \
-        double alpha = op_attr_spec(nd->op, "alpha") ? node_attr_float(nd, "alpha") : 0.0; \
-        (void)alpha;                                               \
-        for (int64_t i = 0, m = NUMEL(nd); i < m; i++) {           \
-            double x = a[i];                                       \
-            y[i] = (expr);                                         \
-        }                                                          \
-    }
+/* ---- elementwise ops: the ew column of ops.def ------------------------- */
 
-UNARY(neg, -x)
-UNARY(exp, exp(x))
-UNARY(log, log(x))
-UNARY(sqrt, sqrt(x))
-UNARY(abs, fabs(x))
-UNARY(sign, (double)((x > 0) - (x < 0)))
-UNARY(square, x * x)
-UNARY(tanh, tanh(x))
-UNARY(sigmoid, 1.0 / (1.0 + exp(-x)))
-UNARY(relu, x > 0 ? x : 0.0)
-UNARY(leaky_relu, x > 0 ? x : alpha * x)
-UNARY(elu, x > 0 ? x : alpha * (exp(x) - 1.0))
-UNARY(gelu, 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)))
+#define EW_MAX_IN 4    /* most operands of an elementwise op */
+#define EW_MAX_ATTRS 8 /* most float attributes of one */
 
-static void k_cast(Interp *it, const Node *nd)
+/* A node's float attributes, defaults filled in, read once per node. */
+typedef struct {
+    int n;
+    const char *name[EW_MAX_ATTRS];
+    double value[EW_MAX_ATTRS];
+} EwAttrs;
+
+/* The value of float attribute `name` in at (a formula's ATTR(name)). */
+static double ew_attr(const EwAttrs *at, const char *name)
 {
-    const double *a = IN(0);
-    double *y = OUT;
-    DType to = (DType)node_attr_int(nd, "dtype");
-    for (int64_t i = 0, m = NUMEL(nd); i < m; i++) {
-        if (to == DT_F32) y[i] = (double)(float)a[i];
-        else if (to == DT_F64) y[i] = a[i];
-        else y[i] = trunc(a[i]);
-    }
+    for (int k = 0; k < at->n; k++)
+        if (strcmp(at->name[k], name) == 0) return at->value[k];
+    DLC_ICE("interp: an ew formula reads '%s', not a float attribute of its op", name);
 }
 
-/* Binary kernels with NumPy broadcasting of the two operands. */
-#define BINARY(name, expr)                                                   \
-    static void k_##name(Interp *it, const Node *nd)                         \
-    {                                                                        \
-        int64_t od[DLC_MAX_RANK], ad[DLC_MAX_RANK], bd[DLC_MAX_RANK];        \
-        int64_t as[DLC_MAX_RANK], bs[DLC_MAX_RANK];                          \
-        int r = bound_dims(it, &nd->type, od);                               \
-        int ra = bound_dims(it, &nd->in[0]->type, ad);                       \
-        int rb = bound_dims(it, &nd->in[1]->type, bd);                       \
-        bcast_strides(ad, ra, od, r, as);                                    \
-        bcast_strides(bd, rb, od, r, bs);                                    \
-        const double *pa = IN(0), *pb = IN(1);                               \
-        double *y = OUT;                                                     \
-        for (int64_t i = 0, m = NUMEL(nd); i < m; i++) {                     \
-            double a = pa[offset_of(i, od, r, as)];                          \
-            double b = pb[offset_of(i, od, r, bs)];                          \
-            y[i] = (expr);                                                   \
-        }                                                                    \
+/* The ew formula of op at the operands' elements x[]: the column's tokens
+ * compiled as they are, in double, X<k> naming x[k] and ATTR(a) attribute
+ * a.  The code generators expand the same text (ops.c respells it as their
+ * template), so the formula is written once. */
+static double ew_value(OpCode op, const double *x, const EwAttrs *at)
+{
+#define X0 x[0]
+#define X1 x[1]
+#define X2 x[2]
+#define X3 x[3]
+#define ATTR(a) ew_attr(at, #a)
+#define EW_CASE(e, ew) case OP_##e: return ew;
+#define EW_CASE_OK_LEAF(e, ew)
+#define EW_CASE_OK_UNARY EW_CASE
+#define EW_CASE_OK_BINARY EW_CASE
+#define EW_CASE_OK_EW EW_CASE
+#define EW_CASE_OK_REDUCE(e, ew)
+#define EW_CASE_OK_SHAPE(e, ew)
+#define EW_CASE_OK_OTHER(e, ew)
+    (void)at;
+    switch (op) {
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) EW_CASE_##kind(e, ew)
+#include "ops.def"
+#undef OP
+    default: DLC_ICE("interp: '%s' has no ew formula", op_info(op)->name);
     }
+#undef X0
+#undef X1
+#undef X2
+#undef X3
+#undef ATTR
+}
 
-BINARY(add, a + b)
-BINARY(sub, a - b)
-BINARY(mul, a * b)
-BINARY(div, a / b)
-BINARY(pow, pow(a, b))
-BINARY(maximum, fmax(a, b))
-
-/* Activation gradients over operands of the result's shape: d is dy, x is
- * the forward operand (relu, leaky_relu, elu, gelu) or result (sigmoid, tanh). */
-#define EW2(name, expr)                                            \
-    static void k_##name(Interp *it, const Node *nd)               \
-    {                                                              \
-        const double *pd = IN(0), *px = IN(1);                     \
-        double *y = OUT;                                           \
-        double alpha = op_attr_spec(nd->op, "alpha") ? node_attr_float(nd, "alpha") : 0.0; \
-        (void)alpha;                                               \
-        for (int64_t i = 0, m = NUMEL(nd); i < m; i++) {           \
-            double d = pd[i], x = px[i];                           \
-            y[i] = (expr);                                         \
-        }                                                          \
+/* Every elementwise op: y[i] is its formula at the operands' elements,
+ * each operand read with NumPy broadcasting (straight through when it has
+ * the result's shape, as unary and ew operands do).  Cast's formula is the
+ * identity; its conversion is the store's: to f32 rounds to float, to an
+ * integer type truncates toward 0. */
+static void k_elementwise(Interp *it, const Node *nd)
+{
+    const OpInfo *info = op_info(nd->op);
+    EwAttrs at = {0};
+    for (int s = 0; s < info->nspecs; s++) {
+        if (info->specs[s].kind != AK_FLOAT) continue;
+        DLC_ASSERT(at.n < EW_MAX_ATTRS);
+        at.name[at.n] = info->specs[s].name;
+        at.value[at.n++] = node_attr_float(nd, info->specs[s].name);
     }
-
-EW2(relu_grad, x > 0 ? d : 0.0)
-EW2(leaky_relu_grad, x > 0 ? d : alpha * d)
-EW2(elu_grad, x > 0 ? d : d * alpha * exp(x))
-EW2(gelu_grad, d * (0.5 * (1.0 + erf(x * 0.70710678118654752440)) +
-                    x * 0.39894228040143267794 * exp(-0.5 * x * x)))
-EW2(sigmoid_grad, d * x * (1.0 - x))
-EW2(tanh_grad, d * (1.0 - x * x))
+    int64_t od[DLC_MAX_RANK], xd[DLC_MAX_RANK], st[EW_MAX_IN][DLC_MAX_RANK];
+    const double *p[EW_MAX_IN];
+    bool straight[EW_MAX_IN];
+    DLC_ASSERT(nd->nin <= EW_MAX_IN);
+    int r = bound_dims(it, &nd->type, od);
+    for (int k = 0; k < nd->nin; k++) {
+        int rk = bound_dims(it, &nd->in[k]->type, xd);
+        straight[k] = rk == r && memcmp(xd, od, sizeof(int64_t) * (size_t)r) == 0;
+        bcast_strides(xd, rk, od, r, st[k]);
+        p[k] = IN(k);
+    }
+    double x[EW_MAX_IN] = {0}, *y = OUT;
+    int64_t m = NUMEL(nd);
+    for (int64_t i = 0; i < m; i++) {
+        for (int k = 0; k < nd->nin; k++) x[k] = p[k][straight[k] ? i : offset_of(i, od, r, st[k])];
+        y[i] = ew_value(nd->op, x, &at);
+    }
+    if (nd->op != OP_CAST) return;
+    DType to = (DType)node_attr_int(nd, "dtype");
+    for (int64_t i = 0; i < m; i++) {
+        if (to == DT_F32) y[i] = (double)(float)y[i];
+        else if (to != DT_F64) y[i] = trunc(y[i]);
+    }
+}
 
 /* matmul over the last two axes, leading axes broadcast. */
 static void k_matmul(Interp *it, const Node *nd)
@@ -726,8 +743,6 @@ static void conv_family(Interp *it, const Node *nd)
     for (int k = 0; k < nd->nin; k++) in[k] = IN(k);
     interp_conv_kernel(nd, it->n, in, OUT, NUMEL(nd));
 }
-static void k_erf(Interp *it, const Node *nd) { conv_family(it, nd); }
-static void k_clip(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_conv2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_max_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }

@@ -12,7 +12,7 @@
  *  - global_avg_pool2d: the mean over H x W.
  *  - batch_norm: scale * (x - mean) / sqrt(var + epsilon) + bias, per
  *    channel (dimension 1).
- *  - clip: min(max(x, min), max); erf: erf(x).
+ * (erf and clip, elementwise, are their ew formulas in interp.c.)
  */
 #include <math.h>
 
@@ -91,14 +91,6 @@ static void batch_norm(const Node *nd, const double *const *in, double *y, int64
 void interp_conv_kernel(const Node *nd, int64_t n, const double *const *in, double *y, int64_t numel)
 {
     switch (nd->op) {
-    case OP_ERF:
-        for (int64_t i = 0; i < numel; i++) y[i] = erf(in[0][i]);
-        break;
-    case OP_CLIP: {
-        double lo = node_attr_float(nd, "min"), hi = node_attr_float(nd, "max");
-        for (int64_t i = 0; i < numel; i++) y[i] = fmin(fmax(in[0][i], lo), hi);
-        break;
-    }
     case OP_CONV2D: conv2d(nd, n, in, y); break;
     case OP_MAX_POOL2D: pool2d(nd, n, in[0], y, true); break;
     case OP_AVG_POOL2D:

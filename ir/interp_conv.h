@@ -1,6 +1,7 @@
-/* interp_conv.h - reference kernels (f64) of the convolution family and the
- * elementwise ops the ONNX importer added (erf, clip, conv2d, max_pool2d,
- * avg_pool2d, global_avg_pool2d, batch_norm).  Internal to ir/: the
+/* interp_conv.h - reference kernels (f64) of the convolution family the
+ * ONNX importer added (conv2d, max_pool2d, avg_pool2d, global_avg_pool2d,
+ * batch_norm; its elementwise ops erf and clip are ew formulas, computed by
+ * interp.c like every elementwise op).  Internal to ir/: the
  * interpreter (interp.c) binds its k_<name> entries for these ops to
  * interp_conv_kernel, which lives in interp_conv.c.
  */

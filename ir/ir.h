@@ -29,13 +29,24 @@
 /* ---- the op table ------------------------------------------------------ */
 
 typedef enum {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) OP_##e,
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) OP_##e,
 #include "ops.def"
 #undef OP
     OP_COUNT
 } OpCode;
 
 typedef enum { OK_LEAF, OK_UNARY, OK_BINARY, OK_EW, OK_REDUCE, OK_SHAPE, OK_OTHER } OpKind;
+
+/* Op facts (the flags column of ops.def, documented there): exactly one of
+ * the first four says where the value comes from; the others qualify it. */
+enum {
+    OPF_PURE = 1 << 0,        /* a function of its operands and attributes */
+    OPF_EXTERN = 1 << 1,      /* fed from outside the graph (data, weights, state) */
+    OPF_RANDOM = 1 << 2,      /* draws random numbers of its own */
+    OPF_EFFECT = 1 << 3,      /* changes state beyond its value */
+    OPF_COMMUTATIVE = 1 << 4, /* its two operands may be swapped */
+    OPF_LABELS = 1 << 5,      /* checks class labels at run time */
+};
 
 /* Kinds of attribute values (the letters of the attrs schema in ops.def). */
 typedef enum { AK_INT, AK_FLOAT, AK_BOOL, AK_INTS, AK_STR, AK_DTYPE } AttrKind;
@@ -70,10 +81,11 @@ typedef struct OpInfo {
     const char *name;     /* "matmul" */
     int min_in, max_in;   /* max_in < 0: variadic */
     OpKind kind;
+    unsigned flags;       /* OPF_* */
     const char *attrs;    /* schema string from ops.def */
     ShapeRule shape;
     GradKind grad;
-    const char *ew;       /* elementwise C expression template, or "" */
+    const char *ew;       /* elementwise C expression template ($0, $alpha), or "" */
     const char *onnx;     /* ONNX operator type of a plain one-node export, or "" */
     const char *dom;      /* operand domains as written in ops.def */
     const AttrSpec *specs;/* parsed schema (filled by op_table_init) */
@@ -83,6 +95,10 @@ typedef struct OpInfo {
 } OpInfo;
 
 const OpInfo *op_info(OpCode op);
+/* True for the elementwise kinds (unary, binary, ew): the ops with an ew
+ * formula, computed element by element (fusion, folding on scalars, the
+ * generated loops and the interpreter all go by this). */
+bool op_is_elementwise(OpCode op);
 /* Looks an op up by name; returns false if there is none. */
 bool op_lookup(const char *name, size_t len, OpCode *out);
 /* Finds attribute `name` in op's schema, or NULL. */

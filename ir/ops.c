@@ -5,8 +5,11 @@
  * table, into AttrSpec arrays kept in static storage, and the operand
  * domain strings ("pos,", "prob|normal,simplex") into the two Domain arrays
  * of each OpInfo (one for from_logits false, one for true); a malformed
- * schema or domain entry in ops.def is an internal error.
+ * schema or domain entry in ops.def is an internal error.  The ew column,
+ * C tokens there, is stringified and respelled once into the $-template
+ * of OpInfo.ew (see ops.def).
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "ir.h"
@@ -17,15 +20,16 @@
 #define GRADK_Z GRAD_ZERO
 #define GRADK__ GRAD_NONE
 
+/* The ew column is C tokens; stringified here, respelled by ew_template. */
 static OpInfo op_table[OP_COUNT] = {
-#define OP(e, nm, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) \
-    {OP_##e, #nm, lo, hi, kind, attrs, shape, GRADK_##grad, ew, onnx, dom, NULL, 0, 0, {DOM_NORMAL}, {DOM_NORMAL}},
+#define OP(e, nm, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) \
+    {OP_##e, #nm, lo, hi, kind, flags, attrs, shape, GRADK_##grad, #ew, onnx, dom, NULL, 0, 0, {DOM_NORMAL}, {DOM_NORMAL}},
 #include "ops.def"
 #undef OP
 };
 
 #define SPEC_POOL 512
-#define NAME_POOL 8192
+#define NAME_POOL 16384
 static AttrSpec spec_pool[SPEC_POOL];
 static char name_pool[NAME_POOL];
 static bool table_ready;
@@ -72,6 +76,49 @@ static void parse_schema(OpInfo *op, int *nspec, size_t *nused) {
         s = *end ? end + 1 : end;
     }
     if (op->nspecs == 0) op->specs = NULL;
+}
+
+static bool ident_char(char c) {
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+/* Respells an ew column as stringified from ops.def into the template the
+ * code generators expand: X<k> becomes $<k>, ATTR(name) $name, and the
+ * placeholder _ of an op without a formula "".  Everything else (spacing
+ * included) is kept, so the template is the column's text. */
+static const char *ew_template(const OpInfo *op, size_t *used) {
+    const char *s = op->ew;
+    if (strcmp(s, "_") == 0) return "";
+    char out[512];
+    size_t n = 0;
+    while (*s) {
+        if (n + 64 >= sizeof out) DLC_ICE("ops.def: the ew formula of %s is too long", op->name);
+        if (!ident_char(*s)) {
+            out[n++] = *s++;
+            continue;
+        }
+        const char *q = s;
+        while (ident_char(*s)) s++;
+        size_t len = (size_t)(s - q);
+        if (q[0] == 'X' && len > 1 && strspn(q + 1, "0123456789") == len - 1) {
+            out[n++] = '$';
+            memcpy(out + n, q + 1, len - 1);
+            n += len - 1;
+        } else if (len == 4 && memcmp(q, "ATTR", 4) == 0) {
+            const char *name = s + 1, *end = name;
+            while (ident_char(*end)) end++;
+            if (*s != '(' || end == name || *end != ')' || (size_t)(end - name) > 48)
+                DLC_ICE("ops.def: bad ATTR(...) in the ew formula of %s: '%s'", op->name, op->ew);
+            out[n++] = '$';
+            memcpy(out + n, name, (size_t)(end - name));
+            n += (size_t)(end - name);
+            s = end + 1;
+        } else {
+            memcpy(out + n, q, len);
+            n += len;
+        }
+    }
+    return pool_str(out, n, used);
 }
 
 /* The spellings of the Domain enumerators in the dom column, in order. */
@@ -128,6 +175,7 @@ static void op_table_init(void) {
         OpInfo *op = &op_table[i];
         DLC_ASSERT(op->code == (OpCode)i);
         parse_schema(op, &nspec, &nused);
+        op->ew = ew_template(op, &nused);
         bool has_logits = false;
         for (int k = 0; k < op->nspecs; k++) has_logits |= strcmp(op->specs[k].name, "from_logits") == 0;
         const char *err = op_parse_domains(op->dom, op->max_in, has_logits, op->dom_plain, op->dom_logits, &op->ndom);
@@ -140,6 +188,11 @@ const OpInfo *op_info(OpCode op) {
     DLC_ASSERT((unsigned)op < OP_COUNT);
     op_table_init();
     return &op_table[op];
+}
+
+bool op_is_elementwise(OpCode op) {
+    OpKind k = op_info(op)->kind;
+    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
 bool op_lookup(const char *name, size_t len, OpCode *out) {

@@ -10,7 +10,7 @@
 
 #include "ir.h"
 
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) const char *shape(Graph *g, Node *n);
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) const char *shape(Graph *g, Node *n);
 #include "ops.def"
 #undef OP
 

@@ -39,7 +39,7 @@
 #define GRAD_FN__(name) NULL
 
 static const GradRule grad_rules[OP_COUNT] = {
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) [OP_##e] = GRAD_FN_##grad(name),
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) [OP_##e] = GRAD_FN_##grad(name),
 #include "../ir/ops.def"
 #undef OP
 };

@@ -31,7 +31,7 @@ typedef void (*GradRule)(GradCtx *c, Node **dx);
 #define GRAD_DECL_G(name) void grad_##name(GradCtx *c, Node **dx);
 #define GRAD_DECL_Z(name)
 #define GRAD_DECL__(name)
-#define OP(e, name, lo, hi, kind, attrs, shape, grad, ew, onnx, dom) GRAD_DECL_##grad(name)
+#define OP(e, name, lo, hi, kind, flags, attrs, shape, grad, ew, onnx, dom) GRAD_DECL_##grad(name)
 #include "../ir/ops.def"
 #undef OP
 

@@ -15,7 +15,7 @@
  * The value comes from the reference interpreter (ir/interp.h), so the
  * semantics of every op stay in one place: the node is rebuilt in a
  * scratch graph over const leaves of its operands' values and evaluated in
- * f64.  Elementwise ops (unary, binary, ew kinds) are evaluated on scalars,
+ * f64.  Elementwise ops (op_is_elementwise) are evaluated on scalars,
  * which gives the same value as on the full shape for uniform operands;
  * other ops are evaluated at their real shape (skipped above FOLD_MAX_ELEMS
  * elements).  When a type has the batch dimension N, the node is evaluated
@@ -23,10 +23,11 @@
  * uniform value: `sum(broadcast_to(const 1, [N]))` is the run-time batch
  * size and stays, `mean` of the same folds to 1.
  *
- * What is never folded: leaves other than const (inputs, params, states,
- * and hparams, which the runtime may change, e.g. the learning rate, so
- * nothing computed from them is constant); dropout masks (random) and
- * assigns; ops reading class labels (sparse cross-entropy, accuracy),
+ * What is never folded (the flags column of ops.def): ops that are not
+ * pure - extern leaves (inputs, params, states, and hparams, which the
+ * runtime may change, e.g. the learning rate, so nothing computed from
+ * them is constant), dropout masks (random) and assigns (an effect); ops
+ * reading class labels (OPF_LABELS: sparse cross-entropy, accuracy),
  * whose label checks belong to run time; results that are not uniform
  * (`concat` of two different consts) or not finite (`div(1, 0)`, which is
  * left for run time rather than baked into a literal); and a broadcast_to
@@ -49,20 +50,12 @@
 /* Two batch sizes the node is evaluated at when a type has N. */
 static const int64_t fold_batches[2] = {1, 3};
 
-/* True for ops that may be folded when their operands are constant. */
+/* True for ops that may be folded when their operands are constant: pure
+ * ones with operands, except those whose label checks belong to run time. */
 static bool foldable_op(OpCode op)
 {
-    if (op_info(op)->kind == OK_LEAF) return false;
-    switch (op) {
-    case OP_DROPOUT_MASK:
-    case OP_ASSIGN:
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD:
-    case OP_ACCURACY:
-        return false;
-    default:
-        return true;
-    }
+    const OpInfo *info = op_info(op);
+    return info->kind != OK_LEAF && (info->flags & OPF_PURE) && !(info->flags & OPF_LABELS);
 }
 
 /* If x is a uniform constant (a const leaf, or broadcast_to of one), stores
@@ -73,12 +66,6 @@ static bool uniform_value(const Node *x, double *v)
     if (x->op != OP_CONST) return false;
     *v = rw_value(x);
     return true;
-}
-
-static bool is_elementwise(OpCode op)
-{
-    OpKind k = op_info(op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
 }
 
 /* Evaluates n (whose operands are all consts) in a scratch graph with N
@@ -125,7 +112,7 @@ static bool eval_at(const Node *n, bool scalar, int64_t batch, double *v)
 /* Computes the folded value of n; false if n must stay. */
 static bool fold_value(const Node *n, double *v)
 {
-    bool scalar = is_elementwise(n->op);
+    bool scalar = op_is_elementwise(n->op);
     bool batched = tt_has_batch(&n->type);
     for (int k = 0; k < n->nin; k++) batched |= tt_has_batch(&n->in[k]->type);
     if (!eval_at(n, scalar, fold_batches[0], v)) return false;

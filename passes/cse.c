@@ -9,17 +9,19 @@
  * walk merges whole duplicated chains (`mul(%13, %3)` computed twice by
  * the two contributions of `d * d` to d's adjoint).
  *
- * Equality: op, operand count, operands (pointers; for add, mul and
- * maximum, which are commutative in IEEE arithmetic too, the operand pair
- * in either order), the result type, and every attribute of the op's
- * schema compared by value with defaults filled in ({trans_a=false} equals
- * no attribute).  Floats compare bitwise, so -0 and 0 stay apart.
+ * Equality: op, operand count, operands (pointers; for the ops flagged
+ * OPF_COMMUTATIVE in ops.def - add, mul and maximum, commutative in IEEE
+ * arithmetic too - the operand pair in either order), the result type,
+ * and every attribute of the op's schema compared by value with defaults
+ * filled in ({trans_a=false} equals no attribute).  Floats compare
+ * bitwise, so -0 and 0 stay apart.
  *
- * Never merged: dropout masks (each draws its own random numbers, keyed by
- * the node id), assigns (each is a separate state update), and leaves other
- * than consts (every input, param, state and hparam is its own tensor);
- * consts with the same dtype, value and type do merge, which removes the
- * many `const 1` nodes autodiff and the optimizer lowering create.
+ * Merged: only pure ops (OPF_PURE in ops.def).  So never dropout masks
+ * (random: each draws its own numbers, keyed by the node id), assigns (an
+ * effect: each is a separate state update), and leaves other than consts
+ * (extern: every input, param, state and hparam is its own tensor); consts
+ * with the same dtype, value and type do merge, which removes the many
+ * `const 1` nodes autodiff and the optimizer lowering create.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +31,13 @@
 
 static bool commutative(OpCode op)
 {
-    return op == OP_ADD || op == OP_MUL || op == OP_MAXIMUM;
+    return (op_info(op)->flags & OPF_COMMUTATIVE) != 0;
 }
 
-/* True if n may be merged with an equal node. */
+/* True if n may be merged with an equal node: its op is pure. */
 static bool mergeable(const Node *n)
 {
-    if (n->op == OP_DROPOUT_MASK || n->op == OP_ASSIGN) return false;
-    return op_info(n->op)->kind != OK_LEAF || n->op == OP_CONST;
+    return (op_info(n->op)->flags & OPF_PURE) != 0;
 }
 
 static uint64_t mix(uint64_t h, uint64_t v)

@@ -62,12 +62,6 @@
 
 #define FUSE_SIMPLE_MEMBERS 8
 
-bool fuse_is_elementwise(const Node *n)
-{
-    OpKind k = op_info(n->op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
-}
-
 /* The ops a row region takes (with from_logits where it matters). */
 static bool is_row_op(const Node *n)
 {
@@ -134,13 +128,13 @@ FuseInfo *fuse_info(const Graph *g)
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
         int G = n->fuse_group;
-        if (G > 0 && fi->kind[G] == FUSE_LOOP && (fuse_is_elementwise(n) || n->op == OP_MATMUL) && uses[n->id] > 0 &&
+        if (G > 0 && fi->kind[G] == FUSE_LOOP && (op_is_elementwise(n->op) || n->op == OP_MATMUL) && uses[n->id] > 0 &&
             outside[n->id] == 0)
             fi->inlined[n->id] = true;
     }
     /* simple regions: one stored elementwise root over a tree of inlined
        values (each read once) */
-    for (int G = 1; G <= ng; G++) fi->simple[G] = fi->kind[G] == FUSE_LOOP && !fi->gemm[G] && fuse_is_elementwise(fi->root[G]);
+    for (int G = 1; G <= ng; G++) fi->simple[G] = fi->kind[G] == FUSE_LOOP && !fi->gemm[G] && op_is_elementwise(fi->root[G]->op);
     for (int i = 0; i < nn; i++) {
         const Node *n = g->nodes[i];
         int G = n->fuse_group;
@@ -159,7 +153,7 @@ FuseInfo *fuse_info(const Graph *g)
         if (!x || fi->kind[G] != FUSE_LOOP) continue;
         while (x && (x == fi->gemm[G] || fi->inlined[x->id]))
             x = uses[x->id] == 1 && reader[x->id]->fuse_group == G ? reader[x->id] : NULL;
-        if (x && fuse_is_elementwise(x) && tt_equal(&x->type, &fi->gemm[G]->type)) fi->target[G] = x;
+        if (x && op_is_elementwise(x->op) && tt_equal(&x->type, &fi->gemm[G]->type)) fi->target[G] = x;
     }
     /* member lists: the grouped nodes by group (ungrouped ones left out) */
     int *key = ARENA_NEW_N(a, int, nn + 1);
@@ -328,8 +322,8 @@ static void try_loop_join(Fuser *f, int i, int j)
     if ((Ga && f->kind[Ga] != FUSE_LOOP) || (Gc && f->kind[Gc] != FUSE_LOOP)) return;
     int na = Ga ? f->nmem[Ga] : 1, nc = Gc ? f->nmem[Gc] : 1;
     if (na + nc > (f->regions ? FUSE_MAX_MEMBERS : FUSE_SIMPLE_MEMBERS)) return;
-    if (!f->regions && (f->uses[j] != 1 || f->reported[j] || !fuse_is_elementwise(f->g->nodes[j]) ||
-                        !fuse_is_elementwise(f->g->nodes[i])))
+    if (!f->regions && (f->uses[j] != 1 || f->reported[j] || !op_is_elementwise(f->g->nodes[j]->op) ||
+                        !op_is_elementwise(f->g->nodes[i]->op)))
         return;
     bool mma = Ga ? f->has_mm[Ga] : f->g->nodes[j]->op == OP_MATMUL;
     bool mmc = Gc ? f->has_mm[Gc] : false;
@@ -410,12 +404,12 @@ void pass_fuse(Graph *g, const PassOptions *o)
 
     for (int i = 0; i < nn; i++) {
         Node *c = g->nodes[i];
-        if (fuse_is_elementwise(c)) {
+        if (op_is_elementwise(c->op)) {
             for (int k = 0; k < c->nin; k++) {
                 Node *x = c->in[k];
                 int j = f.index[x->id];
                 if (!tt_equal(&x->type, &c->type)) continue;
-                if (fuse_is_elementwise(x)) try_loop_join(&f, i, j);
+                if (op_is_elementwise(x->op)) try_loop_join(&f, i, j);
                 else if (x->op == OP_MATMUL && f.uses[j] == 1 && !f.reported[j] && !f.group[j]) try_loop_join(&f, i, j);
             }
         } else if (!f.regions) {
@@ -423,7 +417,7 @@ void pass_fuse(Graph *g, const PassOptions *o)
         } else if (c->op == OP_SUM_TO && sums_leading_axis(c)) {
             int j = f.index[c->in[0]->id];
             const Node *x = c->in[0];
-            if (fuse_is_elementwise(x)) {
+            if (op_is_elementwise(x->op)) {
                 try_loop_join(&f, i, j);
             } else if (x->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD && f.group[j] && f.kind[f.group[j]] == FUSE_ROWS) {
                 int G = f.group[j];

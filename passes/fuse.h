@@ -53,7 +53,4 @@ void pass_fuse(Graph *g, const PassOptions *o);
  * when fusion was skipped).  Allocated in the graph's arena. */
 FuseInfo *fuse_info(const Graph *g);
 
-/* True for the elementwise op kinds (unary, binary, ew). */
-bool fuse_is_elementwise(const Node *n);
-
 #endif

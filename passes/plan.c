@@ -191,7 +191,7 @@ void pass_plan(Graph *g, const PassOptions *o)
         int si = index[as->in[0]->id], vi = index[as->in[1]->id];
         Node *v = g->nodes[vi];
         int G = v->fuse_group;
-        if (si > vi || reported[vi] || !fuse_is_elementwise(v) || inl[vi] || inplace[vi] >= 0 ||
+        if (si > vi || reported[vi] || !op_is_elementwise(v->op) || inl[vi] || inplace[vi] >= 0 ||
             !tt_equal(&v->type, &as->in[0]->type) || (G && fi->kind[G] == FUSE_LOOP && fi->gemm[G]))
             continue;
         /* every other reader reads s before v is written, or in v's loop at
@@ -201,7 +201,7 @@ void pass_plan(Graph *g, const PassOptions *o)
             int r = rd.reader[q];
             Node *rn = g->nodes[r];
             if (r == i) continue;
-            bool same_loop = r == vi || (G && rn->fuse_group == G && fuse_is_elementwise(rn));
+            bool same_loop = r == vi || (G && rn->fuse_group == G && op_is_elementwise(rn->op));
             if (!(readpos[r] < readpos[vi] || same_loop)) ok = false;
         }
         if (ok) inplace[vi] = si;

@@ -143,6 +143,53 @@ START_TEST(unary_and_activation_kernels)
 }
 END_TEST
 
+/* erf and clip, the elementwise ops of the convolution family, are their
+ * ew formulas too, clip's two attributes read by name (and defaulting to
+ * the f32 range). */
+START_TEST(erf_and_clip)
+{
+    Node *x = in("x", F64(1, 4, 0, 0));
+    Attr lim[2] = {attr_float("min", -0.5), attr_float("max", 0.75)};
+    Node *cl = op1(OP_CLIP, x, lim, 2), *cl_max = op1(OP_CLIP, x, &lim[1], 1), *cl_none = op1(OP_CLIP, x, NULL, 0);
+    Node *ef = op1(OP_ERF, x, NULL, 0);
+    Interp *it = interp_new(g, 1, 0);
+    set(it, x, (double[]){-2, -0.25, 0.5, 1e39});
+    interp_run(it);
+    EXPECT(it, cl, 0, -0.5, -0.25, 0.5, 0.75);
+    EXPECT(it, cl_max, 0, -2, -0.25, 0.5, 0.75);
+    EXPECT(it, cl_none, 0, -2, -0.25, 0.5, 3.4028234663852886e38);
+    EXPECT(it, ef, TOL, erf(-2), erf(-0.25), erf(0.5), 1);
+    interp_free(it);
+}
+END_TEST
+
+/* The ops flagged OPF_COMMUTATIVE in ops.def (cse matches their operands
+ * in either order) give the same value with their operands swapped, at
+ * points of mixed signs and a NaN. */
+START_TEST(commutative_ops_commute)
+{
+    static const double a[] = {-2, -0.5, 0, 1, 3.25, NAN}, b[] = {0.75, -0.5, 1, -3, 2.5e-3, 1};
+    int checked = 0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        if (!(op_info((OpCode)op)->flags & OPF_COMMUTATIVE)) continue;
+        Node *x = in(arena_printf(&arena, "x%d", op), F64(1, 6, 0, 0));
+        Node *y = in(arena_printf(&arena, "y%d", op), F64(1, 6, 0, 0));
+        Node *xy = op2((OpCode)op, x, y, NULL, 0), *yx = op2((OpCode)op, y, x, NULL, 0);
+        Interp *it = interp_new(g, 1, 0);
+        set(it, x, a);
+        set(it, y, b);
+        interp_run(it);
+        const double *p = interp_buf(it, xy), *q = interp_buf(it, yx);
+        for (int i = 0; i < 6; i++)
+            ck_assert_msg(p[i] == q[i] || (isnan(p[i]) && isnan(q[i])), "%s(%g, %g): %g, swapped %g",
+                          op_info((OpCode)op)->name, a[i], b[i], p[i], q[i]);
+        interp_free(it);
+        checked++;
+    }
+    ck_assert_int_eq(checked, 3);
+}
+END_TEST
+
 START_TEST(matmul_with_trans_flags)
 {
     Node *a = in("a", F64(2, 2, 3, 0)), *b = in("b", F64(2, 3, 2, 0));
@@ -528,6 +575,8 @@ int main(void)
     tcase_add_checked_fixture(k, setup, teardown);
     tcase_add_test(k, broadcasting_binary_ops);
     tcase_add_test(k, unary_and_activation_kernels);
+    tcase_add_test(k, erf_and_clip);
+    tcase_add_test(k, commutative_ops_commute);
     tcase_add_test(k, matmul_with_trans_flags);
     tcase_add_test(k, reductions_bind_the_batch);
     tcase_add_test(k, max_grad_routes_to_the_first_maximum);

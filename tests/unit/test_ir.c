@@ -1,7 +1,8 @@
 /* test_ir.c - unit tests of the IR core: arena, diagnostics, types, the op
- * table with its attribute schemas and operand domains, the builder and
- * attribute getters, every shape rule (success and error cases), the
- * verifier on corrupted graphs, the printers and the shapes pass.
+ * table with its attribute schemas, operand domains, flags and ew formulas
+ * (consistent with the other columns), the builder and attribute getters,
+ * every shape rule (success and error cases), the verifier on corrupted
+ * graphs, the printers and the shapes pass.
  *
  * User errors are caught with diag_set_recover() and their text captured
  * with diag_set_stream(); exit statuses (1 for user errors, 3 for internal
@@ -433,6 +434,72 @@ START_TEST(ops_domains) {
     ck_assert_str_eq(op_parse_domains("prob|", 1, true, p, l, &n), "a|b needs two domain names");
     ck_assert_str_eq(op_parse_domains("|normal", 1, true, p, l, &n), "a|b needs two domain names");
     ck_assert_str_eq(op_parse_domains("prob|nrm", 1, true, p, l, &n), "unknown domain name");
+}
+END_TEST
+
+/* The flags and ew columns of ops.def against each other and against the
+ * other columns: what cse, constfold, dce, fusion and the interpreter rely
+ * on.  Every op's value has exactly one origin; only pure ops are
+ * elementwise, commutative or label-checked; the ops with an ew formula
+ * are exactly the op_is_elementwise ones, and a formula reads only
+ * operands the op has and float attributes of its schema. */
+START_TEST(ops_facts) {
+    const unsigned origin = OPF_PURE | OPF_EXTERN | OPF_RANDOM | OPF_EFFECT;
+    int n_ew = 0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        const OpInfo *info = op_info((OpCode)op);
+        unsigned f = info->flags, o = f & origin;
+        ck_assert_msg(o && (o & (o - 1)) == 0, "%s: flags %#x name %s one origin", info->name, f,
+                      o ? "more than" : "no");
+        ck_assert_msg((f & ~(origin | OPF_COMMUTATIVE | OPF_LABELS)) == 0, "%s: unknown flag", info->name);
+        if (f & (OPF_COMMUTATIVE | OPF_LABELS)) ck_assert_msg(f & OPF_PURE, "%s: qualifies an impure op", info->name);
+        if (f & OPF_COMMUTATIVE)
+            ck_assert_msg(info->min_in == 2 && info->max_in == 2, "%s: commutative but not binary", info->name);
+        if (f & OPF_EXTERN) ck_assert_msg(info->kind == OK_LEAF, "%s: extern but not a leaf", info->name);
+        if (info->kind == OK_LEAF) ck_assert_msg(f & (OPF_EXTERN | OPF_PURE), "%s: a leaf", info->name);
+
+        bool ew = op_is_elementwise((OpCode)op);
+        ck_assert_msg(ew == (info->ew[0] != '\0'), "%s: elementwise %d but ew '%s'", info->name, ew, info->ew);
+        if (!ew) continue;
+        n_ew++;
+        ck_assert_msg(f == OPF_PURE || f == (OPF_PURE | OPF_COMMUTATIVE), "%s: elementwise but flags %#x",
+                      info->name, f);
+        ck_assert_msg(info->min_in == info->max_in && info->min_in >= 1, "%s: operand count", info->name);
+        for (const char *c = info->ew; (c = strchr(c, '$')) != NULL;) {
+            c++;
+            if (*c >= '0' && *c <= '9') {
+                long k = strtol(c, (char **)&c, 10);
+                ck_assert_msg(k < info->min_in, "%s: ew reads $%ld of %d operands", info->name, k, info->min_in);
+            } else {
+                size_t len = strspn(c, "abcdefghijklmnopqrstuvwxyz_0123456789");
+                char name[64] = "";
+                ck_assert(len > 0 && len < sizeof name);
+                memcpy(name, c, len);
+                const AttrSpec *sp = op_attr_spec((OpCode)op, name);
+                ck_assert_msg(sp && sp->kind == AK_FLOAT, "%s: ew reads $%s, not a float attribute", info->name, name);
+                c += len;
+            }
+        }
+    }
+    ck_assert_int_eq(n_ew, 28);
+    ck_assert_uint_eq(op_info(OP_INPUT)->flags, OPF_EXTERN);
+    ck_assert_uint_eq(op_info(OP_HPARAM)->flags, OPF_EXTERN);
+    ck_assert_uint_eq(op_info(OP_CONST)->flags, OPF_PURE);
+    ck_assert_uint_eq(op_info(OP_DROPOUT_MASK)->flags, OPF_RANDOM);
+    ck_assert_uint_eq(op_info(OP_ASSIGN)->flags, OPF_EFFECT);
+    ck_assert_uint_eq(op_info(OP_MAXIMUM)->flags, OPF_PURE | OPF_COMMUTATIVE);
+    ck_assert_uint_eq(op_info(OP_SUB)->flags, OPF_PURE);
+    ck_assert_uint_eq(op_info(OP_ACCURACY)->flags, OPF_PURE | OPF_LABELS);
+    ck_assert_uint_eq(op_info(OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD)->flags, OPF_PURE | OPF_LABELS);
+    ck_assert_uint_eq(op_info(OP_CATEGORICAL_CROSSENTROPY)->flags, OPF_PURE);
+    /* the column's tokens respelled as the code generators' templates */
+    ck_assert_str_eq(op_info(OP_LEAKY_RELU)->ew, "($0 > 0 ? $0 : $alpha * $0)");
+    ck_assert_str_eq(op_info(OP_CLIP)->ew, "fmin(fmax($0, $min), $max)");
+    ck_assert_str_eq(op_info(OP_GELU_GRAD)->ew, "($0 * (0.5 * (1 + erf($1 * 0.70710678118654752440)) + $1 * "
+                                                "0.39894228040143267794 * exp(-0.5 * $1 * $1)))");
+    ck_assert_str_eq(op_info(OP_CAST)->ew, "$0");
+    ck_assert_str_eq(op_info(OP_MATMUL)->ew, "");
+    ck_assert(op_is_elementwise(OP_RELU_GRAD) && op_is_elementwise(OP_ADD) && !op_is_elementwise(OP_SOFTMAX));
 }
 END_TEST
 
@@ -1261,6 +1328,7 @@ static Suite *ir_suite(void) {
     tcase_add_test(tc, ops_lookup);
     tcase_add_test(tc, ops_schema);
     tcase_add_test(tc, ops_domains);
+    tcase_add_test(tc, ops_facts);
     tcase_add_test(tc, builder_nodes_and_getters);
     tcase_add_test(tc, builder_errors);
     tcase_add_test(tc, builder_user_error_recovers);

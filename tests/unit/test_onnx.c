@@ -191,7 +191,7 @@ START_TEST(export_follows_op_table)
     int plain = 0, special = 0, refused = 0;
     for (int op = 0; op < OP_COUNT; op++) {
         const OpInfo *info = op_info((OpCode)op);
-        if (info->kind != OK_UNARY && info->kind != OK_BINARY && info->kind != OK_EW) continue;
+        if (!op_is_elementwise((OpCode)op)) continue;
         Graph *g = ir_graph_new(&A, "t", MODE_INFER);
         int64_t d[2] = {DIM_N, 4};
         Node *in[2] = {ir_input(g, "x", tt_make(DT_F32, 2, d), SRCLOC_NONE),

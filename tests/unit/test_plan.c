@@ -42,12 +42,6 @@ static bool persistent(const Node *n)
     return n->op == OP_PARAM || n->op == OP_STATE || n->op == OP_HPARAM || n->op == OP_CONST;
 }
 
-static bool elementwise(const Node *n)
-{
-    OpKind k = op_info(n->op)->kind;
-    return k == OK_UNARY || k == OK_BINARY || k == OK_EW;
-}
-
 static int64_t size_of(const Node *n, int64_t batch)
 {
     int64_t b = tt_numel(&n->type, batch) * (int64_t)dtype_size(n->type.dtype);
@@ -93,7 +87,7 @@ static void check_plan(const Graph *g, const char *what)
         rpos[i] = G ? pos[groot[G]] : pos[i];
         region[i] = G ? -G : i;
         if (n->offset >= 0) continue;
-        ck_assert_msg(G != 0 && (elementwise(n) || n->op == OP_MATMUL), "%s: node %d has no storage but is not fused", what,
+        ck_assert_msg(G != 0 && (op_is_elementwise(n->op) || n->op == OP_MATMUL), "%s: node %d has no storage but is not fused", what,
                       n->id);
         ck_assert_msg(nreaders[i] >= 1, "%s: fused node %d has no reader", what, n->id);
         for (int r = i + 1; r < nn; r++)
@@ -158,13 +152,13 @@ static void check_plan(const Graph *g, const char *what)
         if (st && n->op != OP_ASSIGN) {
             int s = idx[st->id];
             ck_assert_msg(!reported[i], "%s: node %d is reported (output/loss/metric) but computed in place", what, n->id);
-            ck_assert_msg(elementwise(n) && tt_equal(&n->type, &st->type), "%s: node %d in place of %s", what, n->id, st->name);
+            ck_assert_msg(op_is_elementwise(n->op) && tt_equal(&n->type, &st->type), "%s: node %d in place of %s", what, n->id, st->name);
             for (int r = 0; r < nn; r++) {
                 const Node *rn = g->nodes[r];
                 if (rn->op == OP_ASSIGN) continue;
                 for (int k = 0; k < rn->nin; k++)
                     if (rn->in[k] == st)
-                        ck_assert_msg(r == i || rpos[r] < rpos[i] || (region[r] == region[i] && region[i] < 0 && elementwise(rn)),
+                        ck_assert_msg(r == i || rpos[r] < rpos[i] || (region[r] == region[i] && region[i] < 0 && op_is_elementwise(rn->op)),
                                       "%s: node %d overwrites %s in place before node %d reads it", what, n->id, st->name,
                                       rn->id);
             }
