@@ -11,7 +11,8 @@
  *       -lcudart_static -ldl -lpthread -lrt -lz -lm -o OUT [-fsanitize=...]
  *
  * Warnings are errors: the generated code is meant to compile cleanly, so
- * any warning is dlc's bug (exit 3, the output shown, the source kept).
+ * any warning is dlc's bug (exit 3, the output shown; --keep-source DIR
+ * keeps the source).
  * When dlc is built with AddressSanitizer its libdlrt is instrumented, so
  * the link adds -fsanitize=address,undefined and the program tells ASan
  * not to guard the shadow gap the CUDA driver maps.  nvcc is
@@ -63,7 +64,7 @@ bool dlc_cuda_arch_ok(const char *arch)
 
 /* Runs one nvcc step; on failure reports it (the command, nvcc's output)
  * and returns the exit status dlc should end with. */
-static int step(Arena *a, char **cmd, const char *log, const char *kept)
+static int step(char **cmd, const char *log, bool kept)
 {
     int rc = dlc_run_logged(cmd, log);
     if (rc == 0) return EXIT_OK;
@@ -82,12 +83,12 @@ static int step(Arena *a, char **cmd, const char *log, const char *kept)
     for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
     fprintf(stderr, "\n");
     dlc_show_file(log);
-    fprintf(stderr, "(the generated source is kept in %s)\n", kept);
-    (void)a;
+    if (!kept) fprintf(stderr, "(run it again with --keep-source DIR to keep the generated source)\n");
     return EXIT_ICE;
 }
 
-int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out, const char *arch, const char *tmp)
+int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out, const char *arch, const char *tmp,
+                   bool kept)
 {
     const char *nvcc = dlc_nvcc_path();
     char *src = arena_printf(a, "%s/%s.cu", dir, stem);
@@ -120,7 +121,7 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "-o";
     cmd[k++] = obj;
     cmd[k] = NULL;
-    int rc = step(a, cmd, log, dir);
+    int rc = step(cmd, log, kept);
     if (rc != EXIT_OK) return rc;
 
     /* The link: the host C++ compiler, so that a sanitized libdlrt links
@@ -152,7 +153,7 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "-o";
     cmd[k++] = (char *)out;
     cmd[k] = NULL;
-    rc = step(a, cmd, log, dir);
+    rc = step(cmd, log, kept);
     unlink(obj);
     unlink(log);
     return rc;
