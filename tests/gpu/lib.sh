@@ -53,6 +53,12 @@ CU
         skip "no Fashion-MNIST in $data (set DLC_DATA)"
 }
 
+# compare KIND A B [options...]: tests/gpu/compare_runs.py (losses,
+# weights, eval), in Python: NaN, null and text fail there, unlike in awk.
+compare() {
+    /usr/bin/python3 "$root/tests/gpu/compare_runs.py" "$@"
+}
+
 # build MODEL TARGET OUT [dlc options...]
 build() {
     local model=$1 target=$2 out=$3
