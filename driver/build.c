@@ -294,7 +294,8 @@ static void build_help(void)
            "  --openmp           compile the large fused loops' OpenMP pragmas (-fopenmp)\n"
            "  --target T         c (default): C with OpenBLAS, compiled by CC;\n"
            "                     cuda: CUDA with cuBLAS, compiled by nvcc (needs a GPU to run)\n"
-           "  --arch sm_XX       cuda: also compile for this GPU (sm_80 and sm_90 always)\n");
+           "  --arch sm_XX       cuda: also compile for this GPU (always: sm_80 and sm_90,\n"
+           "                     and compute_90 PTX that newer GPUs compile at load)\n");
 }
 
 int dlc_cmd_build(int argc, char **argv)

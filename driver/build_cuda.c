@@ -4,11 +4,16 @@
  * this runs nvcc on them, with fork/execvp (no shell), in two steps:
  *
  *   nvcc -std=c++17 -O3 -gencode arch=compute_80,code=sm_80
- *        -gencode arch=compute_90,code=sm_90 [-gencode ...sm_XX for --arch]
+ *        -gencode arch=compute_90,code=sm_90
+ *        -gencode arch=compute_90,code=compute_90 [-gencode ...sm_XX for --arch]
  *        -Xcompiler -Wall,-Wextra -Werror all-warnings
  *        -I<runtime> -I<dir> -c NAME.cu -o NAME.o
  *   c++ NAME.o <libdlrt.a> -L<cuda>/lib64 -Wl,-rpath,<cuda>/lib64 -lcublas
  *       -lcudart_static -ldl -lpthread -lrt -lz -lm -o OUT [-fsanitize=...]
+ *
+ * The fat binary holds SASS for sm_80 and sm_90 (and --arch) and the
+ * compute_90 PTX, which the driver JIT-compiles on a newer GPU (sm_100,
+ * sm_120, ...) that none of the SASS runs on.
  *
  * Warnings are errors: the generated code is meant to compile cleanly, so
  * any warning is dlc's bug (exit 3, the output shown; --keep-source DIR
@@ -103,6 +108,8 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "arch=compute_80,code=sm_80";
     cmd[k++] = "-gencode";
     cmd[k++] = "arch=compute_90,code=sm_90";
+    cmd[k++] = "-gencode";
+    cmd[k++] = "arch=compute_90,code=compute_90"; /* PTX: newer GPUs JIT it */
     if (arch && strcmp(arch, "sm_80") != 0 && strcmp(arch, "sm_90") != 0) {
         cmd[k++] = "-gencode";
         cmd[k++] = arena_printf(a, "arch=compute_%s,code=%s", arch + 3, arch);

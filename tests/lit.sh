@@ -17,6 +17,7 @@
 # tests/tests.cmake), not as passed.  Features:
 #   nvcc        the CUDA compiler dlc would run: $DLC_NVCC when set (and
 #               executable), else /usr/local/cuda/bin/nvcc, else nvcc on PATH
+#   cuobjdump   /usr/local/cuda/bin/cuobjdump or cuobjdump on PATH
 set -u
 test_file=$1 dlc=$2 filecheck=$3 tmpdir=$4
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,7 @@ has_feature() {
         nvcc)
             if [ -n "${DLC_NVCC:-}" ]; then [ -x "$DLC_NVCC" ]; return; fi
             [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null ;;
+        cuobjdump) [ -x /usr/local/cuda/bin/cuobjdump ] || command -v cuobjdump >/dev/null ;;
         *) echo "lit.sh: $test_file: unknown feature '$1' in a REQUIRES line" >&2; exit 1 ;;
     esac
 }
