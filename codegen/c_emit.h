@@ -147,8 +147,11 @@ const char *ce_dlrt_dtype(DType t);
  * input_prefix + their name ("in_" locals in C, "IN_" slots in CUDA). */
 void ce_name_nodes(CEmit *e, const char *input_prefix);
 /* Fills m; `target` ("C", "CUDA") names the target in user errors (at most
- * two inputs, the first f32). */
+ * two inputs, the first f32; an output needs an input: ce_no_input_error). */
 void ce_model_info(const Graph *g, ModelInfo *m, const char *target);
+/* The user error for a model whose output 0 depends on no input (an
+ * unused input has been dropped by then): located at the output. */
+DLC_NORETURN void ce_no_input_error(const Graph *g);
 /* Marks in need (by node id) what the roots depend on. */
 void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need);
 /* The needed set of an entry: loss and metrics (and the assigns in a

@@ -196,6 +196,12 @@ static void runtime_rules(const Graph *g, ModelInfo *m)
     m->out_values = m->train && !classifier;
 }
 
+void ce_no_input_error(const Graph *g)
+{
+    dlc_error(g->outputs[0].loc, "output '%s' does not depend on any input (a program computes its output from input data)",
+              g->outputs[0].name);
+}
+
 void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
 {
     memset(m, 0, sizeof *m);
@@ -219,6 +225,7 @@ void ce_model_info(const Graph *g, ModelInfo *m, const char *target)
     if (m->x && m->x->type.dtype != DT_F32)
         dlc_error(m->x->loc, "the first input '%s' must be f32 for the %s target", m->x->name, target);
     m->out = g->noutputs > 0 ? g->outputs[0].node : NULL;
+    if (m->out && !m->x) ce_no_input_error(g);
     m->train = g->mode == MODE_TRAIN && g->loss != NULL;
     m->batch_size = g->train.batch_size > 0 ? g->train.batch_size : 32;
     m->epochs = g->train.epochs > 0 ? g->train.epochs : 1;

@@ -786,7 +786,6 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     ModelInfo m;
     CudaSlots sl;
     model_info(g, &m, &sl);
-    if (m.out && !m.x) dlc_error(SRCLOC_NONE, "model '%s' has an output but no input", g->name);
     bool *needs[3] = {NULL, NULL, NULL};
     if (m.train) {
         needs[ENTRY_TRAIN] = ce_entry_need(&e, &m, ENTRY_TRAIN);

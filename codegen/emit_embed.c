@@ -173,7 +173,7 @@ static void embed_model(const Graph *g, EmbedModel *m)
             dlc_error(n->loc, "embedded inference takes one input; output '%s' also needs '%s'", g->outputs[0].name,
                       n->name);
     }
-    if (!m->x) dlc_error(SRCLOC_NONE, "model '%s' has no input", g->name);
+    if (!m->x) ce_no_input_error(g);
     if (m->x->type.dtype != DT_F32) dlc_error(m->x->loc, "the input '%s' must be f32 for the C target", m->x->name);
     if (!tt_has_batch(&m->x->type))
         dlc_error(m->x->loc, "the input '%s' needs the batch dimension N for embedded inference", m->x->name);

@@ -31,6 +31,7 @@ bool args_opt(ArgIter *it, const char *name)
     const char *w = it->argv[it->i];
     size_t n = strlen(name);
     if (strncmp(w, name, n) != 0) return false;
+    it->opt = name;
     if (w[n] == '=') {
         it->value = w + n + 1;
         it->i++;
@@ -57,8 +58,8 @@ bool args_int(ArgIter *it, int64_t lo, int64_t hi, int64_t *out)
     errno = 0;
     long long v = strtoll(it->value, &end, 10);
     if (errno || end == it->value || *end || v < lo || v > hi) {
-        args_usage_error(it, "invalid value '%s' (expected an integer from %lld to %lld)", it->value,
-                         (long long)lo, (long long)hi);
+        args_usage_error(it, "invalid value '%s' for %s (expected an integer from %lld to %lld)", it->value,
+                         it->opt ? it->opt : "the option", (long long)lo, (long long)hi);
         return false;
     }
     *out = v;

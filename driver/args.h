@@ -20,6 +20,7 @@ typedef struct ArgIter {
     int i;              /* next word to look at */
     const char *cmd;    /* command name for messages ("ir") */
     const char *value;  /* value of the flag just matched */
+    const char *opt;    /* that flag's name ("--max-batch"), for messages */
     bool failed;        /* a usage error was reported */
 } ArgIter;
 
@@ -33,7 +34,8 @@ bool args_flag(ArgIter *it, const char *name);
 bool args_opt(ArgIter *it, const char *name);
 /* Same, for short and long spellings (`-o`, `--output`). */
 bool args_opt2(ArgIter *it, const char *s, const char *l);
-/* Parses it->value as an integer in [lo, hi]; usage error otherwise. */
+/* Parses it->value as an integer in [lo, hi]; otherwise a usage error
+ * naming the flag (`invalid value '0' for --max-batch (...)`). */
 bool args_int(ArgIter *it, int64_t lo, int64_t hi, int64_t *out);
 /* Takes the current word as a positional argument (NULL if it looks like
  * an unknown flag: that is reported as a usage error). */

@@ -24,7 +24,12 @@
  * (CMakeLists.txt).  When dlc itself is built with AddressSanitizer, the
  * runtime library is instrumented too, so the program is linked with
  * -fsanitize=address,undefined.  The compiler's output is captured; if it
- * fails, that is dlc's bug (exit 3) and the output is shown.
+ * fails, that is dlc's bug (exit 3) and the output is shown.  Mistakes the
+ * user can make - an -o path in a missing or unwritable folder, or that
+ * is a folder; a --cc that cannot be run - are checked for and reported
+ * as user errors (exit 1) instead.  The temporary folder is
+ * $TMPDIR/dlc-build-XXXXXX (driver/toolchain.c), removed whatever the
+ * outcome; --keep-source DIR keeps the generated source.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -252,15 +257,25 @@ static bool compiler_is_gcc(const char *cc, const char *log)
     return strstr(buf, "Free Software Foundation") != NULL && strstr(buf, "clang") == NULL;
 }
 
-/* Removes the temporary folder (and the generated files unless kept). */
-static void cleanup(Arena *a, const char *tmp, const char *dir, const char *stem, bool keep)
+/* Checks that the program can be written at `out` (-o): its folder exists
+ * and is writable, and `out` is not a folder.  Done before anything is
+ * compiled, so that the compiler's failure to write it is not mistaken
+ * for a bug of dlc's (exit 3); a user error naming the path otherwise. */
+static void check_output_path(Arena *a, const char *out)
 {
-    unlink(arena_printf(a, "%s/cc.log", tmp));
-    if (!keep) {
-        unlink(arena_printf(a, "%s/%s.c", dir, stem));
-        unlink(arena_printf(a, "%s/%s.h", dir, stem));
-    }
-    rmdir(tmp);
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+        dlc_error(SRCLOC_NONE, "cannot write the program '%s': it is a folder", out);
+    char *dir = arena_strdup(a, out);
+    char *slash = strrchr(dir, '/');
+    if (!slash) dir = ".";
+    else if (slash == dir) dir = "/";
+    else *slash = '\0';
+    int err = 0;
+    if (stat(dir, &st) != 0) err = errno;
+    else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+    else if (access(dir, W_OK | X_OK) != 0) err = errno;
+    if (err) dlc_error(SRCLOC_NONE, "cannot write the program '%s': folder '%s': %s", out, dir, strerror(err));
 }
 
 static void build_help(void)
@@ -279,7 +294,8 @@ static void build_help(void)
            "  --openmp           compile the large fused loops' OpenMP pragmas (-fopenmp)\n"
            "  --target T         c (default): C with OpenBLAS, compiled by CC;\n"
            "                     cuda: CUDA with cuBLAS, compiled by nvcc (needs a GPU to run)\n"
-           "  --arch sm_XX       cuda: also compile for this GPU (sm_80 and sm_90 always)\n");
+           "  --arch sm_XX       cuda: also compile for this GPU (always: sm_80 and sm_90,\n"
+           "                     and compute_90 PTX that newer GPUs compile at load)\n");
 }
 
 int dlc_cmd_build(int argc, char **argv)
@@ -326,21 +342,17 @@ int dlc_cmd_build(int argc, char **argv)
     Arena arena;
     arena_init(&arena);
     Graph *g = load_planned(&arena, &b); /* user errors before any folder is made */
+    const char *stem = b.prefix ? b.prefix : g->name; /* as write_sources names the files */
+    if (!out) out = stem;
+    check_output_path(&arena, out);
     if (keep && mkdir(keep, 0755) != 0 && errno != EEXIST)
         dlc_error(SRCLOC_NONE, "cannot create '%s': %s", keep, strerror(errno));
-    char tmpl[] = "/tmp/dlc-build-XXXXXX";
-    const char *tmp = mkdtemp(tmpl);
-    if (!tmp) DLC_ICE("cannot create a temporary folder: %s", strerror(errno));
+    const char *tmp = dlc_scratch_dir(stem); /* removed at exit, whatever happens */
     const char *dir = keep ? keep : tmp;
-    const char *stem = write_sources(&arena, g, &b, dir, true);
-    if (!out) out = stem;
+    write_sources(&arena, g, &b, dir, true);
     if (b.target == TARGET_CUDA) {
-        int crc = dlc_build_cuda(&arena, dir, stem, out, b.arch, tmp);
-        if (crc == EXIT_OK && !keep) {
-            unlink(arena_printf(&arena, "%s/%s.cu", dir, stem));
-            unlink(arena_printf(&arena, "%s/%s.h", dir, stem));
-        }
-        if (crc == EXIT_OK || keep) rmdir(tmp);
+        int crc = dlc_build_cuda(&arena, dir, stem, out, b.arch, tmp, keep != NULL);
+        dlc_scratch_remove();
         arena_free(&arena);
         return crc;
     }
@@ -385,7 +397,6 @@ int dlc_cmd_build(int argc, char **argv)
         }
         if (strncmp(line, NO_EXEC, strlen(NO_EXEC)) == 0) {
             line[strcspn(line, "\n")] = '\0';
-            cleanup(&arena, tmp, dir, stem, keep != NULL);
             dlc_error(SRCLOC_NONE, "cannot run the C compiler '%s' (%s); choose one with --cc or $CC", cc,
                       line + strlen(NO_EXEC));
         }
@@ -395,11 +406,12 @@ int dlc_cmd_build(int argc, char **argv)
         for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
         fprintf(stderr, "\n");
         dlc_show_file(log);
-        if (!keep) fprintf(stderr, "(the generated source is kept in %s)\n", tmp);
+        if (!keep) fprintf(stderr, "(run it again with --keep-source DIR to keep the generated source)\n");
+        dlc_scratch_remove();
         arena_free(&arena);
         return EXIT_ICE;
     }
-    cleanup(&arena, tmp, dir, stem, keep != NULL);
+    dlc_scratch_remove();
     if (is_onnx_path(b.model)) /* an imported model's initializers: OUT.safetensors */
         onnx_weights_sidecar(b.model, arena_printf(&arena, "%s.safetensors", out));
     arena_free(&arena);

@@ -4,14 +4,20 @@
  * this runs nvcc on them, with fork/execvp (no shell), in two steps:
  *
  *   nvcc -std=c++17 -O3 -gencode arch=compute_80,code=sm_80
- *        -gencode arch=compute_90,code=sm_90 [-gencode ...sm_XX for --arch]
+ *        -gencode arch=compute_90,code=sm_90
+ *        -gencode arch=compute_90,code=compute_90 [-gencode ...sm_XX for --arch]
  *        -Xcompiler -Wall,-Wextra -Werror all-warnings
  *        -I<runtime> -I<dir> -c NAME.cu -o NAME.o
  *   c++ NAME.o <libdlrt.a> -L<cuda>/lib64 -Wl,-rpath,<cuda>/lib64 -lcublas
  *       -lcudart_static -ldl -lpthread -lrt -lz -lm -o OUT [-fsanitize=...]
  *
+ * The fat binary holds SASS for sm_80 and sm_90 (and --arch) and the
+ * compute_90 PTX, which the driver JIT-compiles on a newer GPU (sm_100,
+ * sm_120, ...) that none of the SASS runs on.
+ *
  * Warnings are errors: the generated code is meant to compile cleanly, so
- * any warning is dlc's bug (exit 3, the output shown, the source kept).
+ * any warning is dlc's bug (exit 3, the output shown; --keep-source DIR
+ * keeps the source).
  * When dlc is built with AddressSanitizer its libdlrt is instrumented, so
  * the link adds -fsanitize=address,undefined and the program tells ASan
  * not to guard the shadow gap the CUDA driver maps.  nvcc is
@@ -63,7 +69,7 @@ bool dlc_cuda_arch_ok(const char *arch)
 
 /* Runs one nvcc step; on failure reports it (the command, nvcc's output)
  * and returns the exit status dlc should end with. */
-static int step(Arena *a, char **cmd, const char *log, const char *kept)
+static int step(char **cmd, const char *log, bool kept)
 {
     int rc = dlc_run_logged(cmd, log);
     if (rc == 0) return EXIT_OK;
@@ -82,12 +88,12 @@ static int step(Arena *a, char **cmd, const char *log, const char *kept)
     for (int i = 0; cmd[i]; i++) fprintf(stderr, " %s", cmd[i]);
     fprintf(stderr, "\n");
     dlc_show_file(log);
-    fprintf(stderr, "(the generated source is kept in %s)\n", kept);
-    (void)a;
+    if (!kept) fprintf(stderr, "(run it again with --keep-source DIR to keep the generated source)\n");
     return EXIT_ICE;
 }
 
-int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out, const char *arch, const char *tmp)
+int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out, const char *arch, const char *tmp,
+                   bool kept)
 {
     const char *nvcc = dlc_nvcc_path();
     char *src = arena_printf(a, "%s/%s.cu", dir, stem);
@@ -102,6 +108,8 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "arch=compute_80,code=sm_80";
     cmd[k++] = "-gencode";
     cmd[k++] = "arch=compute_90,code=sm_90";
+    cmd[k++] = "-gencode";
+    cmd[k++] = "arch=compute_90,code=compute_90"; /* PTX: newer GPUs JIT it */
     if (arch && strcmp(arch, "sm_80") != 0 && strcmp(arch, "sm_90") != 0) {
         cmd[k++] = "-gencode";
         cmd[k++] = arena_printf(a, "arch=compute_%s,code=%s", arch + 3, arch);
@@ -120,7 +128,7 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "-o";
     cmd[k++] = obj;
     cmd[k] = NULL;
-    int rc = step(a, cmd, log, dir);
+    int rc = step(cmd, log, kept);
     if (rc != EXIT_OK) return rc;
 
     /* The link: the host C++ compiler, so that a sanitized libdlrt links
@@ -152,7 +160,7 @@ int dlc_build_cuda(Arena *a, const char *dir, const char *stem, const char *out,
     cmd[k++] = "-o";
     cmd[k++] = (char *)out;
     cmd[k] = NULL;
-    rc = step(a, cmd, log, dir);
+    rc = step(cmd, log, kept);
     unlink(obj);
     unlink(log);
     return rc;

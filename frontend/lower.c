@@ -656,7 +656,7 @@ Graph *nn_compile(Arena *a, const SrcFile *file, GraphMode mode) {
     g->max_batch = cfg.batch_size;
     if (mode == MODE_TRAIN) {
         g->loss = loss;
-        g->loss_loc = loss_stmt ? loss_stmt->loc : SRCLOC_NONE;
+        g->loss_loc = loss_stmt ? loss_stmt->loc : prog->stmts[0].name_loc; /* no loss: autodiff says so here */
         g->metrics = metrics;
         g->nmetrics = nmetrics;
         g->train = cfg;

@@ -189,7 +189,7 @@ struct Graph {
     NamedValue *outputs; int noutputs;
     NamedValue *metrics; int nmetrics;
     Node *loss;            /* scalar loss, or NULL */
-    SrcLoc loss_loc;
+    SrcLoc loss_loc;       /* of the loss; without one, where autodiff reports that (.nn: the model name) */
     /* Set by autodiff: grads[i] is d loss / d params[i]. */
     Node **grad_params; Node **grads; int ngrads;
     TrainConfig train;

@@ -126,9 +126,11 @@ void pass_autodiff(Graph *g, const PassOptions *o)
 {
     (void)o;
     if (g->ngrads > 0) return;
-    if (!g->loss)
-        dlc_error(g->train.present ? g->train.loc : SRCLOC_NONE,
-                  "training needs a loss: add a `loss = ...` line to the model");
+    if (!g->loss) /* at the train block, else where the frontend put loss_loc (.nn: the model), else the file */
+        dlc_error(g->train.present ? g->train.loc : g->loss_loc.line ? g->loss_loc : (SrcLoc){g->file, 0, 0},
+                  "training needs a loss, and model '%s' has none: add a 'loss = ...' line, or compile it with "
+                  "--mode infer to predict only",
+                  g->name);
     int np = 0;
     for (int i = 0; i < g->nnodes; i++) np += g->nodes[i]->op == OP_PARAM;
     Node **params = ARENA_NEW_N(g->arena, Node *, np ? np : 1);

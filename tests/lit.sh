@@ -10,6 +10,14 @@
 # `not CMD` succeeds when CMD exits with a non-zero status; `not --status=N
 # CMD` when it exits with exactly N.  A line ending in `\` continues on the
 # next RUN line.  Each RUN line runs with `set -o pipefail`.
+#
+# A line `REQUIRES: FEATURE` (after an optional comment marker, at the start
+# of the line) skips the test when the feature is missing: a SKIP line and
+# exit status 77, which CTest reports as skipped (SKIP_RETURN_CODE,
+# tests/tests.cmake), not as passed.  Features:
+#   nvcc        the CUDA compiler dlc would run: $DLC_NVCC when set (and
+#               executable), else /usr/local/cuda/bin/nvcc, else nvcc on PATH
+#   cuobjdump   /usr/local/cuda/bin/cuobjdump or cuobjdump on PATH
 set -u
 test_file=$1 dlc=$2 filecheck=$3 tmpdir=$4
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +55,20 @@ while IFS= read -r line; do
 done < <(LC_ALL=C grep -a 'RUN:' "$test_file")
 
 if [ ${#cmds[@]} -eq 0 ]; then echo "lit.sh: no RUN lines in $test_file" >&2; exit 1; fi
+
+# has_feature NAME: true when the feature a REQUIRES line names is there.
+has_feature() {
+    case "$1" in
+        nvcc)
+            if [ -n "${DLC_NVCC:-}" ]; then [ -x "$DLC_NVCC" ]; return; fi
+            [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc >/dev/null ;;
+        cuobjdump) [ -x /usr/local/cuda/bin/cuobjdump ] || command -v cuobjdump >/dev/null ;;
+        *) echo "lit.sh: $test_file: unknown feature '$1' in a REQUIRES line" >&2; exit 1 ;;
+    esac
+}
+while IFS= read -r feature; do
+    has_feature "$feature" || { echo "SKIP: $test_file: no $feature (REQUIRES: $feature)"; exit 77; }
+done < <(LC_ALL=C sed -nE 's/^[[:space:]#;/]*REQUIRES:[[:space:]]*([A-Za-z0-9_-]+)[[:space:]]*$/\1/p' "$test_file")
 
 dir=$(dirname "$test_file")
 for c in "${cmds[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two GPU runs with the same seed give bit-identical weights (and the same
-# checkpoint bytes): no atomics, fixed reduction orders, a fixed cuBLAS
+# checkpoint bytes), finite ones: no atomics, fixed reduction orders, a fixed cuBLAS
 # workspace and pedantic (non-TF32) math.
 . "$(dirname "$0")/lib.sh"
 require_gpu
@@ -10,4 +10,5 @@ for r in 1 2; do
         fail "run $r"
 done
 cmp "$t/w1.safetensors" "$t/w2.safetensors" || fail "the two runs' weights differ"
+compare weights "$t/w1.safetensors" "$t/w2.safetensors" --rtol 0 --atol 0 || fail "non-finite weights"
 echo "PASS: identical checkpoints"

@@ -4,8 +4,8 @@
 with wrong shapes in one RUN line.
 
 usage:
-  st_tool.py write OUT [--model NAME] [--fill X] NAME=DTYPE[D0,D1,...] ...
-        writes tensors filled with X (default 0.01); DTYPE f32|f64|i32|i64
+  st_tool.py write OUT [--model NAME] [--meta KEY=VALUE]... [--fill X] NAME=DTYPE[D0,D1,...] ...
+        writes tensors filled with X (default 0.01, or nan, inf); DTYPE f32|f64|i32|i64
         e.g. st_tool.py write w.st dense_1.kernel=f32[784,32] dense_1.bias=f32[32]
   st_tool.py list FILE
         prints `name dtype [shape]` per tensor, sorted, then the metadata
@@ -49,6 +49,9 @@ def main(argv):
         while rest and rest[0].startswith("--"):
             if rest[0] == "--model" and len(rest) > 1:
                 meta["model"] = rest[1]
+            elif rest[0] == "--meta" and len(rest) > 1 and "=" in rest[1]:
+                k, v = rest[1].split("=", 1)
+                meta[k] = v
             elif rest[0] == "--fill" and len(rest) > 1:
                 fill = float(rest[1])
             else:
