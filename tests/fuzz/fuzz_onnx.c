@@ -10,7 +10,8 @@
  * or a leak is a bug.
  *
  * Built and run by tests/fuzz/run.sh (clang -fsanitize=fuzzer,address,
- * undefined) over the seed corpus in tests/fuzz/corpus_onnx/.
+ * undefined) over the seed corpus in tests/fuzz/corpus_onnx/; up to
+ * 64 KiB per input (-max_len), enough for deeply nested subgraphs.
  */
 #include <setjmp.h>
 #include <stdint.h>

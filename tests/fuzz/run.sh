@@ -33,7 +33,8 @@ shift $(($# < 3 ? $# : 3))
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${FUZZ_CC:-clang}
 case "$name" in
-    onnx|nn|idx|npy|safetensors) max_len=16384 ;;
+    onnx) max_len=65536 ;; # deeply nested subgraphs take ~30-50 KB (issue 11, item 1)
+    nn|idx|npy|safetensors) max_len=16384 ;;
     *) echo "run.sh: unknown harness '$name' (onnx, nn, idx, npy, safetensors)" >&2; exit 2 ;;
 esac
 if ! command -v "$cc" >/dev/null 2>&1; then echo "run.sh: $cc not found; skipping the fuzz run"; exit 77; fi
