@@ -133,6 +133,7 @@ typedef struct ModelInfo {
     int64_t label_classes;
     bool label_binary;
     bool out_values;
+    bool out_mixes_rows; /* output 0 combines samples: predict in one chunk */
 } ModelInfo;
 
 /* A C identifier `prefix` + s (other characters become '_'). */

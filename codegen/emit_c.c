@@ -261,6 +261,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
         cp_line(e->p, ".label_size = 0,");
     }
     if (m->out_values) cp_line(e->p, ".out_values = 1,");
+    if (m->out_mixes_rows) cp_line(e->p, ".out_mixes_rows = 1,");
     cp_line(e->p, ".max_batch = %lld,", (long long)g->max_batch);
     cp_line(e->p, ".batch_size = %lld,", (long long)m->batch_size);
     cp_line(e->p, ".epochs = %lld,", (long long)m->epochs);

@@ -194,6 +194,7 @@ static void runtime_rules(const Graph *g, ModelInfo *m)
         if (classes > 0 && (m->label_classes == 0 || classes < m->label_classes)) m->label_classes = classes;
     }
     m->out_values = m->train && !classifier;
+    m->out_mixes_rows = g->output0_mixes_rows;
 }
 
 void ce_no_input_error(const Graph *g)

@@ -674,6 +674,7 @@ static void emit_model(CEmit *e, const ModelInfo *m)
     if (m->label_classes > 0) cp_line(e->p, "m.label_classes = %lld;", (long long)m->label_classes);
     if (m->label_binary) cp_line(e->p, "m.label_binary = 1;");
     if (m->out_values) cp_line(e->p, "m.out_values = 1;");
+    if (m->out_mixes_rows) cp_line(e->p, "m.out_mixes_rows = 1;");
     cp_line(e->p, "m.max_batch = %lld;", (long long)g->max_batch);
     cp_line(e->p, "m.batch_size = %lld;", (long long)m->batch_size);
     cp_line(e->p, "m.epochs = %lld;", (long long)m->epochs);

@@ -194,6 +194,10 @@ struct Graph {
     Node **grad_params; Node **grads; int ngrads;
     TrainConfig train;
     int64_t max_batch;     /* the N the memory plan is made for (>= 1) */
+    /* Set by `shapes` in train mode: output 0 combines the samples of a
+       batch (passes/batch_rows.c; in infer mode that is an error), so a
+       program's predict must not split its input into chunks. */
+    bool output0_mixes_rows;
     int64_t arena_bytes;   /* planned arena size (by `plan`, else 0) */
     int64_t arena_lower_bound; /* max bytes simultaneously live (by `plan`) */
 };

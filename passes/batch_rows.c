@@ -8,7 +8,10 @@
  * (`mean(x, axes=[0])`), or is computed from such a value (`x -
  * mean(x, axes=[0])`), would get one value per chunk and change with the
  * chunking.  Training's loss and metrics reduce over the batch by design
- * and are not checked.
+ * and are not checked.  In train mode an output may mix the samples (a
+ * batch statistic to monitor); the check then only records that output 0
+ * does (Graph.output0_mixes_rows), and the program's predict refuses an
+ * input larger than one chunk instead of splitting it.
  *
  * How: one walk in graph order with a state per node,
  *   - none:  the value depends on no batched input (params, constants,
@@ -115,9 +118,16 @@ void batch_rows_check(Graph *g)
         }
         dep[n->id] = d;
     }
+    g->output0_mixes_rows = false;
     for (int k = 0; k < g->noutputs; k++) {
         const NamedValue *o = &g->outputs[k];
         if (dep[o->node->id] != ROWS_MIXED) continue;
+        if (g->mode == MODE_TRAIN) {
+            /* training may monitor a batch statistic; predict then runs
+               output 0 in one chunk or refuses (dlrt_model.out_mixes_rows) */
+            if (k == 0) g->output0_mixes_rows = true;
+            continue;
+        }
         const Node *c = culprit[o->node->id];
         dlc_error(c->loc.line ? c->loc : o->loc,
                   "output '%s' combines the samples of a batch (%s); predict runs the inputs in chunks of at "

@@ -41,5 +41,5 @@ void pass_shapes(Graph *g, const PassOptions *o) {
         }
     }
     if (any_input && !batched) g->max_batch = 1;
-    if (g->mode == MODE_INFER) batch_rows_check(g);
+    batch_rows_check(g);
 }

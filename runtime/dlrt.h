@@ -59,6 +59,10 @@ typedef struct dlrt_model {
        themselves (a model trained with neither a categorical crossentropy
        nor an accuracy: a regression, a multi-label output). */
     int out_values;
+    /* 1: output 0 combines the samples of a batch (a training model's
+       batch statistic), so predict refuses more than max_batch samples
+       rather than return values that depend on its chunking. */
+    int out_mixes_rows;
     int64_t max_batch;             /* largest n the entry points accept */
     /* ---- training defaults from the train block ---- */
     int64_t batch_size;

@@ -235,6 +235,14 @@ int dlrt_cmd_predict(const dlrt_model *m, const dlrt_opts *o, const char *prog)
         return 1;
     }
     int status = 1;
+    if (m->out_mixes_rows && n > (m->max_batch > 0 ? m->max_batch : 1)) {
+        dlrt_errf(&e, "%s holds %lld samples, but the output of model '%s' combines the samples it is given, "
+                  "so predict takes at most %lld at once (the max batch) rather than split them into chunks",
+                  o->input, (long long)n, m->name, (long long)m->max_batch);
+        dlrt_report(prog, e.msg);
+        free(x);
+        return 1;
+    }
     float *out = malloc(sizeof(float) * (size_t)(n * m->out_size));
     if (!out) {
         dlrt_report(prog, "out of memory");
