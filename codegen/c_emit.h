@@ -2,8 +2,9 @@
  *
  *   emit_c.c     the translation unit and header: tensors, entry points,
  *                the dlrt_model description (codegen_emit)
- *   emit_common.c what the C and CUDA units share: names, the model's
- *                shape, entry subsets, tables, header declarations
+ *   emit_common.c what the C and CUDA units share: the kernels' helpers
+ *                (ce_ref, ce_ctype, ce_bytes, ce_is_alias), names, the
+ *                model's shape, entry subsets, tables, header declarations
  *   c_kernels.c  one kernel per op, bound to the op table by an X-macro
  *   c_loops.c    extents with the run-time batch, and strided loop nests
  *                (broadcasting, reductions, transposes, copies)
@@ -101,6 +102,14 @@ bool rows_around(const TensorType *t, int axis, Rows *r);
 
 /* ---- emit_c.c ----------------------------------------------------------- */
 
+/* For other emitters of whole units (emit_embed.c): writes the kernels of
+ * the needed nodes in graph order (assigns last). */
+void ce_emit_kernels(CEmit *e, const bool *need);
+
+/* ---- emit_common.c: what the C and CUDA units share ---------------------- */
+
+/* The helpers of every kernel file (below the emitters: no kernel file
+ * includes a call into emit_c.c or emit_cuda.c). */
 const char *ce_ctype(DType t);
 /* The operand / result names in kernels. */
 const char *ce_ref(CEmit *e, const Node *n);
@@ -108,11 +117,6 @@ const char *ce_ref(CEmit *e, const Node *n);
 const char *ce_bytes(CEmit *e, const Node *n);
 /* True if the plan lets this reshape/flatten share its operand's storage. */
 bool ce_is_alias(const Node *n);
-/* For other emitters of whole units (emit_embed.c): writes the kernels of
- * the needed nodes in graph order (assigns last). */
-void ce_emit_kernels(CEmit *e, const bool *need);
-
-/* ---- emit_common.c: what the C and CUDA units share ---------------------- */
 
 /* The model's shape, as the entry points and the dlrt_model see it. */
 typedef struct ModelInfo {
