@@ -5,7 +5,10 @@
  *   emit_common.c what the C and CUDA units share: the kernels' helpers
  *                (ce_ref, ce_ctype, ce_bytes, ce_is_alias), names, the
  *                model's shape, entry subsets, tables, header declarations
- *   c_kernels.c  one kernel per op, bound to the op table by an X-macro
+ *   kernels.c    each op's kernel described once, for C and CUDA
+ *                (kernels.h: its space and body; the region and copy
+ *                nest helpers declared below)
+ *   c_kernels.c  the C launcher: each description in a block with loops
  *   c_loops.c    extents with the run-time batch, and strided loop nests
  *                (broadcasting, reductions, transposes, copies)
  *
@@ -200,10 +203,13 @@ void cg_gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const cha
 
 /* Writes the kernel of one non-leaf node (its comment, then its block). */
 void ck_emit_node(CEmit *e, const Node *n);
-/* True for a node the plan inlined into its consumer's loop (no storage). */
-bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
+
+/* ---- kernels.c: shared by the C and CUDA launchers ---------------------- */
+
+/* True for a node the plan inlined into its consumer's loop (no storage). */
+bool ck_is_inlined(const Node *n);
 
 /* The loop nest of a copying shape op (transpose, broadcast_to, slice)
  * over its result, in the C kernel and the CUDA one: array 0 the result
