@@ -173,11 +173,10 @@ static void ck_matmul(CEmit *e, const Node *n)
 
 /* ---- reductions --------------------------------------------------------- */
 
-static void red_body(CEmit *e, const char *const *idx, void *vctx)
+/* One step of a reduction nest: y[idx0] takes x0[idx1] (kd_reduce_step). */
+static void red_body(CEmit *e, const char *const *idx, void *vn)
 {
-    const bool *max = vctx;
-    if (*max) cp_line(e->p, "if (x0[%s] > y[%s]) y[%s] = x0[%s];", idx[1], idx[0], idx[0], idx[1]);
-    else cp_line(e->p, "y[%s] += x0[%s];", idx[0], idx[1]);
+    kd_reduce_step(e, vn, arena_printf(e->a, "y[%s]", idx[0]), arena_printf(e->a, "x0[%s]", idx[1]));
 }
 
 /* Reduction of x0 into y over the dims flagged in red (input dims). */
@@ -203,7 +202,7 @@ static void reduce_into(CEmit *e, const Node *n, const bool *red, bool max, bool
     ln_coalesce(&l);
     kbegin(e, n, NULL);
     fill(e, n, max ? "-INFINITY" : "0");
-    ln_emit(e, &l, red_body, &max);
+    ln_emit(e, &l, red_body, (void *)n);
     if (mean) {
         cp_line(e->p, "const float scale = 1.0f / (float)(%s);", ext_str(e, count));
         cp_open(e->p, "for (int64_t i = 0; i < %s; i++)", ext_str(e, ext_of(&n->type)));

@@ -281,8 +281,7 @@ static void k_reduce(CEmit *e, const Node *n, const char *name)
         if (xs[d] == 1) len += (size_t)snprintf(off + len, sizeof off - len, " + r%d", d);
         else len += (size_t)snprintf(off + len, sizeof off - len, " + r%d * %lld", d, (long long)xs[d]);
     }
-    if (max) cp_line(e->p, "if (x0[%s] > acc) acc = x0[%s];", off, off);
-    else cp_line(e->p, "acc += x0[%s];", off);
+    kd_reduce_step(e, n, "acc", arena_printf(e->a, "x0[%s]", off));
     for (; open > 0; open--) cp_close(e->p, "");
     if (mean) cp_line(e->p, "y[i] = acc * (1.0f / (float)(%s));", ext_str(e, count));
     else cp_line(e->p, "y[i] = acc;");

@@ -71,6 +71,12 @@ void kd_reduced_dims(const Node *n, bool *red)
     for (int k = 0; k < na; k++) red[ln_axis(n, axes[k], t->rank)] = true;
 }
 
+void kd_reduce_step(CEmit *e, const Node *n, const char *acc, const char *x)
+{
+    if (n->op == OP_MAX) cp_line(e->p, "if (%s > %s) %s = %s;", x, acc, acc, x);
+    else cp_line(e->p, "%s += %s;", acc, x);
+}
+
 /* ---- elementwise ---------------------------------------------------------- */
 
 bool ck_is_inlined(const Node *n)

@@ -85,6 +85,9 @@ bool kd_rows(const Node *n, Rows *r);
 /* The input dims a reduction reduces (of max_grad: the dims of x its max
  * reduced; of sum_to: those absent from, or 1 in, the result). */
 void kd_reduced_dims(const Node *n, bool *red);
+/* KS_REDUCE's step: folds the operand element x into the accumulator acc
+ * (max: the larger, first one kept on ties; sum, mean, sum_to: added). */
+void kd_reduce_step(CEmit *e, const Node *n, const char *acc, const char *x);
 /* KS_COPY's body: y[idx[0]] = src[idx[1]] (src: "x0" when NULL). */
 void kd_copy_body(CEmit *e, const char *const *idx, void *src);
 /* KS_EW's body over a region (ck_ew_region) at the nest indices idx:
