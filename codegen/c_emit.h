@@ -2,9 +2,13 @@
  *
  *   emit_c.c     the translation unit and header: tensors, entry points,
  *                the dlrt_model description (codegen_emit)
- *   emit_common.c what the C and CUDA units share: names, the model's
- *                shape, entry subsets, tables, header declarations
- *   c_kernels.c  one kernel per op, bound to the op table by an X-macro
+ *   emit_common.c what the C and CUDA units share: the kernels' helpers
+ *                (ce_ref, ce_ctype, ce_bytes, ce_is_alias), names, the
+ *                model's shape, entry subsets, tables, header declarations
+ *   kernels.c    each op's kernel described once, for C and CUDA
+ *                (kernels.h: its space and body; the region and copy
+ *                nest helpers declared below)
+ *   c_kernels.c  the C launcher: each description in a block with loops
  *   c_loops.c    extents with the run-time batch, and strided loop nests
  *                (broadcasting, reductions, transposes, copies)
  *
@@ -101,6 +105,14 @@ bool rows_around(const TensorType *t, int axis, Rows *r);
 
 /* ---- emit_c.c ----------------------------------------------------------- */
 
+/* For other emitters of whole units (emit_embed.c): writes the kernels of
+ * the needed nodes in graph order (assigns last). */
+void ce_emit_kernels(CEmit *e, const bool *need);
+
+/* ---- emit_common.c: what the C and CUDA units share ---------------------- */
+
+/* The helpers of every kernel file (below the emitters: no kernel file
+ * includes a call into emit_c.c or emit_cuda.c). */
 const char *ce_ctype(DType t);
 /* The operand / result names in kernels. */
 const char *ce_ref(CEmit *e, const Node *n);
@@ -108,11 +120,6 @@ const char *ce_ref(CEmit *e, const Node *n);
 const char *ce_bytes(CEmit *e, const Node *n);
 /* True if the plan lets this reshape/flatten share its operand's storage. */
 bool ce_is_alias(const Node *n);
-/* For other emitters of whole units (emit_embed.c): writes the kernels of
- * the needed nodes in graph order (assigns last). */
-void ce_emit_kernels(CEmit *e, const bool *need);
-
-/* ---- emit_common.c: what the C and CUDA units share ---------------------- */
 
 /* The model's shape, as the entry points and the dlrt_model see it. */
 typedef struct ModelInfo {
@@ -200,10 +207,13 @@ void cg_gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const cha
 
 /* Writes the kernel of one non-leaf node (its comment, then its block). */
 void ck_emit_node(CEmit *e, const Node *n);
-/* True for a node the plan inlined into its consumer's loop (no storage). */
-bool ck_is_inlined(const Node *n);
 /* Writes `/+ %3 = relu %2 : f32[N,512]   (model.nn:8 h) +/`. */
 void ck_comment(CEmit *e, const Node *n);
+
+/* ---- kernels.c: shared by the C and CUDA launchers ---------------------- */
+
+/* True for a node the plan inlined into its consumer's loop (no storage). */
+bool ck_is_inlined(const Node *n);
 
 /* The loop nest of a copying shape op (transpose, broadcast_to, slice)
  * over its result, in the C kernel and the CUDA one: array 0 the result

@@ -4,7 +4,8 @@
  *                   managed arena, the tensor table, one __global__ kernel
  *                   per computing node, the host entry points that launch
  *                   them (a training step is one CUDA Graph per batch size)
- *   cuda_kernels.c  the kernel of each op and how it is launched
+ *   cuda_kernels.c  the CUDA launcher: each op's kernel description
+ *                   (kernels.c) in a __global__ kernel, and how it runs
  *
  * It shares with the C generator (c_emit.h) what emit_common.c writes for
  * both (the naming of tensors, the model's shape, entry subsets, the tensor

@@ -1,4 +1,6 @@
-/* cuda_kernels.c - the CUDA kernel of every op (--target cuda).
+/* cuda_kernels.c - the CUDA launcher (--target cuda): wraps each op's
+ * kernel description (codegen/kernels.c: its space and body, written once
+ * for both targets) in a __global__ kernel with its thread count.
  *
  * Each computing node becomes one `__global__` function
  *
@@ -31,7 +33,8 @@
  *    over the reduced elements in a fixed order (no atomics: the same bits
  *    every run);
  *  - softmax, log_softmax and their gradients, the gradients of the
- *    (sparse) categorical crossentropy: one thread per row;
+ *    (sparse) categorical crossentropy: one thread per row, the body of
+ *    the C kernel's row loop (kernels.c);
  *  - dropout masks: one thread per element, drawing the runtime's
  *    counter-based stream on the device (the CPU program's bits);
  *  - matmul: cuBLAS (dlrt_cuda_sgemm, runtime/cuda/dlrt_cuda.h), from the
@@ -50,10 +53,13 @@
  *    kernel (ck_emit_node) unchanged.
  *
  * No kernel has a thread read what another thread of the same launch
- * writes (the host emulation runs threads last first to catch that).  Any
- * other op (a new one in ops.def) has no CUDA kernel yet: a user error at
- * emit time naming it, so that adding an op never breaks the build of this
- * file.
+ * writes (the host emulation runs threads last first to catch that).  The
+ * row kernels, the losses, accuracy and the elementwise loss gradients
+ * take their bodies from kernels.c (KS_ROWS, KS_TERMS, KS_ELEMS), the
+ * elementwise regions theirs from kd_ew_body, the copies theirs from
+ * ck_copy_nest and kd_copy_body.  An op whose space has no CUDA launcher
+ * (KS_C_ONLY: the convolution family) is a user error at emit time naming
+ * it; tests/unit/test_kernels.c keeps that list exact.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 
@@ -62,21 +68,16 @@
 #include <string.h>
 
 #include "cuda_emit.h"
+#include "kernels.h"
 
 /* ---- which ops run how ------------------------------------------------- */
 
-/* The rows of t around `axis` (the batch axis cannot be one). */
-static Rows rows_at(const Node *n, const TensorType *t, int axis)
+/* The rows of a row kernel or loss, kd_rows (the batch axis cannot be one). */
+static Rows kernel_rows(const Node *n)
 {
     Rows r;
-    if (!rows_around(t, axis, &r)) dlc_error(n->loc, "%s over the batch axis has no CUDA kernel yet", op_info(n->op)->name);
+    if (!kd_rows(n, &r)) dlc_error(n->loc, "%s over the batch axis has no CUDA kernel yet", op_info(n->op)->name);
     return r;
-}
-
-static Rows softmax_rows(const Node *n)
-{
-    const TensorType *t = &n->type;
-    return rows_at(n, t, ln_axis(n, node_attr_int(n, "axis"), t->rank));
 }
 
 /* Threads of a row-wise kernel: outer * inner. */
@@ -87,8 +88,6 @@ static const char *row_count(CEmit *e, Rows r)
     return ext_str(e, x);
 }
 
-static void reduced_dims(const Node *n, bool *red);
-
 /* A sum_to over the batch axis alone ([N, ...] -> [...] or [1, ...], the
  * bias gradients): a GEMM of a row of ones with the operand, so cuBLAS
  * spreads the long reduction over the whole GPU (deterministically). */
@@ -98,7 +97,7 @@ static bool is_batch_sum(const Node *n)
     const TensorType *t = &n->in[0]->type;
     if (t->rank < 2 || t->dims[0] != DIM_N) return false;
     bool red[DLC_MAX_RANK];
-    reduced_dims(n, red);
+    kd_reduced_dims(n, red);
     for (int d = 0; d < t->rank; d++)
         if (red[d] != (d == 0)) return false;
     return true;
@@ -115,7 +114,7 @@ static bool term_rows(const Node *n, Ext *rows, int64_t *len)
     switch (n->op) {
     case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
     case OP_CATEGORICAL_CROSSENTROPY: {
-        Rows r = rows_at(n, t, t->rank - 1);
+        Rows r = kernel_rows(n);
         *rows = r.outer;
         *len = r.c;
         return true;
@@ -215,32 +214,7 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
     const char *idx[LN_MAX_ARR];
     nest_indices(e, &l, idx);
     /* every operand is loaded once, unconditionally */
-    for (int j = 0; j < c.nleaf; j++)
-        cp_line(e->p, "const %s a%d = x%d[%s];", ce_ctype(c.leaf[j]->type.dtype), j, j, idx[j + 1]);
-    if (c.self) cp_line(e->p, "const %s self = y[%s];", ce_ctype(n->type.dtype), idx[0]);
-    for (int m = 0; m < c.nmem; m++) {
-        const Node *v = c.mem[m];
-        const char *ops[16];
-        DLC_ASSERT(v->nin <= 16);
-        for (int k = 0; k < v->nin; k++) {
-            const Node *a = v->in[k];
-            if (ck_is_inlined(a)) {
-                ops[k] = ce_ref(e, a);
-            } else if (a->op == OP_CONST) {
-                char lit[CP_FLOAT_LEN];
-                ops[k] = arena_strdup(e->a, cp_float(e->p->d, node_attr_float(a, "value"), lit, sizeof lit));
-            } else if (a == c.self) {
-                ops[k] = "self";
-            } else {
-                int j = 0;
-                while (c.leaf[j] != a) j++;
-                ops[k] = arena_printf(e->a, "a%d", j);
-            }
-        }
-        const char *expr = cp_expand(e->a, e->p->d, op_info(v->op)->ew, ops, v->nin, v);
-        if (m + 1 < c.nmem) cp_line(e->p, "const %s %s = %s;", ce_ctype(v->type.dtype), ce_ref(e, v), expr);
-        else cp_line(e->p, "y[%s] = %s;", idx[0], expr);
-    }
+    kd_ew_body(e, &c, idx, true, true);
     cp_close(e->p, "");
     kopen(e, name, ext_str(e, ext_of(&n->type)));
     cp_line(e->p, "%s_at(arena, n, i);", name);
@@ -248,26 +222,6 @@ static void k_elementwise(CEmit *e, const Node *n, const char *name)
 }
 
 /* ---- reductions -------------------------------------------------------- */
-
-/* Marks the input dims a reduction sums over (of max_grad: the dims of x
- * its max reduced). */
-static void reduced_dims(const Node *n, bool *red)
-{
-    const TensorType *t = &n->in[n->op == OP_MAX_GRAD ? 1 : 0]->type;
-    if (n->op == OP_SUM_TO) {
-        const TensorType *o = &n->type;
-        int shift = t->rank - o->rank;
-        for (int d = 0; d < t->rank; d++) {
-            int od = d - shift;
-            red[d] = od < 0 || (o->dims[od] == 1 && t->dims[d] != 1);
-        }
-        return;
-    }
-    const int64_t *axes;
-    int na = node_attr_ints(n, "axes", &axes);
-    for (int d = 0; d < t->rank; d++) red[d] = na == 0;
-    for (int k = 0; k < na; k++) red[ln_axis(n, axes[k], t->rank)] = true;
-}
 
 static const char *dim_str(CEmit *e, int64_t d)
 {
@@ -299,7 +253,7 @@ static void k_reduce(CEmit *e, const Node *n, const char *name)
 {
     const TensorType *t = &n->in[0]->type;
     bool red[DLC_MAX_RANK];
-    reduced_dims(n, red);
+    kd_reduced_dims(n, red);
     int64_t xs[DLC_MAX_RANK];
     strides_of(t, xs);
     bool max = n->op == OP_MAX, mean = n->op == OP_MEAN;
@@ -327,8 +281,7 @@ static void k_reduce(CEmit *e, const Node *n, const char *name)
         if (xs[d] == 1) len += (size_t)snprintf(off + len, sizeof off - len, " + r%d", d);
         else len += (size_t)snprintf(off + len, sizeof off - len, " + r%d * %lld", d, (long long)xs[d]);
     }
-    if (max) cp_line(e->p, "if (x0[%s] > acc) acc = x0[%s];", off, off);
-    else cp_line(e->p, "acc += x0[%s];", off);
+    kd_reduce_step(e, n, "acc", arena_printf(e->a, "x0[%s]", off));
     for (; open > 0; open--) cp_close(e->p, "");
     if (mean) cp_line(e->p, "y[i] = acc * (1.0f / (float)(%s));", ext_str(e, count));
     else cp_line(e->p, "y[i] = acc;");
@@ -347,7 +300,7 @@ static void k_copy(CEmit *e, const Node *n, const char *name)
     klocals(e, n);
     const char *idx[LN_MAX_ARR];
     nest_indices(e, &l, idx);
-    cp_line(e->p, "y[%s] = x0[%s];", idx[0], idx[1]);
+    kd_copy_body(e, idx, NULL);
     cp_close(e->p, "");
 }
 
@@ -356,7 +309,8 @@ static void k_copy(CEmit *e, const Node *n, const char *name)
 static void k_concat(CEmit *e, const Node *n, const char *name)
 {
     int axis = ln_axis(n, node_attr_int(n, "axis"), n->type.rank);
-    Rows r = rows_at(n, &n->type, axis);
+    Rows r;
+    if (!rows_around(&n->type, axis, &r)) DLC_ICE("concat along the batch axis"); /* the shape rule refuses it */
     long long c = (long long)r.c, inner = (long long)r.inner;
     kopen(e, name, ext_str(e, ext_of(&n->type)));
     klocals(e, n);
@@ -392,7 +346,7 @@ static void k_max_grad(CEmit *e, const Node *n, const char *name)
 {
     const TensorType *t = &n->in[1]->type;
     bool red[DLC_MAX_RANK];
-    reduced_dims(n, red);
+    kd_reduced_dims(n, red);
     int64_t xs[DLC_MAX_RANK];
     strides_of(t, xs);
     kopen(e, name, ext_str(e, ext_of(t)));
@@ -445,124 +399,29 @@ static const char *row_begin(CEmit *e, Rows r)
     return arena_printf(e->a, "b + j * %lld", (long long)r.inner);
 }
 
-/* Declares m, the maximum of the row's c elements x0[at] (at: in j). */
-static void row_max(CEmit *e, long long c, const char *at)
+/* KS_ROWS: one thread per row (and inner position), the description's
+ * setup and body (kernels.c); `return` ends a row's work. */
+static void k_rows(CEmit *e, const Node *n, const char *name)
 {
-    cp_line(e->p, "float m = x0[b];");
-    cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) m = x0[%s] > m ? x0[%s] : m;", c, at, at);
-}
-
-static void k_softmax_family(CEmit *e, const Node *n, const char *name)
-{
-    Rows r = softmax_rows(n);
-    long long c = (long long)r.c;
-    kopen(e, name, row_count(e, r));
+    const KernelDesc *d = kd_of(n->op);
+    KCtx k = {.e = e, .n = n, .r = kernel_rows(n), .row = "i", .skip = "return;"};
+    kopen(e, name, row_count(e, k.r));
     klocals(e, n);
-    const char *at = row_begin(e, r);
-    switch (n->op) {
-    case OP_SOFTMAX:
-        row_max(e, c, at);
-        cp_line(e->p, "float s = 0;");
-        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-        cp_line(e->p, "y[%s] = expf(x0[%s] - m);", at, at);
-        cp_line(e->p, "s += y[%s];", at);
-        cp_close(e->p, "");
-        cp_line(e->p, "const float inv = 1.0f / s;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] *= inv;", c, at);
-        break;
-    case OP_LOG_SOFTMAX:
-        row_max(e, c, at);
-        cp_line(e->p, "float s = 0;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += expf(x0[%s] - m);", c, at);
-        cp_line(e->p, "const float lse = m + logf(s);");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - lse;", c, at, at);
-        break;
-    case OP_SOFTMAX_GRAD: /* y * (dy - sum(dy * y)) */
-        cp_line(e->p, "float dot = 0;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) dot += x0[%s] * x1[%s];", c, at, at);
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x1[%s] * (x0[%s] - dot);", c, at, at, at);
-        break;
-    case OP_LOG_SOFTMAX_GRAD: /* dy - exp(y) * sum(dy) */
-        cp_line(e->p, "float s = 0;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += x0[%s];", c, at);
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[%s] = x0[%s] - expf(x1[%s]) * s;", c, at, at, at);
-        break;
-    default: DLC_ICE("not a softmax op");
-    }
+    if (d->setup) d->setup(&k);
+    k.at = row_begin(e, k.r);
+    d->body(&k);
     cp_close(e->p, "");
 }
 
-/* Gradients of the (sparse) categorical crossentropy: one thread per row,
- * the C kernel's arithmetic (codegen/c_kernels.c). */
-static void k_crossentropy_grad(CEmit *e, const Node *n, const char *name)
+/* KS_ELEMS: one thread per element of operand 0, the setup and body. */
+static void k_elems(CEmit *e, const Node *n, const char *name)
 {
-    const TensorType *t = &n->in[0]->type;
-    Rows r = rows_at(n, t, t->rank - 1);
-    long long c = (long long)r.c;
-    bool logits = node_attr_int(n, "from_logits") != 0;
-    kopen(e, name, row_count(e, r));
+    const KernelDesc *d = kd_of(n->op);
+    KCtx k = {.e = e, .n = n, .idx = "i"};
+    kopen(e, name, ext_str(e, ext_of(&n->in[0]->type)));
     klocals(e, n);
-    cp_line(e->p, "const float g = x2[0] / (float)(%s);", ext_str(e, r.outer));
-    cp_line(e->p, "const int64_t b = i * %lld;", c);
-    if (n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD) {
-        cp_line(e->p, "const int64_t t = x1[i];");
-        cp_open(e->p, "if (t < 0 || t >= %lld)", c);
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", c);
-        cp_line(e->p, "return;");
-        cp_close(e->p, "");
-        if (logits) {
-            row_max(e, c, "b + j");
-            cp_line(e->p, "float s = 0;");
-            cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-            cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
-            cp_line(e->p, "s += y[b + j];");
-            cp_close(e->p, "");
-            cp_line(e->p, "const float gs = g / s;");
-            cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] *= gs;", c);
-            cp_line(e->p, "y[b + t] -= g;");
-        } else {
-            cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = 0;", c);
-            cp_line(e->p, "const float p = x0[b + t];");
-            cp_line(e->p, "if (p >= 1e-7f && p <= 1 - 1e-7f) y[b + t] = -g / p;");
-        }
-    } else if (logits) {
-        row_max(e, c, "b + j");
-        cp_line(e->p, "float s = 0, ts = 0;");
-        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-        cp_line(e->p, "y[b + j] = expf(x0[b + j] - m);");
-        cp_line(e->p, "s += y[b + j];");
-        cp_line(e->p, "ts += x1[b + j];");
-        cp_close(e->p, "");
-        cp_line(e->p, "const float k = ts / s;");
-        cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) y[b + j] = g * (y[b + j] * k - x1[b + j]);", c);
-    } else {
-        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-        cp_line(e->p, "const float p = x0[b + j];");
-        cp_line(e->p, "y[b + j] = p >= 1e-7f && p <= 1 - 1e-7f ? -g * x1[b + j] / p : 0;");
-        cp_close(e->p, "");
-    }
-    cp_close(e->p, "");
-}
-
-/* Gradients of binary crossentropy and mean squared error: one thread per
- * element, the C kernel's arithmetic (g: the upstream gradient over the
- * element count). */
-static void k_elem_loss_grad(CEmit *e, const Node *n, const char *name)
-{
-    const char *cnt = ext_str(e, ext_of(&n->in[0]->type));
-    kopen(e, name, cnt);
-    klocals(e, n);
-    if (n->op == OP_MEAN_SQUARED_ERROR_GRAD) {
-        cp_line(e->p, "const float g = 2.0f * x2[0] / (float)(%s);", cnt);
-        cp_line(e->p, "y[i] = g * (x0[i] - x1[i]);");
-    } else if (node_attr_int(n, "from_logits")) {
-        cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
-        cp_line(e->p, "y[i] = g * (1.0f / (1.0f + expf(-x0[i])) - x1[i]);");
-    } else {
-        cp_line(e->p, "const float g = x2[0] / (float)(%s);", cnt);
-        cp_line(e->p, "const float p = x0[i], t = x1[i];");
-        cp_line(e->p, "y[i] = p >= 1e-7f && p <= 1 - 1e-7f ? g * ((1 - t) / (1 - p) - t / p) : 0;");
-    }
+    if (d->setup) d->setup(&k);
+    d->body(&k);
     cp_close(e->p, "");
 }
 
@@ -619,105 +478,36 @@ static void terms_close(CEmit *e, const Node *n, const char *name, const char *r
     cp_close(e->p, "");
 }
 
-/* Declares m and lse, the row's maximum and log-sum-exp (in double) of its
- * c elements x0[b + j], as the C kernel does. */
-static void row_lse(CEmit *e, long long c)
+/* KS_TERMS: thread i adds the terms of its row (term_rows) into `term`:
+ * the class row's (the crossentropies), each element's of the row of the
+ * last axis (KF_PER_ELEMENT), or the sample's 0/1 (accuracy); the sum
+ * kernel divides by the rows or the elements. */
+static void k_terms(CEmit *e, const Node *n, const char *name)
 {
-    row_max(e, c, "b + j");
-    cp_line(e->p, "double s = 0;");
-    cp_line(e->p, "for (int64_t j = 0; j < %lld; j++) s += exp((double)(x0[b + j] - m));", c);
-    cp_line(e->p, "const double lse = m + log(s);");
-}
-
-/* The crossentropies, binary crossentropy, mean squared error: the mean of
- * the terms over the rows (class rows) or over the elements. */
-static void k_loss_rows(CEmit *e, const Node *n, const char *name)
-{
+    const KernelDesc *d = kd_of(n->op);
     Ext rows;
     int64_t len;
     DLC_ASSERT(term_rows(n, &rows, &len));
-    long long c = (long long)len;
-    bool logits = n->op != OP_MEAN_SQUARED_ERROR && node_attr_int(n, "from_logits");
-    const char *clip = "x0[b + j] < 1e-7f ? 1e-7f : x0[b + j] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + j]";
+    KCtx k = {.e = e, .n = n, .row = "i", .idx = "b + j", .at = "b + j", .acc = "term",
+              .skip = "{ DLRT_SCRATCH[i] = 0; return; }", .has_b = true};
+    k.r.c = len;
     terms_open(e, n, name);
-    switch (n->op) {
-    case OP_SPARSE_CATEGORICAL_CROSSENTROPY:
-        cp_line(e->p, "const int64_t t = x1[i];");
-        cp_open(e->p, "if (t < 0 || t >= %lld)   /* not a class: no loss */", c);
-        cp_line(e->p, "DLRT_SCRATCH[i] = 0;");
-        cp_line(e->p, "return;");
+    cp_line(e->p, "double term = 0;");
+    if (d->flags & KF_PER_ELEMENT) {
+        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", (long long)len);
+        d->body(&k);
         cp_close(e->p, "");
-        if (logits) {
-            row_lse(e, c);
-            cp_line(e->p, "DLRT_SCRATCH[i] = lse - x0[b + t];");
-        } else {
-            cp_line(e->p, "const float p = x0[b + t] < 1e-7f ? 1e-7f : x0[b + t] > 1 - 1e-7f ? 1 - 1e-7f : x0[b + t];");
-            cp_line(e->p, "DLRT_SCRATCH[i] = -log((double)p);");
-        }
-        break;
-    case OP_CATEGORICAL_CROSSENTROPY:
-        if (logits) row_lse(e, c);
-        cp_line(e->p, "double term = 0;");
-        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-        if (logits) {
-            cp_line(e->p, "term += x1[b + j] * (lse - x0[b + j]);");
-        } else {
-            cp_line(e->p, "const float p = %s;", clip);
-            cp_line(e->p, "term -= x1[b + j] * log((double)p);");
-        }
-        cp_close(e->p, "");
-        cp_line(e->p, "DLRT_SCRATCH[i] = term;");
-        break;
-    case OP_BINARY_CROSSENTROPY:
-    case OP_MEAN_SQUARED_ERROR:
-        cp_line(e->p, "double term = 0;");
-        cp_open(e->p, "for (int64_t j = 0; j < %lld; j++)", c);
-        if (n->op == OP_MEAN_SQUARED_ERROR) {
-            cp_line(e->p, "const double d = (double)x0[b + j] - (double)x1[b + j];");
-            cp_line(e->p, "term += d * d;");
-        } else if (logits) {
-            cp_line(e->p, "const double x = x0[b + j], t = x1[b + j];");
-            cp_line(e->p, "term += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));");
-        } else {
-            cp_line(e->p, "const double x = x0[b + j], t = x1[b + j];");
-            cp_line(e->p, "const double p = x < 1e-7 ? 1e-7 : x > 1 - 1e-7 ? 1 - 1e-7 : x;");
-            cp_line(e->p, "term -= t * log(p) + (1 - t) * log(1 - p);");
-        }
-        cp_close(e->p, "");
-        cp_line(e->p, "DLRT_SCRATCH[i] = term;");
-        break;
-    default: DLC_ICE("not a loss");
-    }
-    bool per_row = n->op == OP_SPARSE_CATEGORICAL_CROSSENTROPY || n->op == OP_CATEGORICAL_CROSSENTROPY;
-    const char *count = ext_str(e, per_row ? rows : ext_of(&n->in[0]->type));
-    terms_close(e, n, name, arena_printf(e->a, "(float)(total / (double)(%s))", count));
-}
-
-/* accuracy(probs, labels): the fraction of rows whose argmax (first
- * maximum) is the label's, or thresholds at 0.5 for a single column. */
-static void k_accuracy_rows(CEmit *e, const Node *n, const char *name)
-{
-    const TensorType *p = &n->in[0]->type, *t = &n->in[1]->type;
-    Ext rows;
-    int64_t len;
-    DLC_ASSERT(term_rows(n, &rows, &len));
-    long long c = (long long)len;
-    terms_open(e, n, name);
-    if (c == 1) {
-        cp_line(e->p, "DLRT_SCRATCH[i] = (x0[b] > 0.5f) == (x1[b] > 0.5f);");
     } else {
-        cp_line(e->p, "int64_t best = 0;");
-        cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) best = x0[b + j] > x0[b + best] ? j : best;", c);
-        if (t->rank == p->rank && t->dtype != DT_I32) {
-            cp_line(e->p, "int64_t want = 0;");
-            cp_line(e->p, "for (int64_t j = 1; j < %lld; j++) want = x1[b + j] > x1[b + want] ? j : want;", c);
-            cp_line(e->p, "DLRT_SCRATCH[i] = best == want;");
-        } else {
-            cp_line(e->p, "DLRT_SCRATCH[i] = best == (int64_t)x1[i];");
-        }
+        d->body(&k);
     }
-    /* the terms are 0 or 1: their double sum is the C kernel's count */
-    terms_close(e, n, name, arena_printf(e->a, "(float)total / (float)(%s)", ext_str(e, rows)));
+    cp_line(e->p, "DLRT_SCRATCH[i] = term;");
+    const char *result;
+    if (d->flags & KF_COUNT) /* the terms are 0 or 1: their double sum is the C kernel's count */
+        result = arena_printf(e->a, "(float)total / (float)(%s)", ext_str(e, rows));
+    else
+        result = arena_printf(e->a, "(float)(total / (double)(%s))",
+                              ext_str(e, d->flags & KF_PER_ELEMENT ? ext_of(&n->in[0]->type) : rows));
+    terms_close(e, n, name, result);
 }
 
 /* One thread running the C kernel of the node (an assign that fills a
@@ -748,96 +538,70 @@ static void k_single(CEmit *e, const Node *n, const char *name)
     cp_close(e->p, "");
 }
 
-/* ---- the ops with kernels of their own -------------------------------------
+/* ---- the launcher -------------------------------------------------------------
  *
- * One entry per op: its kernel and how many threads it takes.  Elementwise
- * ops (their ew templates), losses and metrics (term_rows: CL_ROWS), and
- * the host-side work (matmul, copies) are decided by the node in
- * cu_launch_kind; any other op has no CUDA kernel. */
-
-static const char *threads_per_element(CEmit *e, const Node *n)
-{
-    return ext_str(e, ext_of(&n->type));
-}
-static const char *threads_per_softmax_row(CEmit *e, const Node *n)
-{
-    return row_count(e, softmax_rows(n));
-}
-static const char *threads_per_class_row(CEmit *e, const Node *n)
-{
-    const TensorType *t = &n->in[0]->type;
-    return row_count(e, rows_at(n, t, t->rank - 1));
-}
-
-typedef struct CudaKernel {
-    void (*emit)(CEmit *e, const Node *n, const char *name);       /* the __global__ function */
-    const char *(*threads)(CEmit *e, const Node *n);               /* its thread count, a C expression */
-} CudaKernel;
-
-static const CudaKernel cuda_kernels[OP_COUNT] = {
-    [OP_SUM] = {k_reduce, threads_per_element},
-    [OP_MEAN] = {k_reduce, threads_per_element},
-    [OP_MAX] = {k_reduce, threads_per_element},
-    [OP_SUM_TO] = {k_reduce, threads_per_element},
-    [OP_DROPOUT_MASK] = {k_dropout_mask, threads_per_element},
-    [OP_TRANSPOSE] = {k_copy, threads_per_element},
-    [OP_SLICE] = {k_copy, threads_per_element},
-    [OP_BROADCAST_TO] = {k_copy, threads_per_element},
-    [OP_CONCAT] = {k_concat, threads_per_element},
-    [OP_MAX_GRAD] = {k_max_grad, threads_per_element},
-    [OP_BINARY_CROSSENTROPY_GRAD] = {k_elem_loss_grad, threads_per_element},
-    [OP_MEAN_SQUARED_ERROR_GRAD] = {k_elem_loss_grad, threads_per_element},
-    [OP_SOFTMAX] = {k_softmax_family, threads_per_softmax_row},
-    [OP_LOG_SOFTMAX] = {k_softmax_family, threads_per_softmax_row},
-    [OP_SOFTMAX_GRAD] = {k_softmax_family, threads_per_softmax_row},
-    [OP_LOG_SOFTMAX_GRAD] = {k_softmax_family, threads_per_softmax_row},
-    [OP_SPARSE_CATEGORICAL_CROSSENTROPY_GRAD] = {k_crossentropy_grad, threads_per_class_row},
-    [OP_CATEGORICAL_CROSSENTROPY_GRAD] = {k_crossentropy_grad, threads_per_class_row},
-};
+ * How each space of kernels.h runs on the device: a grid over the
+ * elements or the rows, the rows of a loss's terms (CL_ROWS), host-side
+ * work (cuBLAS, copies).  A space without a CUDA launcher (kd_cuda_ok:
+ * the convolution family, C only) is a user error at emit time naming
+ * the op; tests/unit/test_kernels.c keeps that list exact. */
 
 CudaLaunch cu_launch_kind(CEmit *e, const Node *n, const char **count)
 {
     *count = NULL;
     if (ck_is_inlined(n)) return CL_NONE;
-    if (op_is_elementwise(n->op)) {
-        *count = threads_per_element(e, n);
+    const char *elems = ext_str(e, ext_of(&n->type));
+    switch (kd_of(n->op)->space) {
+    case KS_REDUCE:
+        if (is_batch_sum(n)) return CL_HOST;
+        *count = elems;
         return CL_GRID;
-    }
-    if (is_batch_sum(n)) return CL_HOST;
-    Ext rows;
-    int64_t len;
-    if (term_rows(n, &rows, &len)) {
+    case KS_EW:
+    case KS_MAX_GRAD:
+    case KS_COPY:
+    case KS_CONCAT:
+    case KS_RANDOM: *count = elems; return CL_GRID;
+    case KS_ELEMS: *count = ext_str(e, ext_of(&n->in[0]->type)); return CL_GRID;
+    case KS_ROWS: *count = row_count(e, kernel_rows(n)); return CL_GRID;
+    case KS_TERMS: {
+        Ext rows;
+        int64_t len;
+        DLC_ASSERT(term_rows(n, &rows, &len));
         *count = ext_str(e, rows);
         return CL_ROWS;
     }
-    const CudaKernel *k = &cuda_kernels[n->op];
-    if (k->emit) {
-        *count = k->threads(e, n);
-        return CL_GRID;
-    }
-    switch (n->op) {
-    case OP_MATMUL: return CL_HOST;
-    case OP_RESHAPE:
-    case OP_FLATTEN: return ce_is_alias(n) ? CL_NONE : CL_HOST;
-    case OP_ASSIGN:
+    case KS_GEMM: return CL_HOST;
+    case KS_VIEW: return ce_is_alias(n) ? CL_NONE : CL_HOST;
+    case KS_ASSIGN:
         if (strcmp(ce_ref(e, n->in[0]), ce_ref(e, n->in[1])) == 0) return CL_NONE;
         if (tt_numel(&n->in[1]->type, 1) == 1 && tt_numel(&n->type, 1) > 1) return CL_SINGLE; /* a broadcast fill */
         return CL_HOST;
-    default: dlc_error(n->loc, "op '%s' has no CUDA kernel yet (--target cuda); the C target supports it", op_info(n->op)->name);
+    case KS_C_ONLY:
+    case KS_LEAF:
+    case KS_NONE: break;
     }
+    dlc_error(n->loc, "op '%s' has no CUDA kernel yet (--target cuda); the C target supports it", op_info(n->op)->name);
 }
 
 void cu_emit_kernel(CEmit *e, const Node *n, const char *name)
 {
     const char *count;
     CudaLaunch k = cu_launch_kind(e, n, &count);
-    if (k == CL_SINGLE) k_single(e, n, name);
-    else if (k == CL_ROWS && n->op == OP_ACCURACY) k_accuracy_rows(e, n, name);
-    else if (k == CL_ROWS) k_loss_rows(e, n, name);
-    else if (op_is_elementwise(n->op)) k_elementwise(e, n, name);
-    else {
-        DLC_ASSERT(k == CL_GRID && cuda_kernels[n->op].emit);
-        cuda_kernels[n->op].emit(e, n, name);
+    if (k == CL_SINGLE) {
+        k_single(e, n, name);
+        return;
+    }
+    switch (kd_of(n->op)->space) {
+    case KS_EW: k_elementwise(e, n, name); return;
+    case KS_REDUCE: k_reduce(e, n, name); return;
+    case KS_MAX_GRAD: k_max_grad(e, n, name); return;
+    case KS_COPY: k_copy(e, n, name); return;
+    case KS_CONCAT: k_concat(e, n, name); return;
+    case KS_RANDOM: k_dropout_mask(e, n, name); return;
+    case KS_ROWS: k_rows(e, n, name); return;
+    case KS_ELEMS: k_elems(e, n, name); return;
+    case KS_TERMS: k_terms(e, n, name); return;
+    default: DLC_ICE("no __global__ kernel for op '%s'", op_info(n->op)->name);
     }
 }
 

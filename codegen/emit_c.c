@@ -32,41 +32,6 @@
 #include "../passes/fuse.h"
 #include "c_emit.h"
 
-/* ---- names -------------------------------------------------------------- */
-
-const char *ce_ctype(DType t)
-{
-    switch (t) {
-    case DT_F32: return "float";
-    case DT_F64: return "double";
-    case DT_I32: return "int32_t";
-    case DT_U8: return "uint8_t";
-    default: DLC_ICE("no C type for dtype %d", (int)t);
-    }
-}
-
-const char *ce_ref(CEmit *e, const Node *n)
-{
-    DLC_ASSERT(e->refs[n->id]);
-    return e->refs[n->id];
-}
-
-bool ce_is_alias(const Node *n)
-{
-    if (n->op != OP_RESHAPE && n->op != OP_FLATTEN) return false;
-    /* both outside the arena (PassOptions.external_leaves): a view of the
-       caller's input or of const weights */
-    if (n->offset < 0 && n->in[0]->offset < 0 && n->fuse_group == 0) return true;
-    return n->offset >= 0 && n->offset == n->in[0]->offset;
-}
-
-const char *ce_bytes(CEmit *e, const Node *n)
-{
-    Ext x = ext_of(&n->type);
-    x.c *= (int64_t)dtype_size(n->type.dtype);
-    return ext_str(e, x);
-}
-
 /* ---- the translation unit ----------------------------------------------- */
 
 /* Writes the body of an entry point: the kernels of the needed nodes, in

@@ -1,6 +1,11 @@
 /* emit_common.c - what the C generator (emit_c.c) and the CUDA generator
  * (emit_cuda.c) write alike, so that the two units cannot drift apart:
  *
+ *   - the helpers every kernel file uses (c_kernels.c, c_fused.c,
+ *     cuda_kernels.c, ...): the C type of a dtype, a tensor's storage
+ *     expression and byte size, whether a reshape aliases its operand;
+ *     they live here, below the emitters, so that no kernel file calls
+ *     back into emit_c.c;
  *   - names: C identifiers and string literals from model names, the
  *     runtime's dtype names, the name of every tensor (T<K> after the %K
  *     `dlc ir` prints, P_/S_/H_ for leaves, an input prefix per target);
@@ -25,6 +30,43 @@
 #include "c_emit.h"
 
 /* ---- names -------------------------------------------------------------- */
+
+/* The C type of a dtype's elements. */
+const char *ce_ctype(DType t)
+{
+    switch (t) {
+    case DT_F32: return "float";
+    case DT_F64: return "double";
+    case DT_I32: return "int32_t";
+    case DT_U8: return "uint8_t";
+    default: DLC_ICE("no C type for dtype %d", (int)t);
+    }
+}
+
+/* The expression of a tensor's storage (e->refs, filled by ce_name_nodes). */
+const char *ce_ref(CEmit *e, const Node *n)
+{
+    DLC_ASSERT(e->refs[n->id]);
+    return e->refs[n->id];
+}
+
+/* True if the plan lets this reshape/flatten share its operand's storage. */
+bool ce_is_alias(const Node *n)
+{
+    if (n->op != OP_RESHAPE && n->op != OP_FLATTEN) return false;
+    /* both outside the arena (PassOptions.external_leaves): a view of the
+       caller's input or of const weights */
+    if (n->offset < 0 && n->in[0]->offset < 0 && n->fuse_group == 0) return true;
+    return n->offset >= 0 && n->offset == n->in[0]->offset;
+}
+
+/* Bytes of a tensor with N = n, as a C expression. */
+const char *ce_bytes(CEmit *e, const Node *n)
+{
+    Ext x = ext_of(&n->type);
+    x.c *= (int64_t)dtype_size(n->type.dtype);
+    return ext_str(e, x);
+}
 
 /* A C identifier from a name: other characters become '_'. */
 char *ce_sanitize(Arena *a, const char *prefix, const char *s)
