@@ -39,6 +39,8 @@ typedef struct CEmit {
     int *num;              /* by node id: %K number as `dlc ir` prints it; -1 for named leaves */
     const bool *stored_t;  /* by node id, or NULL: a [K, P] param this unit stores transposed,
                               as [P, K], for the matmuls that read it as B (cg_gemm_dims) */
+    bool rt_gemm;          /* BLAS matmuls through libdlrt's dlrt_sgemm (the program unit) rather
+                              than direct cblas calls (the embeddable unit, which has no runtime) */
 } CEmit;
 
 /* ---- c_loops.c ---------------------------------------------------------- */
@@ -198,8 +200,9 @@ GemmDims cg_gemm_dims(CEmit *e, const Node *matmul);
 
 /* Writes C = op(A) op(B) (row-major; op(A) is M x K, op(B) K x P; lda and
  * ldb are the stored row lengths; M, P, K and A, B, C are C expressions):
- * cblas_sgemm (cblas_sgemv when M is the run-time batch n and n == 1), or
- * with use_blas off portable loops that vectorize without reordering sums. */
+ * dlrt_sgemm (CEmit.rt_gemm), else cblas_sgemm (cblas_sgemv when M is the
+ * run-time batch n and n == 1), or with use_blas off portable loops that
+ * vectorize without reordering sums. */
 void cg_gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const char *K, int64_t lda, int64_t ldb,
              const char *A, const char *B, const char *C);
 

@@ -9,7 +9,7 @@
  *
  *     /+ %1 = matmul ... +/ /+ %2 = add ... +/ /+ %3 = relu ... +/
  *     {
- *         cblas_sgemm(..., T3, 512);            GEMM into the primary output
+ *         dlrt_sgemm(0, 0, ..., T3);            GEMM into the primary output
  *         const float *restrict x0 = P_dense_1_bias;
  *         float *restrict y = T3;
  *         for (int64_t i0 = 0; i0 < n; i0++) {

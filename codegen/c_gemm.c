@@ -1,11 +1,17 @@
 /* c_gemm.c - the matrix product C = op(A) op(B) as generated C: one BLAS
  * call, or portable loops that need nothing but a C compiler.
  *
- * BLAS: cblas_sgemm, row-major, transposes from the node's attributes.
- * When the rows of A are the run-time batch n, a call with n == 1 is a
- * matrix-vector product, and cblas_sgemv is what OpenBLAS runs fastest
- * for it (its sgemm has no such shortcut): batch-1 inference takes that
- * branch.  A weight matrix stored transposed (CEmit.stored_t: the
+ * The program unit (emit_c.c, CEmit.rt_gemm) calls the runtime's
+ * dlrt_sgemm(ta, tb, M, P, K, A, lda, B, ldb, C), which cuts the product
+ * into blocks of C that depend on the shape alone and runs one-threaded
+ * BLAS calls on its threads (runtime/gemm.c): the bits do not depend on
+ * the thread count.
+ *
+ * The embeddable unit, which has no runtime: cblas_sgemm, row-major,
+ * transposes from the node's attributes.  When the rows of A are the
+ * run-time batch n, a call with n == 1 is a matrix-vector product, and
+ * cblas_sgemv is what OpenBLAS runs fastest for it (its sgemm has no such
+ * shortcut): batch-1 inference takes that branch (so does dlrt_sgemm).  A weight matrix stored transposed (CEmit.stored_t: the
  * embeddable BLAS build keeps [K, P] kernels as [P, K], whose sgemv reads
  * each output's weights contiguously and splits across threads by rows)
  * flips trans_b.
@@ -100,6 +106,11 @@ void cg_gemm(CEmit *e, bool ta, bool tb, const char *M, const char *P, const cha
 {
     if (!e->o->use_blas) {
         gemm_loops(e, ta, tb, M, P, K, lda, ldb, A, B, C);
+        return;
+    }
+    if (e->rt_gemm) {
+        cp_line(e->p, "dlrt_sgemm(%d, %d, (int)(%s), (int)(%s), (int)(%s), %s, %lld, %s, %lld, %s);", ta, tb, M, P, K, A,
+                (long long)lda, B, (long long)ldb, C);
         return;
     }
     bool one_row = !ta && strcmp(M, "n") == 0;

@@ -159,14 +159,16 @@ static void emit_lifecycle(CEmit *e, const ModelInfo *m, const char *pfx)
     cp_line(e->p, "if (arena) return 0;");
     cp_line(e->p, "arena = dlrt_arena_alloc(%s_ARENA_BYTES);", pfx);
     cp_line(e->p, "if (!arena) return -1;");
-    /* one thread count for both pools (runtime/threads.c); they never run
-       at the same time, so the cores are not oversubscribed */
+    /* the thread count for OpenMP's loops and the runtime's pool, which
+       never run at the same time (runtime/threads.c); OpenBLAS runs each
+       of dlrt_sgemm's block calls on one thread, whatever the count, so
+       that results do not depend on it (runtime/gemm.c) */
     cp_line(e->p, "#ifdef _OPENMP");
     cp_line(e->p, "omp_set_num_threads(dlrt_threads());");
     cp_line(e->p, "#endif");
     if (e->o->use_blas) {
         cp_line(e->p, "#ifdef OPENBLAS_VERSION");
-        cp_line(e->p, "openblas_set_num_threads(dlrt_threads());");
+        cp_line(e->p, "openblas_set_num_threads(1);");
         cp_line(e->p, "#endif");
     }
     ce_emit_setup_values(e);
@@ -283,7 +285,7 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
 
     CPrinter p;
     cp_init(&p, c, &cdialect_c99);
-    CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL, NULL};
+    CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL, NULL, true};
     ce_name_nodes(&e, "in_");
     ModelInfo m;
     ce_model_info(g, &m, "C");

@@ -465,7 +465,7 @@ int codegen_emit_embed(const Graph *g, const EmbedOptions *o, FILE *c, FILE *h, 
     CPrinter p;
     cp_init(&p, c, &cdialect_c99);
     if (opts.use_blas) transposed_params(g, &m);
-    CEmit e = {g, &co, &p, a, ENTRY_PREDICT, NULL, NULL, m.stored_t};
+    CEmit e = {g, &co, &p, a, ENTRY_PREDICT, NULL, NULL, m.stored_t, false};
     ce_name_nodes(&e, "in_");
     char *body = run_body(&e, &m);
     uint32_t hash = opts.weights_file ? write_blob(g, &m, &opts, blob) : 0;

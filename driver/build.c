@@ -7,7 +7,9 @@
  * there, with fork/execvp (no shell, so paths need no quoting):
  *
  *   CC -std=c99 -O2 -march=native -fno-math-errno -I<runtime> -I<cblas>
- *      NAME.c <libdlrt.a> <libopenblas> -lz -lm -o OUT
+ *      NAME.c <libdlrt.a> <libopenblas> -lz -lm -pthread -o OUT
+ *
+ * (-pthread: the runtime's thread pool, runtime/threads.c.)
  *
  * -fno-math-errno: generated code never reads errno, and without it sqrtf
  * and friends keep their loops from being vectorized.  With GCC, also
@@ -17,7 +19,7 @@
  * -fopenmp: large fused loops carry `omp parallel for` pragmas
  * (codegen/c_fused.c), compiled out without it.  It is not the default:
  * libgomp's idle threads spin (unless OMP_WAIT_POLICY=passive is set
- * before the program starts) and take the cores OpenBLAS's threads need;
+ * before the program starts) and take the cores the GEMMs' threads need;
  * on the 2-core development machine an epoch took 9 s instead of 1.9 s.
  *
  * The include and library paths are compile definitions of the dlc target
@@ -383,6 +385,7 @@ int dlc_cmd_build(int argc, char **argv)
     cmd[k++] = DLC_OPENBLAS_LIB;
     cmd[k++] = "-lz";
     cmd[k++] = "-lm";
+    cmd[k++] = "-pthread";
     cmd[k++] = "-o";
     cmd[k++] = (char *)out;
     cmd[k] = NULL;

@@ -8,8 +8,9 @@
  * checkpoints (safetensors, written atomically).
  *
  * Generated code also calls the helpers below (initializers, dropout masks,
- * the arena) from its kernels.  All functions are thread-compatible; none
- * allocates inside a training step.
+ * the arena, the matrix products) from its kernels.  All functions are
+ * thread-compatible; none allocates inside a training step but the first
+ * parallel product, which starts the thread pool (runtime/threads.c).
  */
 #ifndef DLRT_H
 #define DLRT_H
@@ -145,10 +146,24 @@ void dlrt_dropout_mask(float *mask, int64_t n, float rate, uint64_t key);
 
 /* Threads for the GEMMs and the parallel loops (runtime/threads.c): the
  * program's --threads, else $OMP_NUM_THREADS, else $OPENBLAS_NUM_THREADS,
- * else the online cores.  setup() applies it; dlrt_set_threads(n > 0)
- * overrides it (the --threads flag). */
+ * else the online cores.  setup() gives it to OpenMP and pins OpenBLAS to
+ * one thread; dlrt_set_threads(n > 0) overrides it (the --threads flag). */
 int dlrt_threads(void);
 void dlrt_set_threads(int n);
+
+/* Runs body(ctx, i) for i = 0 .. count-1 on up to dlrt_threads() threads
+ * (the caller's included) and returns when all have returned.  Which
+ * thread runs which i is unspecified: body(ctx, i) must write only what i
+ * owns (runtime/threads.c). */
+void dlrt_parallel_for(int count, void (*body)(void *ctx, int i), void *ctx);
+
+/* Row-major C[M, P] = op(A) op(B) (op(A) M x K, op(B) K x P; ta, tb: the
+ * operand is stored transposed; lda, ldb: stored row lengths; C's rows are
+ * P long) through one-threaded BLAS calls over blocks of C that depend on
+ * the shape only, spread over dlrt_parallel_for: the result is the same
+ * bits for every thread count (runtime/gemm.c).  Needs a BLAS that runs
+ * each call on one thread (setup() sets OpenBLAS so). */
+void dlrt_sgemm(int ta, int tb, int M, int P, int K, const float *A, int lda, const float *B, int ldb, float *C);
 
 #ifdef __cplusplus
 }

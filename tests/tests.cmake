@@ -12,7 +12,9 @@ foreach(src ${unit_tests})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_SOURCE_DIR}/tests/unit/testutil.c)
   target_compile_options(${name} PRIVATE ${DLC_WARN} -Wno-gnu-zero-variadic-macro-arguments)
-  target_link_libraries(${name} PRIVATE dlc_codegen dlc_passes dlc_frontend dlc_ir dlrt PkgConfig::CHECK Threads::Threads)
+  target_link_libraries(${name} PRIVATE dlc_codegen dlc_passes dlc_frontend dlc_ir dlrt PkgConfig::CHECK Threads::Threads
+                        ${OPENBLAS_LIB})
+  target_include_directories(${name} SYSTEM PRIVATE ${CBLAS_INCLUDE_DIR}) # runtime/gemm.c's tests call cblas
   target_compile_definitions(${name} PRIVATE
     DLC_SOURCE_DIR="${CMAKE_SOURCE_DIR}" DLC_BINARY_DIR="${CMAKE_BINARY_DIR}")
   add_test(NAME unit/${name} COMMAND ${name})
