@@ -37,6 +37,7 @@
 
 #include "../ir/bucket.h"
 #include "cuda_emit.h"
+#include "targets.h"
 
 /* ---- the model's shape ---------------------------------------------------- */
 
@@ -774,7 +775,7 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     const char *pfx = ce_upper(a, opts.prefix);
 
     CPrinter p;
-    cp_init(&p, cu, &cdialect_cuda);
+    cp_init(&p, cu, target_info(TARGET_CUDA)->dialect);
     CEmit e;
     memset(&e, 0, sizeof e); /* fields the C generator adds stay zero here */
     e.g = g;
