@@ -8,9 +8,9 @@
 #include "targets.h"
 
 static const TargetInfo targets[] = {
-    /* target      name    ext   dialect         fuse   emitter            toolchain */
-    {TARGET_C,    "c",    "c",  &cdialect_c99,  true,  codegen_emit,      TOOLCHAIN_CC},
-    {TARGET_CUDA, "cuda", "cu", &cdialect_cuda, false, cuda_codegen_emit, TOOLCHAIN_NVCC},
+    /* target      name    ext   dialect         fuse   launch emitter            toolchain */
+    {TARGET_C,    "c",    "c",  &cdialect_c99,  true,  false, codegen_emit,      TOOLCHAIN_CC},
+    {TARGET_CUDA, "cuda", "cu", &cdialect_cuda, false, true,  cuda_codegen_emit, TOOLCHAIN_NVCC},
 };
 
 enum { NTARGETS = (int)(sizeof targets / sizeof targets[0]) };
@@ -43,6 +43,7 @@ const char *target_names(void)
 void target_pass_options(const TargetInfo *t, Graph *g, int64_t max_batch, PassOptions *po)
 {
     po->fuse_regions = t->fuse_regions;
+    po->launch_groups = t->launch_groups;
     po->max_batch = max_batch;
     if (max_batch > 0) g->max_batch = max_batch;
 }

@@ -29,6 +29,7 @@ typedef struct TargetInfo {
     const char *ext;          /* extension of the generated unit ("c", "cu"); the header is .h */
     const CDialect *dialect;  /* the shared printer's dialect for it */
     bool fuse_regions;        /* PassOptions.fuse_regions: the emitter writes region kernels */
+    bool launch_groups;       /* PassOptions.launch_groups: the emitter reads the `launch` pass's groups */
     int (*emit)(const Graph *g, const CodegenOptions *o, FILE *unit, FILE *h); /* writes NAME.<ext>, NAME.h */
     Toolchain toolchain;
 } TargetInfo;

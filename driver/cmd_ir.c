@@ -17,7 +17,7 @@
 static void help(void)
 {
     printf("usage: dlc ir MODEL [--mode train|infer] [--after PASS | --print-after-all]\n"
-           "              [--format text|dot] [--max-batch N] [-o FILE]\n\n"
+           "              [--format text|dot] [--max-batch N] [--target c|cuda] [-o FILE]\n\n"
            "Prints the IR of MODEL (.nn, .onnx or .ir) after the compiler's passes.\n\n"
            "  --mode MODE         infer (default): the forward graph; train: with\n"
            "                      gradients and optimizer updates\n"
@@ -25,6 +25,7 @@ static void help(void)
            "  --print-after-all   print after every pass\n"
            "  --format FMT        text (default) or dot (Graphviz)\n"
            "  --max-batch N       batch size the memory plan is made for\n"
+           "  --target T          the passes of target T: c (default) or cuda (launch groups)\n"
            "  -o FILE             write to FILE instead of standard output\n\npasses:\n");
     int n;
     const Pass *p = pass_list(&n);
@@ -61,6 +62,9 @@ int dlc_cmd_ir(int argc, char **argv)
             else return args_usage_error(&it, "--format must be 'text' or 'dot', not '%s'", it.value);
         } else if (args_opt(&it, "--max-batch")) {
             if (!args_int(&it, 1, 1 << 24, &max_batch)) return EXIT_USAGE;
+        } else if (args_opt(&it, "--target")) {
+            target = target_lookup(it.value);
+            if (!target) return args_usage_error(&it, "unknown target '%s' (targets: %s)", it.value, target_names());
         } else if (args_opt2(&it, "-o", "--output")) {
             out_path = it.value;
         } else {

@@ -43,11 +43,13 @@ START_TEST(pass_options)
     PassOptions po = {0};
     target_pass_options(target_lookup("c"), g, 0, &po);
     ck_assert(po.fuse_regions);
+    ck_assert(!po.launch_groups);
     ck_assert_int_eq(po.max_batch, 0);
     ck_assert_int_eq(g->max_batch, 32);
     memset(&po, 0, sizeof po);
     target_pass_options(target_lookup("cuda"), g, 7, &po);
     ck_assert(!po.fuse_regions);
+    ck_assert(po.launch_groups);
     ck_assert_int_eq(po.max_batch, 7);
     ck_assert_int_eq(g->max_batch, 7);
     arena_free(&a);
