@@ -50,10 +50,4 @@ int64_t cu_scratch_rows(const Graph *g);
 /* Writes the host code of a CL_HOST node. */
 void cu_emit_host(CEmit *e, const Node *n);
 
-/* How emit_cuda.c groups the launches of the entry computing `need` (by
- * node id), as numbers for tests: step_of[id] is the launch that runs the
- * node, in enqueue order (-1: none), seg_of[id] its segment within a launch
- * group (-1: a launch of its own).  Uses e->g, e->a and the graph's plan. */
-void cu_launch_groups(CEmit *e, const bool *need, int *step_of, int *seg_of);
-
 #endif

@@ -31,6 +31,7 @@
 
 #include "../passes/fuse.h"
 #include "c_emit.h"
+#include "targets.h"
 
 /* ---- the translation unit ----------------------------------------------- */
 
@@ -284,7 +285,7 @@ int codegen_emit(const Graph *g, const CodegenOptions *o, FILE *c, FILE *h)
     const char *pfx = ce_upper(a, opts.prefix);
 
     CPrinter p;
-    cp_init(&p, c, &cdialect_c99);
+    cp_init(&p, c, target_info(TARGET_C)->dialect);
     CEmit e = {g, &opts, &p, a, ENTRY_PREDICT, NULL, NULL, NULL, true};
     ce_name_nodes(&e, "in_");
     ModelInfo m;

@@ -27,6 +27,7 @@
 
 #include "../ir/init.h"
 #include "../ir/node_table.h"
+#include "../passes/launch.h"
 #include "c_emit.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -292,31 +293,14 @@ static uint64_t fnv1a64(const char *s)
 
 void ce_needed_set(const Graph *g, const Node *const *roots, int nroots, bool *need)
 {
-    for (int i = 0; i < nroots; i++)
-        if (roots[i]) need[roots[i]->id] = true;
-    for (int i = g->nnodes - 1; i >= 0; i--) {
-        const Node *n = g->nodes[i];
-        if (!need[n->id]) continue;
-        for (int k = 0; k < n->nin; k++) need[n->in[k]->id] = true;
-    }
+    entry_needed_set(g, roots, nroots, need);
 }
 
 bool *ce_entry_need(CEmit *e, const ModelInfo *m, EntryKind k)
 {
-    const Graph *g = e->g;
-    bool *need = ARENA_NEW_N(e->a, bool, g->next_id + 1);
-    const Node **roots = ARENA_NEW_N(e->a, const Node *, g->nnodes + g->nmetrics + 2);
-    int nr = 0;
-    if (k == ENTRY_PREDICT) {
-        roots[nr++] = m->out;
-    } else {
-        roots[nr++] = g->loss;
-        for (int i = 0; i < g->nmetrics; i++) roots[nr++] = g->metrics[i].node;
-        if (k == ENTRY_TRAIN)
-            for (int i = 0; i < g->nnodes; i++)
-                if (g->nodes[i]->op == OP_ASSIGN) roots[nr++] = g->nodes[i];
-    }
-    ce_needed_set(g, roots, nr, need);
+    (void)m; /* m->out is output 0, which entry_need roots predict at */
+    bool *need = ARENA_NEW_N(e->a, bool, e->g->next_id + 1);
+    entry_need(e->g, (IrEntry)k, need);
     return need;
 }
 

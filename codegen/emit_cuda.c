@@ -35,8 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/bucket.h"
 #include "cuda_emit.h"
+#include "targets.h"
 
 /* ---- the model's shape ---------------------------------------------------- */
 
@@ -83,46 +83,16 @@ static const char *kname(CEmit *e, const Node *n, EntryKind k)
 
 /* ---- launch groups -------------------------------------------------------
  *
- * Consecutive elementwise kernels over static extents (in a training step:
- * the optimizer's updates, a few per parameter) are merged into as few
- * launches as their dependencies allow:
- *
- *  - each node's storage accesses are known from the plan: it writes its
- *    result's bytes and reads its region's operands' bytes;
- *  - a node that conflicts (write/write, read after write, write after
- *    read) with the nodes of exactly one earlier segment, all of the same
- *    shape and all through exactly the same bytes (so thread i touches
- *    only element i), joins that segment: one thread runs both bodies, in
- *    graph order, at its index (RMSprop's slot, then its parameter);
- *  - any other conflict starts a segment one level above the segments it
- *    conflicts with; a node without conflicts starts a segment at level 0;
- *  - all segments of a level are one launch: thread ranges laid end to end.
- *
- * So the update of all parameters is one launch for SGD and RMSprop
- * (models/mnist_mlp.nn: four parameters, slot then parameter per thread),
- * whatever the number of parameters; Adam takes two, because every
- * parameter's update reads the bias-corrected step size, a scalar that the
- * first launch computes.
+ * The `launch` pass (passes/launch.c) numbers each entry's launches on the
+ * nodes: Node.launch[k], and Node.launch_seg[k] for the members of a launch
+ * group (consecutive elementwise kernels over static extents merged into
+ * one launch, their thread ranges laid end to end).  Here they are read
+ * back into the launches of an entry, in order.
  */
 
-typedef struct Access {
-    int64_t off, len;
-    const TensorType *t;
-} Access;
-
-typedef struct Item {
-    const Node *n;
-    int64_t count;
-    Access w;
-    Access r[LN_MAX_ARR];
-    int nr;
-    int seg;
-} Item;
-
-typedef struct Segment {
-    int level;
-    int64_t count;
-} Segment;
+_Static_assert(ENTRY_TRAIN == (int)IR_ENTRY_TRAIN && ENTRY_EVAL == (int)IR_ENTRY_EVAL &&
+                   ENTRY_PREDICT == (int)IR_ENTRY_PREDICT,
+               "codegen's EntryKind indexes Node.launch");
 
 /* One launch of an entry: a node's own kernel (or host work), or a group. */
 typedef struct LaunchStep {
@@ -138,248 +108,68 @@ typedef struct LaunchPlan {
     int nsteps;
 } LaunchPlan;
 
-static Access access_of(const Graph *g, const Node *n)
-{
-    Access a = {n->offset, tt_numel(&n->type, g->max_batch) * (int64_t)dtype_size(n->type.dtype), &n->type};
-    return a;
-}
-
-static void leaf_reads(const Graph *g, const Node *n, Item *it)
-{
-    for (int k = 0; k < n->nin; k++) {
-        const Node *a = n->in[k];
-        if (ck_is_inlined(a)) {
-            leaf_reads(g, a, it);
-            continue;
-        }
-        if (a->op == OP_CONST || a->offset < 0) continue; /* inlined literal; an input (never written) */
-        if (it->nr >= LN_MAX_ARR) DLC_ICE("fused region of %%%d reads too many tensors", n->id);
-        it->r[it->nr++] = access_of(g, a);
-    }
-}
-
-static bool overlap(Access x, Access y)
-{
-    return x.off < y.off + y.len && y.off < x.off + x.len;
-}
-
-/* A conflict between accesses x and y; clears *same unless both are the
- * very same bytes viewed with the shape ty. */
-static bool pair_conflict(Access x, Access y, const TensorType *ty, bool *same)
-{
-    if (!overlap(x, y)) return false;
-    if (!(x.off == y.off && x.len == y.len && tt_equal(x.t, y.t) && tt_equal(x.t, ty))) *same = false;
-    return true;
-}
-
-/* Does B (later) depend on A?  *same: only element-wise, index to index. */
-static bool conflict(const Item *A, const Item *B, bool *same)
-{
-    *same = tt_equal(&A->n->type, &B->n->type);
-    bool c = pair_conflict(A->w, B->w, &B->n->type, same);
-    for (int k = 0; k < B->nr; k++) c |= pair_conflict(A->w, B->r[k], &B->n->type, same);
-    for (int k = 0; k < A->nr; k++) c |= pair_conflict(A->r[k], B->w, &B->n->type, same);
-    return c;
-}
-
-/* True for a node a launch group can take. */
-static bool groupable(CEmit *e, const Node *n)
-{
-    if (!op_is_elementwise(n->op)) return false;
-    if (ck_is_inlined(n) || n->offset < 0) return false;
-    const char *count;
-    return cu_launch_kind(e, n, &count) == CL_GRID && !ext_of(&n->type).has_n;
-}
-
-/* One byte range an item writes or reads, for the sweep in
- * conflict_candidates. */
-typedef struct ByteSpan {
-    int64_t lo, hi; /* [off, off + len], closed: a superset of overlap() */
-    int item;
-    bool write;
-} ByteSpan;
-
-/* Two items that may conflict, a < b. */
-typedef struct ItemPair {
-    int a, b;
-} ItemPair;
-
-static int cmp_span_lo(const void *pa, const void *pb)
-{
-    const ByteSpan *a = pa, *b = pb;
-    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
-    return a->item - b->item;
-}
-
-/* Drops the spans of list[0..*n) that end before `at`. */
-static void drop_ended(const ByteSpan *sp, int *list, int *n, int64_t at)
-{
-    int m = 0;
-    for (int i = 0; i < *n; i++)
-        if (sp[list[i]].hi >= at) list[m++] = list[i];
-    *n = m;
-}
-
-/* The pairs (a, b), a < b, of items that may conflict: some write of one
- * overlaps a write or a read of the other.  A sweep over the spans sorted
- * by start, with the writes and the reads that are still open: each span
- * meets the open writes, and a write also the open reads (two reads never
- * conflict, so a tensor many nodes read is not paired with itself).  A
- * span leaves its list when a later start passes its end, so the work is
- * the spans plus the pairs found.  Returns the pairs bucketed by b:
- * first[b] .. first[b + 1] index into the returned array of a's. */
-static int *conflict_candidates(CEmit *e, const Item *items, int ni, int **first_out)
-{
-    int nsp = 0;
-    for (int b = 0; b < ni; b++) nsp += 1 + items[b].nr;
-    ByteSpan *sp = ARENA_NEW_N(e->a, ByteSpan, nsp + 1);
-    nsp = 0;
-    for (int b = 0; b < ni; b++) {
-        sp[nsp++] = (ByteSpan){items[b].w.off, items[b].w.off + items[b].w.len, b, true};
-        for (int k = 0; k < items[b].nr; k++)
-            sp[nsp++] = (ByteSpan){items[b].r[k].off, items[b].r[k].off + items[b].r[k].len, b, false};
-    }
-    qsort(sp, (size_t)nsp, sizeof *sp, cmp_span_lo);
-    int *open_w = ARENA_NEW_N(e->a, int, nsp + 1), *open_r = ARENA_NEW_N(e->a, int, nsp + 1);
-    int nw = 0, nr = 0, np = 0, cap = 2 * nsp + 16;
-    ItemPair *pairs = ARENA_NEW_N(e->a, ItemPair, cap);
-    for (int x = 0; x < nsp; x++) {
-        for (int l = 0; l < (sp[x].write ? 2 : 1); l++) {
-            int *list = l ? open_r : open_w, *n = l ? &nr : &nw;
-            drop_ended(sp, list, n, sp[x].lo);
-            for (int i = 0; i < *n; i++) {
-                int a = sp[list[i]].item, b = sp[x].item;
-                if (a == b) continue;
-                if (np == cap) {
-                    pairs = arena_grow(e->a, pairs, (size_t)cap, 2 * (size_t)cap, sizeof *pairs);
-                    cap *= 2;
-                }
-                pairs[np++] = (ItemPair){a < b ? a : b, a < b ? b : a};
-            }
-        }
-        if (sp[x].write) open_w[nw++] = x;
-        else open_r[nr++] = x;
-    }
-    int *by_b = ARENA_NEW_N(e->a, int, np + 1);
-    for (int p = 0; p < np; p++) by_b[p] = pairs[p].b;
-    int *order = bucket_by_key(e->a, by_b, np, ni, first_out);
-    int *cand = ARENA_NEW_N(e->a, int, np + 1);
-    for (int q = 0; q < np; q++) cand[q] = pairs[order[q]].a;
-    return cand;
-}
-
-/* Appends the launches of a run of groupable nodes (items[0..ni)).  Each
- * node is compared with the earlier nodes it may conflict with
- * (conflict_candidates), not with every earlier node of the run: the
- * optimizer's updates of a deep model are one run of thousands. */
-static void plan_run(CEmit *e, Item *items, int ni, LaunchPlan *lp)
-{
-    Segment *segs = ARENA_NEW_N(e->a, Segment, ni + 1);
-    int *first, *cand = conflict_candidates(e, items, ni, &first);
-    int *stamp = ARENA_NEW_N(e->a, int, ni + 1); /* b + 1 once a was tried for b */
-    int nseg = 0, maxlevel = -1;
-    for (int b = 0; b < ni; b++) {
-        int only = -1, level = 0;
-        bool multiple = false, all_same = true;
-        for (int q = first[b]; q < first[b + 1]; q++) {
-            int a = cand[q];
-            if (stamp[a] == b + 1) continue;
-            stamp[a] = b + 1;
-            bool same;
-            if (!conflict(&items[a], &items[b], &same)) continue;
-            all_same &= same;
-            if (only < 0) only = items[a].seg;
-            else if (only != items[a].seg) multiple = true;
-            if (segs[items[a].seg].level + 1 > level) level = segs[items[a].seg].level + 1;
-        }
-        if (only >= 0 && !multiple && all_same && segs[only].count == items[b].count) {
-            items[b].seg = only;
-            continue;
-        }
-        segs[nseg].level = only < 0 ? 0 : level;
-        segs[nseg].count = items[b].count;
-        items[b].seg = nseg++;
-        if (segs[nseg - 1].level > maxlevel) maxlevel = segs[nseg - 1].level;
-    }
-    /* the items of each segment in order, the segments of each level in
-       order */
-    int *key = ARENA_NEW_N(e->a, int, (ni > nseg ? ni : nseg) + 1), *ifirst, *lfirst;
-    for (int b = 0; b < ni; b++) key[b] = items[b].seg;
-    int *byseg = bucket_by_key(e->a, key, ni, nseg, &ifirst);
-    for (int sg = 0; sg < nseg; sg++) key[sg] = segs[sg].level;
-    int *bylevel = bucket_by_key(e->a, key, nseg, maxlevel + 1, &lfirst);
-    for (int lv = 0; lv <= maxlevel; lv++) {
-        LaunchStep *st = &lp->steps[lp->nsteps++];
-        memset(st, 0, sizeof *st);
-        st->nodes = ARENA_NEW_N(e->a, const Node *, ni);
-        st->seg_len = ARENA_NEW_N(e->a, int, nseg);
-        st->seg_count = ARENA_NEW_N(e->a, int64_t, nseg);
-        int nn = 0;
-        for (int q = lfirst[lv]; q < lfirst[lv + 1]; q++) {
-            int sg = bylevel[q];
-            st->seg_count[st->nseg] = segs[sg].count;
-            for (int i = ifirst[sg]; i < ifirst[sg + 1]; i++) {
-                st->nodes[nn++] = items[byseg[i]].n;
-                st->seg_len[st->nseg]++;
-            }
-            st->nseg++;
-        }
-        if (nn == 1) st->node = st->nodes[0]; /* alone: its own kernel */
-    }
-}
-
-/* The launches of an entry, in order: nodes in graph order (assigns last),
- * runs of groupable nodes merged into launch groups. */
-static LaunchPlan plan_launches(CEmit *e, const bool *need)
+/* The launches of entry k (computing `need`), as the `launch` pass
+ * numbered them: nodes in graph order (assigns last), a group's nodes
+ * segment after segment, each segment's in that order.  Checks that the
+ * pass ran and agrees with cu_launch_kind on which nodes launch work. */
+static LaunchPlan plan_launches(CEmit *e, const bool *need, EntryKind k)
 {
     const Graph *g = e->g;
-    LaunchPlan lp;
-    lp.steps = ARENA_NEW_N(e->a, LaunchStep, g->nnodes + 1);
-    lp.nsteps = 0;
-    Item *items = ARENA_NEW_N(e->a, Item, g->nnodes + 1);
-    int ni = 0;
+    LaunchPlan lp = {ARENA_NEW_N(e->a, LaunchStep, g->nnodes + 1), 0};
+    const Node **order = ARENA_NEW_N(e->a, const Node *, g->nnodes + 1);
+    int no = 0;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < g->nnodes; i++) {
             const Node *n = g->nodes[i];
             if (!need[n->id] || op_info(n->op)->kind == OK_LEAF) continue;
             if ((n->op == OP_ASSIGN) != (pass == 1)) continue;
             const char *count;
-            if (cu_launch_kind(e, n, &count) == CL_NONE) continue;
-            if (groupable(e, n)) {
-                Item *it = &items[ni++];
-                memset(it, 0, sizeof *it);
-                it->n = n;
-                it->count = ext_of(&n->type).c;
-                it->w = access_of(g, n);
-                leaf_reads(g, n, it);
+            bool none = cu_launch_kind(e, n, &count) == CL_NONE;
+            int s = n->launch[k];
+            if (none != (s < 0))
+                DLC_ICE("node %%%d (%s) %s a launch in entry %d: the `launch` pass did not run (PassOptions.launch_groups) "
+                        "or disagrees with the CUDA emitter",
+                        e->num[n->id], op_info(n->op)->name, none ? "has" : "has no", (int)k);
+            if (none) continue;
+            DLC_ASSERT(s < g->nnodes);
+            if (s >= lp.nsteps) lp.nsteps = s + 1;
+            LaunchStep *st = &lp.steps[s];
+            if (n->launch_seg[k] < 0) {
+                st->node = n;
                 continue;
             }
-            if (ni) plan_run(e, items, ni, &lp);
-            ni = 0;
-            LaunchStep *st = &lp.steps[lp.nsteps++];
-            memset(st, 0, sizeof *st);
-            st->node = n;
+            if (n->launch_seg[k] >= st->nseg) st->nseg = n->launch_seg[k] + 1;
+            order[no++] = n;
         }
-    if (ni) plan_run(e, items, ni, &lp);
-    return lp;
-}
-
-void cu_launch_groups(CEmit *e, const bool *need, int *step_of, int *seg_of)
-{
-    for (int i = 0; i < e->g->nnodes; i++) step_of[e->g->nodes[i]->id] = seg_of[e->g->nodes[i]->id] = -1;
-    LaunchPlan lp = plan_launches(e, need);
     for (int s = 0; s < lp.nsteps; s++) {
-        const LaunchStep *st = &lp.steps[s];
-        if (st->node) {
-            step_of[st->node->id] = s;
-            continue;
-        }
-        for (int sg = 0, k = 0; sg < st->nseg; sg++)
-            for (int j = 0; j < st->seg_len[sg]; j++, k++) {
-                step_of[st->nodes[k]->id] = s;
-                seg_of[st->nodes[k]->id] = sg;
-            }
+        LaunchStep *st = &lp.steps[s];
+        if (!st->nseg) continue;
+        st->seg_len = ARENA_NEW_N(e->a, int, st->nseg);
+        st->seg_count = ARENA_NEW_N(e->a, int64_t, st->nseg);
     }
+    for (int i = 0; i < no; i++) {
+        LaunchStep *st = &lp.steps[order[i]->launch[k]];
+        st->seg_len[order[i]->launch_seg[k]]++;
+        st->seg_count[order[i]->launch_seg[k]] = ext_of(&order[i]->type).c;
+    }
+    /* each group's nodes at the start of their segment, then in order */
+    int **at = ARENA_NEW_N(e->a, int *, lp.nsteps + 1);
+    for (int s = 0; s < lp.nsteps; s++) {
+        LaunchStep *st = &lp.steps[s];
+        if (!st->nseg) continue;
+        at[s] = ARENA_NEW_N(e->a, int, st->nseg);
+        int total = 0;
+        for (int sg = 0; sg < st->nseg; sg++) {
+            at[s][sg] = total;
+            total += st->seg_len[sg];
+        }
+        st->nodes = ARENA_NEW_N(e->a, const Node *, total);
+    }
+    for (int i = 0; i < no; i++) {
+        int s = order[i]->launch[k];
+        lp.steps[s].nodes[at[s][order[i]->launch_seg[k]]++] = order[i];
+    }
+    return lp;
 }
 
 /* The kernel of launch group `name`: the segments' thread ranges end to
@@ -446,7 +236,7 @@ static void emit_all_kernels(CEmit *e, bool *const *needs)
     }
     for (int k = 0; k < 3; k++) {
         if (!needs[k]) continue;
-        LaunchPlan lp = plan_launches(e, needs[k]);
+        LaunchPlan lp = plan_launches(e, needs[k], (EntryKind)k);
         for (int s = 0; s < lp.nsteps; s++)
             if (!lp.steps[s].node) emit_group_kernel(e, &lp.steps[s], arena_printf(e->a, "g%s%d", entry_tag[k], s));
     }
@@ -457,7 +247,7 @@ static void emit_enqueue(CEmit *e, const char *fn, const bool *need, EntryKind k
 {
     cp_open(e->p, "static void %s(int64_t n)", fn);
     cp_line(e->p, "(void)n;");
-    LaunchPlan lp = plan_launches(e, need);
+    LaunchPlan lp = plan_launches(e, need, k);
     for (int s = 0; s < lp.nsteps; s++) {
         const LaunchStep *st = &lp.steps[s];
         if (!st->node) {
@@ -775,7 +565,7 @@ int cuda_codegen_emit(const Graph *g, const CodegenOptions *o, FILE *cu, FILE *h
     const char *pfx = ce_upper(a, opts.prefix);
 
     CPrinter p;
-    cp_init(&p, cu, &cdialect_cuda);
+    cp_init(&p, cu, target_info(TARGET_CUDA)->dialect);
     CEmit e;
     memset(&e, 0, sizeof e); /* fields the C generator adds stay zero here */
     e.g = g;

@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "../codegen/codegen.h"
-#include "../codegen/cuda_emit.h"
+#include "../codegen/targets.h"
 #include "../frontend/frontend.h"
 #include "../passes/pass.h"
 #include "args.h"
@@ -91,7 +91,7 @@ typedef struct BuildOpts {
     int64_t max_batch;
     const char *prefix;
     bool no_blas;
-    Target target;     /* --target c (default) or cuda */
+    const TargetInfo *target; /* --target NAME (codegen/targets.h); default c */
     const char *arch;  /* --arch sm_XX (cuda): compiled in addition to sm_80, sm_90 */
 } BuildOpts;
 
@@ -110,9 +110,8 @@ static bool common_opt(ArgIter *it, BuildOpts *b)
         return true;
     }
     if (args_opt(it, "--target")) {
-        if (strcmp(it->value, "c") == 0) b->target = TARGET_C;
-        else if (strcmp(it->value, "cuda") == 0) b->target = TARGET_CUDA;
-        else args_usage_error(it, "unknown target '%s' (targets: c, cuda)", it->value);
+        b->target = target_lookup(it->value);
+        if (!b->target) args_usage_error(it, "unknown target '%s' (targets: %s)", it->value, target_names());
         return true;
     }
     if (args_opt(it, "--arch")) {
@@ -128,9 +127,7 @@ static Graph *load_planned(Arena *a, const BuildOpts *b)
 {
     Graph *g = model_load(a, b->model, b->mode);
     PassOptions po = {0};
-    po.max_batch = b->max_batch;
-    po.fuse_regions = b->target == TARGET_C; /* the C emitter writes region kernels (codegen/c_fused.c) */
-    if (b->max_batch > 0) g->max_batch = b->max_batch;
+    target_pass_options(b->target, g, b->max_batch, &po);
     pass_run_pipeline(g, &po, NULL);
     return g;
 }
@@ -138,9 +135,9 @@ static Graph *load_planned(Arena *a, const BuildOpts *b)
 /* Writes DIR/PREFIX.c and .h for a planned graph; returns the file stem. */
 static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, const char *dir, bool with_main)
 {
-    CodegenOptions co = {b->target, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
+    CodegenOptions co = {b->target->target, b->prefix ? b->prefix : g->name, with_main, !b->no_blas};
     const char *stem = co.prefix;
-    char *cpath = arena_printf(a, "%s/%s.%s", dir, stem, b->target == TARGET_CUDA ? "cu" : "c"), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
+    char *cpath = arena_printf(a, "%s/%s.%s", dir, stem, b->target->ext), *hpath = arena_printf(a, "%s/%s.h", dir, stem);
     FILE *c = fopen(cpath, "w");
     if (!c) dlc_error(SRCLOC_NONE, "cannot write '%s': %s", cpath, strerror(errno));
     FILE *h = fopen(hpath, "w");
@@ -148,8 +145,7 @@ static const char *write_sources(Arena *a, const Graph *g, const BuildOpts *b, c
         fclose(c);
         dlc_error(SRCLOC_NONE, "cannot write '%s': %s", hpath, strerror(errno));
     }
-    if (b->target == TARGET_CUDA) cuda_codegen_emit(g, &co, c, h);
-    else codegen_emit(g, &co, c, h);
+    b->target->emit(g, &co, c, h);
     bool bad = ferror(c) || ferror(h);
     if (fclose(c) != 0) bad = true;
     if (fclose(h) != 0) bad = true;
@@ -182,7 +178,7 @@ int dlc_cmd_emit(int argc, char **argv)
 {
     ArgIter it;
     args_init(&it, "emit", argc - 1, argv + 1);
-    BuildOpts b = {.mode = MODE_INFER};
+    BuildOpts b = {.mode = MODE_INFER, .target = target_info(TARGET_C)};
     const char *dir = ".";
     EmbedRequest er = {0};
     bool embed = false;
@@ -304,7 +300,7 @@ int dlc_cmd_build(int argc, char **argv)
 {
     ArgIter it;
     args_init(&it, "build", argc - 1, argv + 1);
-    BuildOpts b = {.mode = MODE_TRAIN};
+    BuildOpts b = {.mode = MODE_TRAIN, .target = target_info(TARGET_C)};
     const char *out = NULL, *keep = NULL, *cc = getenv("CC"), *olevel = "2";
     bool openmp = false;
     if (!cc || !*cc) cc = "cc";
@@ -352,7 +348,7 @@ int dlc_cmd_build(int argc, char **argv)
     const char *tmp = dlc_scratch_dir(stem); /* removed at exit, whatever happens */
     const char *dir = keep ? keep : tmp;
     write_sources(&arena, g, &b, dir, true);
-    if (b.target == TARGET_CUDA) {
+    if (b.target->toolchain == TOOLCHAIN_NVCC) {
         int crc = dlc_build_cuda(&arena, dir, stem, out, b.arch, tmp, keep != NULL);
         dlc_scratch_remove();
         arena_free(&arena);

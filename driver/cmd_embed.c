@@ -22,6 +22,7 @@
 
 #include "../codegen/cverify.h"
 #include "../codegen/embed.h"
+#include "../codegen/targets.h"
 #include "../frontend/frontend.h"
 #include "../passes/pass.h"
 #include "args.h"
@@ -49,10 +50,10 @@ int dlc_emit_embedded(const EmbedRequest *r)
     arena_init(&arena);
     Graph *g = model_load(&arena, r->model, MODE_INFER);
     PassOptions po = {0};
-    po.max_batch = r->max_batch > 0 ? r->max_batch : 1;
+    /* the C target's passes (its fusion regions: GEMM epilogues in place,
+       the smallest arena), with the leaves outside the arena */
+    target_pass_options(target_info(TARGET_C), g, r->max_batch > 0 ? r->max_batch : 1, &po);
     po.external_leaves = true;
-    po.fuse_regions = true; /* GEMM epilogues in place: the smallest arena */
-    g->max_batch = po.max_batch;
     pass_run_pipeline(g, &po, NULL);
 
     EmbedOptions eo = {r->prefix ? r->prefix : g->name, !r->no_blas, r->weights_file, NULL};

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../codegen/targets.h"
 #include "../frontend/frontend.h"
 #include "../passes/pass.h"
 #include "args.h"
@@ -16,7 +17,7 @@
 static void help(void)
 {
     printf("usage: dlc ir MODEL [--mode train|infer] [--after PASS | --print-after-all]\n"
-           "              [--format text|dot] [--max-batch N] [-o FILE]\n\n"
+           "              [--format text|dot] [--max-batch N] [--target c|cuda] [-o FILE]\n\n"
            "Prints the IR of MODEL (.nn, .onnx or .ir) after the compiler's passes.\n\n"
            "  --mode MODE         infer (default): the forward graph; train: with\n"
            "                      gradients and optimizer updates\n"
@@ -24,6 +25,7 @@ static void help(void)
            "  --print-after-all   print after every pass\n"
            "  --format FMT        text (default) or dot (Graphviz)\n"
            "  --max-batch N       batch size the memory plan is made for\n"
+           "  --target T          the passes of target T: c (default) or cuda (launch groups)\n"
            "  -o FILE             write to FILE instead of standard output\n\npasses:\n");
     int n;
     const Pass *p = pass_list(&n);
@@ -38,7 +40,8 @@ int dlc_cmd_ir(int argc, char **argv)
     const char *model = NULL, *out_path = NULL;
     GraphMode mode = MODE_INFER;
     PassOptions po = {0};
-    po.fuse_regions = true; /* the regions the C target (dlc build) fuses */
+    int64_t max_batch = 0;
+    const TargetInfo *target = target_info(TARGET_C); /* the passes `dlc build` runs by default */
     DumpRequest d = {0};
     d.format = DUMP_TEXT;
     while (args_more(&it)) {
@@ -58,7 +61,10 @@ int dlc_cmd_ir(int argc, char **argv)
             else if (strcmp(it.value, "dot") == 0) d.format = DUMP_DOT;
             else return args_usage_error(&it, "--format must be 'text' or 'dot', not '%s'", it.value);
         } else if (args_opt(&it, "--max-batch")) {
-            if (!args_int(&it, 1, 1 << 24, &po.max_batch)) return EXIT_USAGE;
+            if (!args_int(&it, 1, 1 << 24, &max_batch)) return EXIT_USAGE;
+        } else if (args_opt(&it, "--target")) {
+            target = target_lookup(it.value);
+            if (!target) return args_usage_error(&it, "unknown target '%s' (targets: %s)", it.value, target_names());
         } else if (args_opt2(&it, "-o", "--output")) {
             out_path = it.value;
         } else {
@@ -77,7 +83,7 @@ int dlc_cmd_ir(int argc, char **argv)
     Arena arena;
     arena_init(&arena);
     Graph *g = model_load(&arena, model, mode);
-    if (po.max_batch > 0) g->max_batch = po.max_batch;
+    target_pass_options(target, g, max_batch, &po);
     FILE *out = stdout;
     if (out_path) {
         out = fopen(out_path, "w");

@@ -146,6 +146,7 @@ static const char *make_node(Graph *g, OpCode op, Node **in, int nin, const Attr
     n->loc = loc;
     n->offset = -1;
     n->live_start = n->live_end = -1;
+    for (int k = 0; k < IR_NENTRIES; k++) n->launch[k] = n->launch_seg[k] = -1;
     *out = n;
     if (nin < info->min_in || (info->max_in >= 0 && nin > info->max_in)) {
         if (info->min_in == info->max_in)

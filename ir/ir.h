@@ -125,6 +125,11 @@ typedef struct Attr {
     const char *s;     /* AK_STR */
 } Attr;
 
+/* The entry points of a generated unit, the index of Node.launch: a
+ * training step (loss, metrics and the updates), an evaluation step (loss
+ * and metrics), predict (output 0).  Codegen's EntryKind has this order. */
+typedef enum { IR_ENTRY_TRAIN, IR_ENTRY_EVAL, IR_ENTRY_PREDICT, IR_NENTRIES } IrEntry;
+
 /* One IR node: an op applied to operands, defining one tensor value. */
 struct Node {
     int id;             /* value number, printed %id; unique within the graph */
@@ -143,6 +148,10 @@ struct Node {
     int fuse_group;     /* fusion region id (0: not fused), set by `fuse` */
     int64_t offset;     /* byte offset in the arena (-1: unplanned), by `plan` */
     int live_start, live_end; /* schedule positions of its lifetime, by `plan` */
+    int launch[IR_NENTRIES];  /* per entry point: the CUDA launch that runs it, in the
+                                 entry's enqueue order (-1: none), by `launch` */
+    int launch_seg[IR_NENTRIES]; /* its segment within that launch group (-1: a
+                                 launch of its own, or none) */
     bool dead;          /* marked for removal by a pass; ir_compact drops it */
 };
 

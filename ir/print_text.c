@@ -156,6 +156,15 @@ static void node_comment(const Graph *g, const Node *n, Line *c) {
         line_printf(c, "%s@%" PRId64 "+%" PRId64 " live=[%d,%d]", c->len ? " " : "", n->offset, bytes, n->live_start,
                     n->live_end);
     }
+    /* launch=t5.1,e3: launch 5 of the training step, its segment 1; launch 3
+       of the evaluation step, a launch of its own */
+    bool first = true;
+    for (int k = 0; k < IR_NENTRIES; k++) {
+        if (n->launch[k] < 0) continue;
+        line_printf(c, "%s%c%d", first ? (c->len ? " launch=" : "launch=") : ",", "tep"[k], n->launch[k]);
+        if (n->launch_seg[k] >= 0) line_printf(c, ".%d", n->launch_seg[k]);
+        first = false;
+    }
 }
 
 /* `name=value, ...` for the attributes set on n except `skip`, in schema

@@ -111,6 +111,101 @@ static const char *duplicate_name(Graph *g) {
     return NULL;
 }
 
+/* True for a member of a fused region computed inside its root's kernel. */
+static bool inlined(const Node *n) { return n->offset < 0 && n->fuse_group != 0; }
+
+/* The launch of `a` (read by a node of launch s, segment seg, in entry k),
+ * through inlined region members: an operand must be computed by an
+ * earlier launch, or in the same launch by the same segment (one thread
+ * runs the segment's bodies in order at its index). */
+static const char *check_launch_operand(Graph *g, const Node *n, const Node *a, int k) {
+    if (inlined(a)) {
+        for (int j = 0; j < a->nin; j++) {
+            const char *err = check_launch_operand(g, n, a->in[j], k);
+            if (err) return err;
+        }
+        return NULL;
+    }
+    int s = n->launch[k], t = a->launch[k];
+    if (t < 0 || t < s) return NULL;
+    if (t == s && n->launch_seg[k] >= 0 && a->launch_seg[k] == n->launch_seg[k]) return NULL;
+    return arena_printf(g->arena, "%s (launch %d of entry %d) reads %s, which launch %d computes", desc(g, n), s, k,
+                        desc(g, a), t);
+}
+
+/* The CUDA launch grouping (passes/launch.c), per entry point: launch
+ * numbers 0, 1, ... each used; a launch either one node's (segment -1) or
+ * a group of at least two elementwise nodes over static extents with
+ * storage, those of a segment of one element count; every operand computed
+ * by an earlier launch or by the node's own segment. */
+static const char *check_launches(Graph *g) {
+    int nn = g->nnodes;
+    int *own = ARENA_NEW_N(g->arena, int, nn + 1), *members = ARENA_NEW_N(g->arena, int, nn + 1);
+    int64_t *count = ARENA_NEW_N(g->arena, int64_t, nn + 1);
+    for (int k = 0; k < IR_NENTRIES; k++) {
+        memset(own, 0, sizeof *own * (size_t)(nn + 1));
+        memset(members, 0, sizeof *members * (size_t)(nn + 1));
+        int top = -1;
+        for (int p = 0; p < nn; p++) {
+            const Node *n = g->nodes[p];
+            int s = n->launch[k], sg = n->launch_seg[k];
+            if (s < -1 || s >= nn || sg < -1 || (s < 0 && sg >= 0))
+                return arena_printf(g->arena, "%s has launch %d segment %d in entry %d", desc(g, n), s, sg, k);
+            if (s < 0) continue;
+            if (s > top) top = s;
+            if (sg < 0) {
+                own[s]++;
+                continue;
+            }
+            if (!op_is_elementwise(n->op) || n->offset < 0 || tt_has_batch(&n->type))
+                return arena_printf(g->arena,
+                                    "%s is in launch group %d of entry %d but is not elementwise over static "
+                                    "extents with storage",
+                                    desc(g, n), s, k);
+            members[s]++;
+        }
+        for (int s = 0; s <= top; s++) {
+            if (own[s] + members[s] == 0) return arena_printf(g->arena, "launch %d of entry %d runs nothing", s, k);
+            if (own[s] > 1 || (own[s] && members[s]) || members[s] == 1)
+                return arena_printf(g->arena,
+                                    "launch %d of entry %d mixes nodes of their own with a group, or has a group "
+                                    "of one",
+                                    s, k);
+        }
+        for (int p = 0; p < nn; p++) {
+            const Node *n = g->nodes[p];
+            if (n->launch[k] < 0) continue;
+            for (int j = 0; j < n->nin; j++) {
+                const char *err = check_launch_operand(g, n, n->in[j], k);
+                if (err) return err;
+            }
+        }
+        /* each segment's element count, its first node's: the segments of
+           launch s at base[s] + seg (own[] reused as base[]: the prefix
+           sums of the group sizes; a group has at most as many segments
+           as members) */
+        for (int s = 0, b = 0; s <= top; s++) {
+            own[s] = b;
+            b += members[s];
+        }
+        for (int i = 0; i <= nn; i++) count[i] = -1;
+        for (int p = 0; p < nn; p++) {
+            const Node *n = g->nodes[p];
+            int s = n->launch[k], sg = n->launch_seg[k];
+            if (sg < 0) continue;
+            if (sg >= members[s])
+                return arena_printf(g->arena, "%s has segment %d of launch %d of entry %d, a group of %d", desc(g, n), sg,
+                                    s, k, members[s]);
+            int64_t *c = &count[own[s] + sg], e = tt_numel(&n->type, 1);
+            if (*c < 0) *c = e;
+            else if (*c != e)
+                return arena_printf(g->arena, "%s is in segment %d of launch %d of entry %d, whose nodes have %lld elements",
+                                    desc(g, n), sg, s, k, (long long)*c);
+        }
+    }
+    return NULL;
+}
+
 const char *ir_verify(Graph *g) {
     if (g->nnodes < 0 || g->nnodes > g->cap || (g->nnodes && !g->nodes)) return "the node list is corrupt";
     int *pos = ARENA_NEW_N(g->arena, int, g->next_id > 0 ? g->next_id : 1);
@@ -156,5 +251,5 @@ const char *ir_verify(Graph *g) {
             return arena_printf(g->arena, "the gradient of %%%s has type %s, not %s", p->name,
                                 shape_fmt(g, &d->type), shape_fmt(g, &p->type));
     }
-    return NULL;
+    return check_launches(g);
 }

@@ -28,6 +28,9 @@ typedef struct PassOptions {
                             results or column sums, softmax+loss rows) for emitters
                             that write region kernels (the C target); else only
                             chains of single-reader elementwise ops */
+    bool launch_groups;  /* launch: number the CUDA target's kernel launches per
+                            entry point, merging static elementwise kernels
+                            into launch groups (passes/launch.c); else a no-op */
 } PassOptions;
 
 typedef void (*PassFn)(Graph *g, const PassOptions *o);
@@ -67,6 +70,7 @@ void pass_gemm_fold(Graph *g, const PassOptions *o);
 void pass_cse(Graph *g, const PassOptions *o);
 void pass_dce(Graph *g, const PassOptions *o);
 void pass_plan(Graph *g, const PassOptions *o);
+void pass_launch(Graph *g, const PassOptions *o);
 
 /* Refuses (user error at the node that mixes samples) an output whose row i
  * depends on other samples than sample i (passes/batch_rows.c); the

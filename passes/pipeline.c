@@ -23,6 +23,7 @@ static const Pass passes[] = {
     {"dce",       "remove nodes no output, loss, metric or update needs", pass_dce, false},
     {"fuse",      "group nodes into regions, one kernel each (elementwise loops, GEMM epilogues, softmax+loss rows)", pass_fuse, false},
     {"plan",      "schedule and place every tensor in one arena", pass_plan, false},
+    {"launch",    "number the CUDA target's kernel launches, static elementwise ones in groups (--target cuda)", pass_launch, false},
 };
 
 const Pass *pass_list(int *n)

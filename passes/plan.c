@@ -79,8 +79,14 @@
  *    of the storages live at one schedule position, persistent ones
  *    included.  No placement can use less, so arena_bytes / lower bound
  *    measures the planner's waste.
+ *
+ * pass_plan runs one function per step, in this order: plan_schedule (1),
+ * plan_regions (1b), plan_lifetimes (3), plan_inplace (the in-place
+ * updates of 5), plan_storages (2, 5, 6b), plan_persistent (4), plan_place
+ * (6), plan_results (7).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuse.h"
 #include "plan_fit.h"
@@ -120,151 +126,214 @@ static int cmp_storage(const void *pa, const void *pb)
     return a->root - b->root;
 }
 
-void pass_plan(Graph *g, const PassOptions *o)
+/* The planner's working state: arrays by node index (in g->nodes) unless
+ * noted, filled step by step (the steps of the header, in the order
+ * pass_plan runs them). */
+typedef struct Plan {
+    Graph *g;
+    const PassOptions *o;
+    Arena *a;
+    int nn;            /* nodes */
+    int end;           /* the last schedule position */
+    int64_t batch;     /* N bound to it (step 2) */
+    Readers rd;        /* each node's readers; rd.index: index by node id */
+    int *pos;          /* schedule position (step 1) */
+    FuseInfo *fi;      /* the regions (step 1b) */
+    int *readpos;      /* when the node runs (reads its operands): its region root's position */
+    bool *inl;         /* inlined into its region's loop: no storage */
+    int *inplace;      /* state index the value is computed into, or -1 (step 5a) */
+    int *last;         /* last use position (step 3) */
+    bool *assigned;    /* persistent tensor an assign writes */
+    int *owner;        /* storage index, -1: none (step 5) */
+    Storage *st;       /* the storages, nst of them */
+    int nst;
+} Plan;
+
+/* The state for planning g, with the planning batch: o->max_batch when
+ * > 0, else the graph's (at least 1), which g->max_batch then records. */
+static Plan plan_new(Graph *g, const PassOptions *o)
 {
-    int nn = g->nnodes;
-    int64_t batch = (o && o->max_batch > 0) ? o->max_batch : g->max_batch;
-    if (batch < 1) batch = 1;
-    g->max_batch = batch;
+    Plan P;
+    memset(&P, 0, sizeof P);
+    P.g = g;
+    P.o = o;
+    P.a = g->arena;
+    P.nn = g->nnodes;
+    P.end = P.nn > 0 ? P.nn - 1 : 0;
+    P.batch = (o && o->max_batch > 0) ? o->max_batch : g->max_batch;
+    if (P.batch < 1) P.batch = 1;
+    g->max_batch = P.batch;
+    P.rd = ir_readers(g);
+    int nn = P.nn;
+    P.pos = ARENA_NEW_N(P.a, int, nn + 1);
+    P.last = ARENA_NEW_N(P.a, int, nn + 1);
+    P.owner = ARENA_NEW_N(P.a, int, nn + 1);
+    P.assigned = ARENA_NEW_N(P.a, bool, nn + 1);
+    P.st = ARENA_NEW_N(P.a, Storage, nn + 1);
+    P.readpos = ARENA_NEW_N(P.a, int, nn + 1);
+    P.inplace = ARENA_NEW_N(P.a, int, nn + 1);
+    P.inl = ARENA_NEW_N(P.a, bool, nn + 1);
+    return P;
+}
 
-    /* Index of each node id in g->nodes. */
-    Arena *a = g->arena;
-    Readers rd = ir_readers(g);
-    int *index = rd.index;
-    int *pos = ARENA_NEW_N(a, int, nn + 1);            /* schedule position per index */
-    int *last = ARENA_NEW_N(a, int, nn + 1);           /* last use position per index */
-    int *owner = ARENA_NEW_N(a, int, nn + 1);          /* storage index per node index */
-    bool *assigned = ARENA_NEW_N(a, bool, nn + 1);     /* persistent written by an assign */
-    Storage *st = ARENA_NEW_N(a, Storage, nn + 1);
-    Storage **order = ARENA_NEW_N(a, Storage *, nn + 1);
-
-    /* 1. the schedule: graph order, assigns last. */
+/* 1. The schedule: graph order, assigns last. */
+static void plan_schedule(Plan *P)
+{
     int p = 0;
-    for (int i = 0; i < nn; i++)
-        if (g->nodes[i]->op != OP_ASSIGN) pos[i] = p++;
-    for (int i = 0; i < nn; i++)
-        if (g->nodes[i]->op == OP_ASSIGN) pos[i] = p++;
-    int end = nn > 0 ? nn - 1 : 0;
+    for (int i = 0; i < P->nn; i++)
+        if (P->g->nodes[i]->op != OP_ASSIGN) P->pos[i] = p++;
+    for (int i = 0; i < P->nn; i++)
+        if (P->g->nodes[i]->op == OP_ASSIGN) P->pos[i] = p++;
+}
 
-    /* uses (operand slots, outputs, loss, metrics) and the last reader */
-    /* 1b. regions: every member runs at its root's position */
-    FuseInfo *fi = fuse_info(g);
-    int *readpos = ARENA_NEW_N(a, int, nn + 1);      /* when the node runs (reads its operands) */
-    int *inplace = ARENA_NEW_N(a, int, nn + 1);      /* state index v is computed into, or -1 */
-    bool *inl = ARENA_NEW_N(a, bool, nn + 1);        /* inlined into its region's loop */
-    for (int i = 0; i < nn; i++) {
-        Node *n = g->nodes[i];
+/* 1b. Regions: every member runs (reads its operands) at its root's
+ * position; the members inlined into the region's loop are marked. */
+static void plan_regions(Plan *P)
+{
+    P->fi = fuse_info(P->g);
+    const FuseInfo *fi = P->fi;
+    for (int i = 0; i < P->nn; i++) {
+        Node *n = P->g->nodes[i];
         int G = n->fuse_group;
-        readpos[i] = G ? pos[index[fi->root[G]->id]] : pos[i];
-        inl[i] = fi->inlined[n->id];
-        inplace[i] = -1;
+        P->readpos[i] = G ? P->pos[P->rd.index[fi->root[G]->id]] : P->pos[i];
+        P->inl[i] = fi->inlined[n->id];
+        P->inplace[i] = -1;
         if (G && fi->gemm[G] && !fi->target[G]) DLC_ICE("region %d: the matmul has no buffer to write", G);
     }
+}
 
-    /* 3. lifetimes of the nodes themselves. */
-    for (int i = 0; i < nn; i++) last[i] = readpos[i];
-    for (int i = 0; i < nn; i++) {
+/* 3. Lifetimes of the nodes themselves: to their last reader's position;
+ * outputs, the loss and metrics to the end.  Also marks the persistent
+ * tensors an assign writes. */
+static void plan_lifetimes(Plan *P)
+{
+    const Graph *g = P->g;
+    const int *index = P->rd.index;
+    for (int i = 0; i < P->nn; i++) P->last[i] = P->readpos[i];
+    for (int i = 0; i < P->nn; i++) {
         Node *n = g->nodes[i];
         for (int k = 0; k < n->nin; k++) {
             int j = index[n->in[k]->id];
-            if (readpos[i] > last[j]) last[j] = readpos[i];
+            if (P->readpos[i] > P->last[j]) P->last[j] = P->readpos[i];
         }
-        if (n->op == OP_ASSIGN) assigned[index[n->in[0]->id]] = true;
+        if (n->op == OP_ASSIGN) P->assigned[index[n->in[0]->id]] = true;
     }
-    for (int k = 0; k < g->noutputs; k++) last[index[g->outputs[k].node->id]] = end;
-    for (int k = 0; k < g->nmetrics; k++) last[index[g->metrics[k].node->id]] = end;
-    if (g->loss) last[index[g->loss->id]] = end;
+    for (int k = 0; k < g->noutputs; k++) P->last[index[g->outputs[k].node->id]] = P->end;
+    for (int k = 0; k < g->nmetrics; k++) P->last[index[g->metrics[k].node->id]] = P->end;
+    if (g->loss) P->last[index[g->loss->id]] = P->end;
+}
 
-    /* 5a. in-place updates: assign(s, v) with v computed into s.  Not for a
-       value an output, the loss or a metric depends on: eval_step and
-       predict compute those without the updates and must not write s. */
-    bool *reported = ARENA_NEW_N(a, bool, nn + 1);
+/* 5a. In-place updates: assign(s, v) with v computed into s.  Not for a
+ * value an output, the loss or a metric depends on: eval_step and predict
+ * compute those without the updates and must not write s. */
+static void plan_inplace(Plan *P)
+{
+    const Graph *g = P->g;
+    const int *index = P->rd.index;
+    int nn = P->nn;
+    bool *reported = ARENA_NEW_N(P->a, bool, nn + 1);
     for (int k = 0; k < g->noutputs; k++) reported[index[g->outputs[k].node->id]] = true;
     for (int k = 0; k < g->nmetrics; k++) reported[index[g->metrics[k].node->id]] = true;
     if (g->loss) reported[index[g->loss->id]] = true;
     for (int i = nn - 1; i >= 0; i--)
         if (reported[i])
             for (int k = 0; k < g->nodes[i]->nin; k++) reported[index[g->nodes[i]->in[k]->id]] = true;
+    const FuseInfo *fi = P->fi;
     for (int i = 0; i < nn; i++) {
         Node *as = g->nodes[i];
         if (as->op != OP_ASSIGN) continue;
         int si = index[as->in[0]->id], vi = index[as->in[1]->id];
         Node *v = g->nodes[vi];
         int G = v->fuse_group;
-        if (si > vi || reported[vi] || !op_is_elementwise(v->op) || inl[vi] || inplace[vi] >= 0 ||
+        if (si > vi || reported[vi] || !op_is_elementwise(v->op) || P->inl[vi] || P->inplace[vi] >= 0 ||
             !tt_equal(&v->type, &as->in[0]->type) || (G && fi->kind[G] == FUSE_LOOP && fi->gemm[G]))
             continue;
         /* every other reader reads s before v is written, or in v's loop at
            the same index (an elementwise member: the loop's type is s's) */
         bool ok = true;
-        for (int q = rd.first[si]; q < rd.first[si + 1] && ok; q++) {
-            int r = rd.reader[q];
+        for (int q = P->rd.first[si]; q < P->rd.first[si + 1] && ok; q++) {
+            int r = P->rd.reader[q];
             Node *rn = g->nodes[r];
             if (r == i) continue;
             bool same_loop = r == vi || (G && rn->fuse_group == G && op_is_elementwise(rn->op));
-            if (!(readpos[r] < readpos[vi] || same_loop)) ok = false;
+            if (!(P->readpos[r] < P->readpos[vi] || same_loop)) ok = false;
         }
-        if (ok) inplace[vi] = si;
+        if (ok) P->inplace[vi] = si;
     }
+}
 
-    /* 5. storages: aliases join their operand's storage. */
-    int nst = 0;
-    for (int i = 0; i < nn; i++) {
-        Node *n = g->nodes[i];
-        int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : readpos[i];
-        int own_end = is_persistent_op(n->op) ? end : last[i];
+/* 5. Storages: aliases (in-place values, assigns, safe reshapes) join
+ * their operand's storage; every other node with storage owns one of its
+ * size (2), external with PassOptions.external_leaves (6b).  Sets the
+ * nodes' own lifetimes. */
+static void plan_storages(Plan *P)
+{
+    const int *index = P->rd.index;
+    for (int i = 0; i < P->nn; i++) {
+        Node *n = P->g->nodes[i];
+        int start = (n->op == OP_INPUT || is_persistent_op(n->op)) ? 0 : P->readpos[i];
+        int own_end = is_persistent_op(n->op) ? P->end : P->last[i];
         int alias = -1;
-        if (inl[i]) {
+        if (P->inl[i]) {
             /* inlined into its region's loop: no storage */
-            n->live_start = n->live_end = readpos[i];
-            owner[i] = -1;
+            n->live_start = n->live_end = P->readpos[i];
+            P->owner[i] = -1;
             continue;
         }
-        if (inplace[i] >= 0) {
-            alias = owner[inplace[i]];
+        if (P->inplace[i] >= 0) {
+            alias = P->owner[P->inplace[i]];
         } else if (n->op == OP_ASSIGN) {
-            alias = owner[index[n->in[0]->id]];
+            alias = P->owner[index[n->in[0]->id]];
         } else if ((n->op == OP_RESHAPE || n->op == OP_FLATTEN) && n->in[0]->type.dtype == n->type.dtype) {
             int j = index[n->in[0]->id];
-            Storage *s = &st[owner[j]];
-            if (!s->persistent || !assigned[s->root]) alias = owner[j];
+            Storage *s = &P->st[P->owner[j]];
+            if (!s->persistent || !P->assigned[s->root]) alias = P->owner[j];
         }
         if (alias >= 0) {
-            owner[i] = alias;
-            if (start < st[alias].start) st[alias].start = start;
-            if (own_end > st[alias].end) st[alias].end = own_end;
+            P->owner[i] = alias;
+            if (start < P->st[alias].start) P->st[alias].start = start;
+            if (own_end > P->st[alias].end) P->st[alias].end = own_end;
         } else {
-            Storage *s = &st[nst];
+            Storage *s = &P->st[P->nst];
             s->root = i;
-            s->bytes = node_bytes(n, batch);
+            s->bytes = node_bytes(n, P->batch);
             s->start = start;
             s->end = own_end;
             s->persistent = is_persistent_op(n->op);
-            s->external = o && o->external_leaves && (n->op == OP_INPUT || s->persistent);
+            s->external = P->o && P->o->external_leaves && (n->op == OP_INPUT || s->persistent);
             if (s->external) s->bytes = 0;
             s->offset = -1;
-            owner[i] = nst++;
+            P->owner[i] = P->nst++;
         }
         n->live_start = start;
         n->live_end = own_end;
     }
+}
 
-    /* 4. the persistent region. */
+/* 4. The persistent region, from offset 0 in graph order; returns its end. */
+static int64_t plan_persistent(Plan *P)
+{
     int64_t base = 0;
-    for (int k = 0; k < nst; k++)
-        if (st[k].persistent && !st[k].external) {
-            st[k].offset = base;
-            st[k].placed = true;
-            base += st[k].bytes;
+    for (int k = 0; k < P->nst; k++)
+        if (P->st[k].persistent && !P->st[k].external) {
+            P->st[k].offset = base;
+            P->st[k].placed = true;
+            base += P->st[k].bytes;
         }
+    return base;
+}
 
-    /* 6. greedy by size, best fit. */
+/* 6. The transient storages, greedy by size with best fit above `base`;
+ * returns the end of the highest. */
+static int64_t plan_place(Plan *P, int64_t base)
+{
+    Storage **order = ARENA_NEW_N(P->a, Storage *, P->nn + 1);
     int nt = 0;
-    for (int k = 0; k < nst; k++)
-        if (!st[k].persistent && !st[k].external) order[nt++] = &st[k];
+    for (int k = 0; k < P->nst; k++)
+        if (!P->st[k].persistent && !P->st[k].external) order[nt++] = &P->st[k];
     qsort(order, (size_t)nt, sizeof *order, cmp_storage);
     int64_t top = base;
-    FitIndex *fit = fit_new(a, end + 1, base);
+    FitIndex *fit = fit_new(P->a, P->end + 1, base);
     for (int k = 0; k < nt; k++) {
         Storage *s = order[k];
         s->offset = fit_find(fit, s->start, s->end, s->bytes);
@@ -272,18 +341,24 @@ void pass_plan(Graph *g, const PassOptions *o)
         s->placed = true;
         if (s->offset + s->bytes > top) top = s->offset + s->bytes;
     }
+    return top;
+}
 
-    /* 7. results and the lower bound. */
-    for (int i = 0; i < nn; i++)
-        g->nodes[i]->offset = owner[i] >= 0 && !st[owner[i]].external ? st[owner[i]].offset : -1;
-    /* the lower bound by a sweep over the schedule: each storage adds its
-       bytes where its lifetime starts and takes them back after it ends */
-    int64_t *delta = ARENA_NEW_N(a, int64_t, end + 2);
-    for (int k = 0; k < nst; k++) {
-        int lo = st[k].start > 0 ? st[k].start : 0, hi = st[k].end < end ? st[k].end : end;
+/* 7. Results: the nodes' offsets, the arena's size (`top`) and the lower
+ * bound, by a sweep over the schedule: each storage adds its bytes where
+ * its lifetime starts and takes them back after it ends. */
+static void plan_results(Plan *P, int64_t top)
+{
+    Graph *g = P->g;
+    for (int i = 0; i < P->nn; i++)
+        g->nodes[i]->offset = P->owner[i] >= 0 && !P->st[P->owner[i]].external ? P->st[P->owner[i]].offset : -1;
+    int end = P->end;
+    int64_t *delta = ARENA_NEW_N(P->a, int64_t, end + 2);
+    for (int k = 0; k < P->nst; k++) {
+        int lo = P->st[k].start > 0 ? P->st[k].start : 0, hi = P->st[k].end < end ? P->st[k].end : end;
         if (lo > hi) continue;
-        delta[lo] += st[k].bytes;
-        delta[hi + 1] -= st[k].bytes;
+        delta[lo] += P->st[k].bytes;
+        delta[hi + 1] -= P->st[k].bytes;
     }
     int64_t lower = 0, live = 0;
     for (int q = 0; q <= end; q++) {
@@ -292,4 +367,16 @@ void pass_plan(Graph *g, const PassOptions *o)
     }
     g->arena_bytes = top;
     g->arena_lower_bound = lower;
+}
+
+void pass_plan(Graph *g, const PassOptions *o)
+{
+    Plan P = plan_new(g, o);
+    plan_schedule(&P);
+    plan_regions(&P);
+    plan_lifetimes(&P);
+    plan_inplace(&P);
+    plan_storages(&P);
+    int64_t base = plan_persistent(&P);
+    plan_results(&P, plan_place(&P, base));
 }

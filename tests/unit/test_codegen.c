@@ -31,6 +31,7 @@
 #include "codegen/cprint.h"
 #include "frontend/frontend.h"
 #include "ir/interp.h"
+#include "passes/launch.h"
 #include "passes/pass.h"
 #include "runtime/dlrt.h"
 #include "testutil.h"
@@ -445,7 +446,7 @@ START_TEST(unfused)
 }
 END_TEST
 
-/* ---- CUDA launch groups ------------------------------------------------ */
+/* ---- CUDA launch groups (passes/launch.c) ------------------------------ */
 
 /* Three static elementwise nodes with hand-placed storage, as the plan
  * could place them when A's bytes are free again for B: A = neg(p), C =
@@ -475,23 +476,18 @@ static void cuda_group_of_b(int64_t b_off, int *b_step, int *b_seg)
     C->offset = 640;
     B->offset = b_off;
     g->arena_bytes = 1024;
-    CEmit e;
-    memset(&e, 0, sizeof e);
-    e.g = g;
-    e.a = &a;
     bool *need = calloc((size_t)g->next_id + 1, sizeof *need);
-    int *step = calloc((size_t)g->next_id + 1, sizeof *step), *seg = calloc((size_t)g->next_id + 1, sizeof *seg);
     for (int i = 0; i < g->nnodes; i++) need[g->nodes[i]->id] = true;
-    cu_launch_groups(&e, need, step, seg);
-    ck_assert_int_eq(step[A->id], 0);
-    ck_assert_int_eq(seg[A->id], 0);
-    ck_assert_int_eq(step[C->id], 0);
-    ck_assert_int_eq(seg[C->id], 0);
-    *b_step = step[B->id];
-    *b_seg = seg[B->id];
+    launch_plan_entry(g, need, IR_ENTRY_TRAIN);
+    ck_assert_ptr_null(ir_verify(g));
+    ck_assert_int_eq(A->launch[IR_ENTRY_TRAIN], 0);
+    ck_assert_int_eq(A->launch_seg[IR_ENTRY_TRAIN], 0);
+    ck_assert_int_eq(C->launch[IR_ENTRY_TRAIN], 0);
+    ck_assert_int_eq(C->launch_seg[IR_ENTRY_TRAIN], 0);
+    ck_assert_int_eq(A->launch[IR_ENTRY_EVAL], -1);
+    *b_step = B->launch[IR_ENTRY_TRAIN];
+    *b_seg = B->launch_seg[IR_ENTRY_TRAIN];
     free(need);
-    free(step);
-    free(seg);
     arena_free(&a);
 }
 
@@ -506,6 +502,45 @@ START_TEST(cuda_partial_overlap_is_a_new_launch)
         cuda_group_of_b(off[k], &st, &sg);
         ck_assert_msg(st == want_step[k] && sg == want_seg[k], "B at %lld: launch %d segment %d, want %d %d",
                       (long long)off[k], st, sg, want_step[k], want_seg[k]);
+    }
+}
+END_TEST
+
+/* The verifier's checks of the launch numbers (ir/verify.c): A = neg(p)
+ * and C = exp(A), one segment of launch 0, then each kind of inconsistency
+ * written by hand, named in the message. */
+START_TEST(cuda_launches_verified)
+{
+    static const struct {
+        int a_launch, a_seg, c_launch, c_seg;
+        const char *want;
+    } cases[] = {
+        {0, 0, 0, 0, NULL},
+        {0, 0, 0, 1, "(launch 0 of entry 0) reads node #1 (neg), which launch 0 computes"},
+        {1, -1, 0, -1, "node #2 (exp) (launch 0 of entry 0) reads node #1 (neg), which launch 1 computes"},
+        {0, -1, 0, 0, "launch 0 of entry 0 mixes nodes of their own with a group, or has a group of one"},
+        {0, -1, 2, -1, "launch 1 of entry 0 runs nothing"},
+        {0, 3, 0, 3, "node #1 (neg) has segment 3 of launch 0 of entry 0, a group of 2"},
+        {-1, 0, 0, -1, "node #1 (neg) has launch -1 segment 0 in entry 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Arena a;
+        arena_init(&a);
+        Graph *g = ir_graph_new(&a, "launches", MODE_TRAIN);
+        int64_t d32 = 32;
+        Attr init = attr_str("init", "zeros");
+        Node *p = ir_param(g, "p", tt_make(DT_F32, 1, &d32), &init, 1, SRCLOC_NONE);
+        Node *A = ir_unary(g, OP_NEG, p, SRCLOC_NONE), *C = ir_unary(g, OP_EXP, A, SRCLOC_NONE);
+        p->offset = 0;
+        A->offset = C->offset = 128;
+        A->launch[IR_ENTRY_TRAIN] = cases[i].a_launch;
+        A->launch_seg[IR_ENTRY_TRAIN] = cases[i].a_seg;
+        C->launch[IR_ENTRY_TRAIN] = cases[i].c_launch;
+        C->launch_seg[IR_ENTRY_TRAIN] = cases[i].c_seg;
+        const char *err = ir_verify(g);
+        if (!cases[i].want) ck_assert_ptr_null(err);
+        else ck_assert_msg(err && strstr(err, cases[i].want), "case %zu: %s", i, err ? err : "(verified)");
+        arena_free(&a);
     }
 }
 END_TEST
@@ -676,6 +711,7 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("cuda_launch");
     tcase_add_test(tc, cuda_partial_overlap_is_a_new_launch);
+    tcase_add_test(tc, cuda_launches_verified);
     suite_add_tcase(s, tc);
     tc = tcase_create("forward");
     tcase_set_timeout(tc, 300);

@@ -35,6 +35,7 @@
 
 #include "codegen/codegen.h"
 #include "codegen/cuda_emit.h"
+#include "codegen/targets.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 #include "runtime/dlrt.h"
@@ -245,9 +246,8 @@ static Graph *compile_source(Arena *a, const char *name, const char *src, GraphM
 {
     Graph *g = nn_compile(a, srcfile_from_string(a, name, src, strlen(src)), mode);
     PassOptions po = {0};
-    po.max_batch = 4;
+    target_pass_options(target_info(TARGET_CUDA), g, 4, &po); /* the C unit built from it ignores the launches */
     po.no_fuse = !fuse;
-    g->max_batch = 4;
     pass_run_pipeline(g, &po, NULL);
     return g;
 }
@@ -572,8 +572,7 @@ static void emulate_model(const TuModel *m, void *ctx)
         arena_init(&a);
         Graph *g = model_load(&a, m->path, mode ? MODE_TRAIN : MODE_INFER);
         PassOptions po = {0};
-        po.max_batch = 4;
-        g->max_batch = 4;
+        target_pass_options(target_info(TARGET_CUDA), g, 4, &po);
         pass_run_pipeline(g, &po, NULL);
         check_graph(g, name, 0.0, 1.0);
         arena_free(&a);

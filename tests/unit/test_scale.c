@@ -22,6 +22,7 @@
 
 #include "codegen/codegen.h"
 #include "codegen/cuda_emit.h"
+#include "codegen/targets.h"
 #include "frontend/frontend.h"
 #include "passes/pass.h"
 #include "testutil.h"
@@ -55,7 +56,7 @@ static Graph *compile_deep_mlp(Arena *a, char **text, bool fuse_regions)
     *text = deep_mlp_source(LAYERS);
     Graph *g = nn_compile(a, srcfile_from_string(a, "deep_mlp.nn", *text, strlen(*text)), MODE_TRAIN);
     PassOptions po = {0};
-    po.fuse_regions = fuse_regions;
+    target_pass_options(target_info(fuse_regions ? TARGET_C : TARGET_CUDA), g, 0, &po);
     pass_run_pipeline(g, &po, NULL);
     ck_assert_ptr_null(ir_verify(g));
     int params = 0, slots = 0;
