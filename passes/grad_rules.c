@@ -403,3 +403,15 @@ void grad_mean_squared_error(GradCtx *c, Node **dx)
     if (c->want[0]) dx[0] = gx;
     if (c->want[1]) dx[1] = un(c, OP_NEG, gx);
 }
+
+/* ---- pooling ------------------------------------------------------------ */
+
+/* global_avg_pool2d: y[b,c] = mean over H x W of x[b,c], so every input
+ * position gets dy[b,c] / (H*W): dy [N,C,1,1] divided by the static count
+ * and broadcast to [N,C,H,W].  No op of its own. */
+void grad_global_avg_pool2d(GradCtx *c, Node **dx)
+{
+    const Node *x = c->n->in[0];
+    double count = (double)(x->type.dims[2] * x->type.dims[3]);
+    dx[0] = broadcast_like(c, bin(c, OP_DIV, c->dy, cst(c, count)), x);
+}

@@ -48,6 +48,13 @@ static const int64_t perm201[] = {2, 0, 1}, perm021[] = {0, 2, 1};
 static const int64_t sh_n23[] = {-1, 2, 3}, sh_23[] = {2, 3}, sh_n4[] = {-1, 4}, sh_35[] = {3, 5}, sh_22[] = {2, 2};
 static const int64_t sh_4[] = {4}, sh_31[] = {3, 1};
 
+/* An NCHW f64 type [n, c, h, w]. */
+static TensorType T4(int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    int64_t d[4] = {n, c, h, w};
+    return tt_make(DT_F64, 4, d);
+}
+
 #define U(o) {o, 1, {T(2, N, 4, 0)}, {{0}}, 0}
 #define B(o, ta, tb) {o, 2, {ta, tb}, {{0}}, 0}
 
@@ -143,6 +150,9 @@ static void build_cases(void)
     }
     add_case((Case){OP_MEAN_SQUARED_ERROR, 2, {T(2, N, 3, 0), T(2, N, 3, 0)}, {{0}}, 0});
     add_case((Case){OP_MEAN_SQUARED_ERROR, 2, {T(1, N, 0, 0), T(1, N, 0, 0)}, {{0}}, 0});
+
+    add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(N, 3, 4, 5)}, {{0}}, 0});
+    add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(2, 2, 1, 3)}, {{0}}, 0});
 }
 
 /* Every op with a gradient rule (G in ops.def) has at least one case. */
