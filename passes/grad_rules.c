@@ -406,6 +406,18 @@ void grad_mean_squared_error(GradCtx *c, Node **dx)
 
 /* ---- pooling ------------------------------------------------------------ */
 
+/* The pools' gradient ops take (x, dy) and the forward attributes:
+ * max_pool2d_grad routes each window's dy to its first maximal position,
+ * avg_pool2d_grad spreads it over the window (ir/interp_conv.c). */
+static Node *pool_grad(GradCtx *c, OpCode op)
+{
+    Node *in[2] = {c->n->in[0], c->dy};
+    return ir_node_checked(c->g, op, in, 2, c->n->attrs, c->n->nattrs, c->loc);
+}
+
+void grad_max_pool2d(GradCtx *c, Node **dx) { dx[0] = pool_grad(c, OP_MAX_POOL2D_GRAD); }
+void grad_avg_pool2d(GradCtx *c, Node **dx) { dx[0] = pool_grad(c, OP_AVG_POOL2D_GRAD); }
+
 /* global_avg_pool2d: y[b,c] = mean over H x W of x[b,c], so every input
  * position gets dy[b,c] / (H*W): dy [N,C,1,1] divided by the static count
  * and broadcast to [N,C,H,W].  No op of its own. */

@@ -27,7 +27,7 @@ typedef struct Case {
     OpCode op;
     int nin;
     TensorType in[3];
-    Attr attrs[3];
+    Attr attrs[4];
     int nattrs;
 } Case;
 
@@ -153,6 +153,21 @@ static void build_cases(void)
 
     add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(N, 3, 4, 5)}, {{0}}, 0});
     add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(2, 2, 1, 3)}, {{0}}, 0});
+    static const int64_t k22[] = {2, 2}, k33[] = {3, 3}, k23[] = {2, 3}, s21[] = {2, 1}, s22[] = {2, 2};
+    static const int64_t p1111[] = {1, 1, 1, 1}, p0110[] = {0, 1, 1, 0};
+    static const OpCode pools[] = {OP_MAX_POOL2D, OP_AVG_POOL2D};
+    for (size_t i = 0; i < 2; i++) {
+        OpCode o = pools[i];
+        add_case((Case){o, 1, {T4(N, 2, 4, 4)}, {attr_ints("kernel", k22, 2), attr_ints("strides", s22, 2)}, 2});
+        add_case((Case){o, 1, {T4(N, 2, 5, 5)}, {attr_ints("kernel", k33, 2)}, 1}); /* overlapping, stride 1 */
+        add_case((Case){o, 1, {T4(2, 1, 5, 6)},
+                        {attr_ints("kernel", k33, 2), attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4)}, 3});
+        add_case((Case){o, 1, {T4(N, 2, 5, 4)},
+                        {attr_ints("kernel", k23, 2), attr_ints("strides", s21, 2), attr_ints("pads", p0110, 4)}, 3});
+    }
+    add_case((Case){OP_AVG_POOL2D, 1, {T4(N, 2, 5, 6)},
+                    {attr_ints("kernel", k33, 2), attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4),
+                     attr_bool("count_include_pad", 1)}, 4});
 }
 
 /* Every op with a gradient rule (G in ops.def) has at least one case. */
