@@ -253,6 +253,8 @@ void ck_conv2d(CEmit *e, const Node *n);
 void ck_max_pool2d(CEmit *e, const Node *n);
 void ck_avg_pool2d(CEmit *e, const Node *n);
 void ck_global_avg_pool2d(CEmit *e, const Node *n);
+void ck_max_pool2d_grad(CEmit *e, const Node *n);
+void ck_avg_pool2d_grad(CEmit *e, const Node *n);
 void ck_batch_norm(CEmit *e, const Node *n);
 
 #endif

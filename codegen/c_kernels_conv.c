@@ -1,6 +1,6 @@
 /* c_kernels_conv.c - C kernels of the convolution family: conv2d,
- * max_pool2d, avg_pool2d, global_avg_pool2d and batch_norm (inference
- * form), bound to the op table by the X-macro in c_kernels.c (declared in
+ * max_pool2d, avg_pool2d, global_avg_pool2d, the pools' gradients
+ * max_pool2d_grad / avg_pool2d_grad, and batch_norm (inference form), bound to the op table by the X-macro in c_kernels.c (declared in
  * c_emit.h).  erf and clip are elementwise and go through ck_elementwise.
  *
  * Direct loops over NCHW tensors, one block per node, with the geometry
@@ -17,8 +17,9 @@
  * them; the average divides by the positions inside unless
  * count_include_pad).  Sums accumulate in float, as PyTorch does on the
  * CPU.  The semantics are those of the reference kernels, ir/interp_conv.c.
- * These are straightforward forward kernels for inference; an im2col +
- * GEMM version and the gradients come with the convolution work.
+ * The pools' gradients (max_pool2d_grad, avg_pool2d_grad) are direct
+ * loops too; an im2col + GEMM convolution and its gradients come with the
+ * convolution work.
  */
 #include "../ir/conv.h"
 #include "c_emit.h"
@@ -148,6 +149,56 @@ static void pool(CEmit *e, const Node *n, bool is_max)
 void ck_max_pool2d(CEmit *e, const Node *n) { pool(e, n, true); }
 void ck_avg_pool2d(CEmit *e, const Node *n) { pool(e, n, false); }
 void ck_global_avg_pool2d(CEmit *e, const Node *n) { pool(e, n, false); }
+
+/* The pools' gradients (x0 = x, x1 = dy): dx is zeroed, then each window's
+ * dy is added to the first position holding the window's maximum (strict
+ * >, as the forward keeps the first maximum) or spread over the window's
+ * positions inside the input, divided as the forward average divides. */
+static void pool_grad(CEmit *e, const Node *n, bool is_max)
+{
+    ConvGeom g = conv_geom_of(n);
+    const char *ct = ce_ctype(n->type.dtype);
+    bool include_pad = n->op == OP_AVG_POOL2D_GRAD && node_attr_int(n, "count_include_pad");
+    open_block(e, n);
+    cp_line(e->p, "for (int64_t i = 0; i < %s * %lld; i++) y[i] = 0;", images(e, n), LL(g.c * g.h * g.w));
+    cp_open(e->p, "for (int64_t bc = 0; bc < %s * %lld; bc++)", images(e, n), LL(g.c));
+    if (is_max) cp_line(e->p, "const %s *xp = x0 + bc * %lld;", ct, LL(g.h * g.w));
+    else cp_line(e->p, "(void)x0; /* the average reads only x's shape */");
+    cp_line(e->p, "const %s *dp = x1 + bc * %lld;", ct, LL(g.oh * g.ow));
+    cp_line(e->p, "%s *gp = y + bc * %lld;", ct, LL(g.h * g.w));
+    cp_open(e->p, "for (int64_t oy = 0; oy < %lld; oy++)", LL(g.oh));
+    cp_open(e->p, "for (int64_t ox = 0; ox < %lld; ox++)", LL(g.ow));
+    cp_line(e->p, "const int64_t y0 = oy * %lld - %lld, x0p = ox * %lld - %lld;", LL(g.sh), LL(g.pt), LL(g.sw),
+            LL(g.pl));
+    cp_line(e->p, "const int64_t ya = y0 < 0 ? 0 : y0, yb = y0 + %lld > %lld ? %lld : y0 + %lld;", LL(g.kh), LL(g.h),
+            LL(g.h), LL(g.kh));
+    cp_line(e->p, "const int64_t xa = x0p < 0 ? 0 : x0p, xb = x0p + %lld > %lld ? %lld : x0p + %lld;", LL(g.kw),
+            LL(g.w), LL(g.w), LL(g.kw));
+    if (is_max) {
+        cp_line(e->p, "int64_t arg = -1;");
+        cp_line(e->p, "%s best = 0;", ct);
+        cp_open(e->p, "for (int64_t iy = ya; iy < yb; iy++)");
+        cp_open(e->p, "for (int64_t ix = xa; ix < xb; ix++)");
+        cp_line(e->p, "const %s v = xp[iy * %lld + ix];", ct, LL(g.w));
+        cp_line(e->p, "if (arg < 0 || v > best) { best = v; arg = iy * %lld + ix; }", LL(g.w));
+        cp_close(e->p, "");
+        cp_close(e->p, "");
+        cp_line(e->p, "if (arg >= 0) gp[arg] += dp[oy * %lld + ox];", LL(g.ow));
+    } else {
+        if (include_pad) cp_line(e->p, "const %s d = dp[oy * %lld + ox] / %lld;", ct, LL(g.ow), LL(g.kh * g.kw));
+        else cp_line(e->p, "const %s d = dp[oy * %lld + ox] / (%s)((yb - ya) * (xb - xa));", ct, LL(g.ow), ct);
+        cp_open(e->p, "for (int64_t iy = ya; iy < yb; iy++)");
+        cp_line(e->p, "for (int64_t ix = xa; ix < xb; ix++) gp[iy * %lld + ix] += d;", LL(g.w));
+        cp_close(e->p, "");
+    }
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+    cp_close(e->p, "");
+}
+
+void ck_max_pool2d_grad(CEmit *e, const Node *n) { pool_grad(e, n, true); }
+void ck_avg_pool2d_grad(CEmit *e, const Node *n) { pool_grad(e, n, false); }
 
 /* y = scale * (x - mean) / sqrt(var + eps) + bias per channel (dim 1):
  * the per-channel factor and shift are computed once per channel. */

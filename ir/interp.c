@@ -747,6 +747,8 @@ static void k_conv2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_max_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_global_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_max_pool2d_grad(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_avg_pool2d_grad(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_batch_norm(Interp *it, const Node *nd) { conv_family(it, nd); }
 
 /* ---- the interpreter -------------------------------------------------- */

@@ -10,6 +10,10 @@
  *    (padding never wins).  avg_pool2d: the sum over the positions inside
  *    the input divided by their count, or by kh*kw with count_include_pad.
  *  - global_avg_pool2d: the mean over H x W.
+ *  - max_pool2d_grad / avg_pool2d_grad (x, dy): dx = 0, then each
+ *    window's dy goes to the first position (row-major) of the window
+ *    holding its maximum, or is spread evenly over the window's positions
+ *    inside the input (divided as the forward average divides).
  *  - batch_norm: scale * (x - mean) / sqrt(var + epsilon) + bias, per
  *    channel (dimension 1).
  * (erf and clip, elementwise, are their ew formulas in interp.c.)
@@ -75,6 +79,43 @@ static void pool2d(const Node *nd, int64_t n, const double *x, double *y, bool i
             }
 }
 
+/* max_pool2d_grad (is_max) or avg_pool2d_grad: the vector-Jacobian
+ * product of pool2d with dy, accumulated into dx over overlapping windows.
+ * The max goes to the first maximal position (strict >, as the forward
+ * keeps the first maximum); a window of -inf only sends it to its first
+ * position inside the input. */
+static void pool2d_grad(const Node *nd, int64_t n, const double *x, const double *dy, double *dx, bool is_max)
+{
+    ConvGeom g = conv_geom_of(nd);
+    bool include_pad = nd->op == OP_AVG_POOL2D_GRAD && node_attr_int(nd, "count_include_pad");
+    int64_t nb = nd->in[0]->type.dims[0] == DIM_N ? n : nd->in[0]->type.dims[0];
+    for (int64_t i = 0; i < nb * g.c * g.h * g.w; i++) dx[i] = 0.0;
+    for (int64_t bc = 0; bc < nb * g.c; bc++)
+        for (int64_t oy = 0; oy < g.oh; oy++)
+            for (int64_t ox = 0; ox < g.ow; ox++) {
+                double d = dy[(bc * g.oh + oy) * g.ow + ox], best = -INFINITY;
+                int64_t arg = -1, cnt = 0;
+                for (int pass = 0; pass < (is_max ? 1 : 2); pass++)
+                    for (int64_t ky = 0; ky < g.kh; ky++) {
+                        int64_t iy = oy * g.sh - g.pt + ky;
+                        if (iy < 0 || iy >= g.h) continue;
+                        for (int64_t kx = 0; kx < g.kw; kx++) {
+                            int64_t ix = ox * g.sw - g.pl + kx;
+                            if (ix < 0 || ix >= g.w) continue;
+                            int64_t at = (bc * g.h + iy) * g.w + ix;
+                            if (is_max) {
+                                if (arg < 0 || x[at] > best) best = x[at], arg = at;
+                            } else if (pass == 0) {
+                                cnt++;
+                            } else {
+                                dx[at] += d / (double)(include_pad ? g.kh * g.kw : cnt);
+                            }
+                        }
+                    }
+                if (is_max && arg >= 0) dx[arg] += d;
+            }
+}
+
 /* batch_norm over channel dimension 1. */
 static void batch_norm(const Node *nd, const double *const *in, double *y, int64_t numel)
 {
@@ -95,6 +136,8 @@ void interp_conv_kernel(const Node *nd, int64_t n, const double *const *in, doub
     case OP_MAX_POOL2D: pool2d(nd, n, in[0], y, true); break;
     case OP_AVG_POOL2D:
     case OP_GLOBAL_AVG_POOL2D: pool2d(nd, n, in[0], y, false); break;
+    case OP_MAX_POOL2D_GRAD: pool2d_grad(nd, n, in[0], in[1], y, true); break;
+    case OP_AVG_POOL2D_GRAD: pool2d_grad(nd, n, in[0], in[1], y, false); break;
     case OP_BATCH_NORM: batch_norm(nd, in, y, numel); break;
     default: DLC_ICE("interp_conv: no kernel for '%s'", op_info(nd->op)->name);
     }

@@ -94,6 +94,8 @@ const char *conv_geom(Graph *g, const Node *n, ConvGeom *o) {
     }
     case OP_MAX_POOL2D:
     case OP_AVG_POOL2D:
+    case OP_MAX_POOL2D_GRAD:
+    case OP_AVG_POOL2D_GRAD:
         if (node_attr_ints(n, "kernel", &(const int64_t *){NULL}) != 2)
             FAIL("%s: `kernel` must have 2 entries", opname(n));
         if ((err = read_list(g, n, "kernel", 2, 1, 1, v))) return err;
@@ -140,6 +142,20 @@ static const char *window_rule(Graph *g, Node *n) {
 const char *shape_conv2d(Graph *g, Node *n) { return window_rule(g, n); }
 const char *shape_pool2d(Graph *g, Node *n) { return window_rule(g, n); }
 const char *shape_global_pool2d(Graph *g, Node *n) { return window_rule(g, n); }
+
+/* (x [N,C,H,W], dy [N,C,OH,OW]) -> x's type: dy must be the forward
+ * pool's result type for x and the attributes. */
+const char *shape_pool2d_grad(Graph *g, Node *n) {
+    ConvGeom geo;
+    const char *err = conv_geom(g, n, &geo);
+    if (err) return err;
+    int64_t d[4] = {T(0)->dims[0], geo.c, geo.oh, geo.ow};
+    TensorType want = tt_make(T(0)->dtype, 4, d);
+    if (!tt_equal(T(1), &want))
+        FAIL("%s: the gradient %s must have the pooled type %s", opname(n), shape_fmt(g, T(1)), shape_fmt(g, &want));
+    n->type = *T(0);
+    return NULL;
+}
 
 /* (x [N,C,...], scale, bias, mean, var [C]) -> like x. */
 const char *shape_batch_norm(Graph *g, Node *n) {

@@ -403,3 +403,27 @@ void grad_mean_squared_error(GradCtx *c, Node **dx)
     if (c->want[0]) dx[0] = gx;
     if (c->want[1]) dx[1] = un(c, OP_NEG, gx);
 }
+
+/* ---- pooling ------------------------------------------------------------ */
+
+/* The pools' gradient ops take (x, dy) and the forward attributes:
+ * max_pool2d_grad routes each window's dy to its first maximal position,
+ * avg_pool2d_grad spreads it over the window (ir/interp_conv.c). */
+static Node *pool_grad(GradCtx *c, OpCode op)
+{
+    Node *in[2] = {c->n->in[0], c->dy};
+    return ir_node_checked(c->g, op, in, 2, c->n->attrs, c->n->nattrs, c->loc);
+}
+
+void grad_max_pool2d(GradCtx *c, Node **dx) { dx[0] = pool_grad(c, OP_MAX_POOL2D_GRAD); }
+void grad_avg_pool2d(GradCtx *c, Node **dx) { dx[0] = pool_grad(c, OP_AVG_POOL2D_GRAD); }
+
+/* global_avg_pool2d: y[b,c] = mean over H x W of x[b,c], so every input
+ * position gets dy[b,c] / (H*W): dy [N,C,1,1] divided by the static count
+ * and broadcast to [N,C,H,W].  No op of its own. */
+void grad_global_avg_pool2d(GradCtx *c, Node **dx)
+{
+    const Node *x = c->n->in[0];
+    double count = (double)(x->type.dims[2] * x->type.dims[3]);
+    dx[0] = broadcast_like(c, bin(c, OP_DIV, c->dy, cst(c, count)), x);
+}

@@ -418,6 +418,29 @@ START_TEST(train_mse_many_ops)
 }
 END_TEST
 
+/* The pools and their gradients (max_pool2d_grad, avg_pool2d_grad and
+ * global_avg_pool2d's broadcast): strides, overlapping windows, padding,
+ * count_include_pad; two train steps of the C build against the
+ * interpreter. */
+START_TEST(train_pools)
+{
+    check_source("t_pools",
+                 "model t_pools\ninput x: f32[N, 2, 6, 5]\ninput label: i32[N]\n"
+                 "param s: f32[1, 2, 6, 5] = uniform(low=0.5, high=1.5)\n"
+                 "h = tanh(x * s)\n"
+                 "m1 = max_pool2d(h, kernel=[2, 2], strides=[2, 2])\n"
+                 "m2 = max_pool2d(h, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])\n"
+                 "a1 = avg_pool2d(h, kernel=[2, 3], strides=[2, 1], pads=[0, 1, 1, 0])\n"
+                 "a2 = avg_pool2d(h, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=true)\n"
+                 "g = global_avg_pool2d(h)\n"
+                 "f = concat(flatten(m1), flatten(m2), flatten(a1), flatten(a2), flatten(g), axis=1)\n"
+                 "logits = dense(f, 3)\noutput probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.5)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
 START_TEST(train_dropout)
 {
     check_source("t_drop",
@@ -730,6 +753,7 @@ static Suite *suite(void)
     tcase_add_test(tc, train_binary_ce);
     tcase_add_test(tc, train_mse_many_ops);
     tcase_add_test(tc, train_dropout);
+    tcase_add_test(tc, train_pools);
     tcase_add_test(tc, unfused);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");

@@ -27,7 +27,7 @@ typedef struct Case {
     OpCode op;
     int nin;
     TensorType in[3];
-    Attr attrs[3];
+    Attr attrs[4];
     int nattrs;
 } Case;
 
@@ -47,6 +47,13 @@ static const int64_t ax0[] = {0}, ax1[] = {1}, ax2[] = {2}, ax02[] = {0, 2}, ax1
 static const int64_t perm201[] = {2, 0, 1}, perm021[] = {0, 2, 1};
 static const int64_t sh_n23[] = {-1, 2, 3}, sh_23[] = {2, 3}, sh_n4[] = {-1, 4}, sh_35[] = {3, 5}, sh_22[] = {2, 2};
 static const int64_t sh_4[] = {4}, sh_31[] = {3, 1};
+
+/* An NCHW f64 type [n, c, h, w]. */
+static TensorType T4(int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    int64_t d[4] = {n, c, h, w};
+    return tt_make(DT_F64, 4, d);
+}
 
 #define U(o) {o, 1, {T(2, N, 4, 0)}, {{0}}, 0}
 #define B(o, ta, tb) {o, 2, {ta, tb}, {{0}}, 0}
@@ -143,6 +150,24 @@ static void build_cases(void)
     }
     add_case((Case){OP_MEAN_SQUARED_ERROR, 2, {T(2, N, 3, 0), T(2, N, 3, 0)}, {{0}}, 0});
     add_case((Case){OP_MEAN_SQUARED_ERROR, 2, {T(1, N, 0, 0), T(1, N, 0, 0)}, {{0}}, 0});
+
+    add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(N, 3, 4, 5)}, {{0}}, 0});
+    add_case((Case){OP_GLOBAL_AVG_POOL2D, 1, {T4(2, 2, 1, 3)}, {{0}}, 0});
+    static const int64_t k22[] = {2, 2}, k33[] = {3, 3}, k23[] = {2, 3}, s21[] = {2, 1}, s22[] = {2, 2};
+    static const int64_t p1111[] = {1, 1, 1, 1}, p0110[] = {0, 1, 1, 0};
+    static const OpCode pools[] = {OP_MAX_POOL2D, OP_AVG_POOL2D};
+    for (size_t i = 0; i < 2; i++) {
+        OpCode o = pools[i];
+        add_case((Case){o, 1, {T4(N, 2, 4, 4)}, {attr_ints("kernel", k22, 2), attr_ints("strides", s22, 2)}, 2});
+        add_case((Case){o, 1, {T4(N, 2, 5, 5)}, {attr_ints("kernel", k33, 2)}, 1}); /* overlapping, stride 1 */
+        add_case((Case){o, 1, {T4(2, 1, 5, 6)},
+                        {attr_ints("kernel", k33, 2), attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4)}, 3});
+        add_case((Case){o, 1, {T4(N, 2, 5, 4)},
+                        {attr_ints("kernel", k23, 2), attr_ints("strides", s21, 2), attr_ints("pads", p0110, 4)}, 3});
+    }
+    add_case((Case){OP_AVG_POOL2D, 1, {T4(N, 2, 5, 6)},
+                    {attr_ints("kernel", k33, 2), attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4),
+                     attr_bool("count_include_pad", 1)}, 4});
 }
 
 /* Every op with a gradient rule (G in ops.def) has at least one case. */

@@ -263,6 +263,33 @@ START_TEST(max_grad_routes_to_the_first_maximum)
 }
 END_TEST
 
+/* max_pool2d_grad sends each window's dy to its first maximum in row-major
+ * order (ties: the earlier position); avg_pool2d_grad divides as the
+ * forward average does, by the positions inside the input or by kh*kw
+ * with count_include_pad. */
+START_TEST(pool_grads_route_and_spread)
+{
+    Node *x = in("x", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 2, 4}));
+    Attr mx[2] = {attr_ints("kernel", (const int64_t[]){2, 2}, 2), attr_ints("strides", (const int64_t[]){2, 2}, 2)};
+    Node *dym = in("dym", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 1, 2}));
+    Node *dxm = op2(OP_MAX_POOL2D_GRAD, x, dym, mx, 2);
+    Attr av[4] = {mx[0], mx[1], attr_ints("pads", (const int64_t[]){0, 1, 0, 1}, 4), attr_bool("count_include_pad", 0)};
+    Node *dya = in("dya", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 1, 3}));
+    Node *dxa = op2(OP_AVG_POOL2D_GRAD, x, dya, av, 4);
+    av[3] = attr_bool("count_include_pad", 1);
+    Node *dxp = op2(OP_AVG_POOL2D_GRAD, x, dya, av, 4);
+    Interp *it = interp_new(g, 1, 0);
+    set(it, x, (double[]){3, 1, 2, 2, 3, 0, 1, 2});
+    set(it, dym, (double[]){10, 20});
+    set(it, dya, (double[]){2, 4, 6});
+    interp_run(it);
+    EXPECT(it, dxm, TOL, 10, 0, 20, 0, 0, 0, 0, 0);
+    EXPECT(it, dxa, TOL, 1, 1, 1, 3, 1, 1, 1, 3);
+    EXPECT(it, dxp, TOL, 0.5, 1, 1, 1.5, 0.5, 1, 1, 1.5);
+    interp_free(it);
+}
+END_TEST
+
 START_TEST(softmax_family_is_stable)
 {
     Node *x = in("x", F64(2, 2, 3, 0));
@@ -580,6 +607,7 @@ int main(void)
     tcase_add_test(k, matmul_with_trans_flags);
     tcase_add_test(k, reductions_bind_the_batch);
     tcase_add_test(k, max_grad_routes_to_the_first_maximum);
+    tcase_add_test(k, pool_grads_route_and_spread);
     tcase_add_test(k, softmax_family_is_stable);
     tcase_add_test(k, losses_and_their_gradients);
     tcase_add_test(k, accuracy_argmax_and_threshold);
