@@ -254,6 +254,8 @@ void ck_max_pool2d(CEmit *e, const Node *n);
 void ck_avg_pool2d(CEmit *e, const Node *n);
 void ck_global_avg_pool2d(CEmit *e, const Node *n);
 void ck_max_pool2d_grad(CEmit *e, const Node *n);
+void ck_conv2d_grad_input(CEmit *e, const Node *n);
+void ck_conv2d_grad_filter(CEmit *e, const Node *n);
 void ck_avg_pool2d_grad(CEmit *e, const Node *n);
 void ck_batch_norm(CEmit *e, const Node *n);
 

@@ -421,6 +421,8 @@ static KernelFn c_only(const Node *n)
     case OP_AVG_POOL2D: return ck_avg_pool2d;
     case OP_GLOBAL_AVG_POOL2D: return ck_global_avg_pool2d;
     case OP_MAX_POOL2D_GRAD: return ck_max_pool2d_grad;
+    case OP_CONV2D_GRAD_INPUT: return ck_conv2d_grad_input;
+    case OP_CONV2D_GRAD_FILTER: return ck_conv2d_grad_filter;
     case OP_AVG_POOL2D_GRAD: return ck_avg_pool2d_grad;
     case OP_BATCH_NORM: return ck_batch_norm;
     default: DLC_ICE("no C kernel for op '%s'", op_info(n->op)->name);

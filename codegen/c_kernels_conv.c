@@ -1,5 +1,6 @@
 /* c_kernels_conv.c - C kernels of the convolution family: conv2d,
- * max_pool2d, avg_pool2d, global_avg_pool2d, the pools' gradients
+ * its gradients conv2d_grad_input / conv2d_grad_filter, max_pool2d,
+ * avg_pool2d, global_avg_pool2d, the pools' gradients
  * max_pool2d_grad / avg_pool2d_grad, and batch_norm (inference form), bound to the op table by the X-macro in c_kernels.c (declared in
  * c_emit.h).  erf and clip are elementwise and go through ck_elementwise.
  *
@@ -17,9 +18,9 @@
  * them; the average divides by the positions inside unless
  * count_include_pad).  Sums accumulate in float, as PyTorch does on the
  * CPU.  The semantics are those of the reference kernels, ir/interp_conv.c.
- * The pools' gradients (max_pool2d_grad, avg_pool2d_grad) are direct
- * loops too; an im2col + GEMM convolution and its gradients come with the
- * convolution work.
+ * The gradients (conv2d_grad_input, conv2d_grad_filter, max_pool2d_grad,
+ * avg_pool2d_grad) are direct loops too; an im2col + GEMM convolution and
+ * its gradients are still to come (performance work of #13).
  */
 #include "../ir/conv.h"
 #include "c_emit.h"
@@ -65,6 +66,29 @@ static void const_table(CEmit *e, const char *name, const int64_t *v, int64_t n)
     cp_line(e->p, "%s};", buf);
 }
 
+/* Closes k nested blocks. */
+static void close_blocks(CEmit *e, int k)
+{
+    for (int i = 0; i < k; i++) cp_close(e->p, "");
+}
+
+/* Opens conv2d's (or its gradients') block with the tap tables oy_lo /
+ * oy_hi [kh] and ox_lo / ox_hi [kw]: the output rows / columns whose input
+ * position for that tap lies inside the image. */
+static void open_tap_block(CEmit *e, const Node *n, const ConvGeom *g)
+{
+    if (g->kh > 64 || g->kw > 64)
+        DLC_ICE("%s: kernel %lldx%lld too large for the tap tables", op_info(n->op)->name, LL(g->kh), LL(g->kw));
+    int64_t ylo[64], yhi[64], xlo[64], xhi[64];
+    for (int64_t k = 0; k < g->kh; k++) tap_range(g->h, g->oh, g->sh, g->pt, k, g->dh, &ylo[k], &yhi[k]);
+    for (int64_t k = 0; k < g->kw; k++) tap_range(g->w, g->ow, g->sw, g->pl, k, g->dw, &xlo[k], &xhi[k]);
+    open_block(e, n);
+    const_table(e, "oy_lo", ylo, g->kh);
+    const_table(e, "oy_hi", yhi, g->kh);
+    const_table(e, "ox_lo", xlo, g->kw);
+    const_table(e, "ox_hi", xhi, g->kw);
+}
+
 /* Direct convolution, one kernel tap at a time: for each (o, c, ky, kx)
  * the tap's weight is added, times the shifted input, into every output
  * position whose input position is inside the image.  The valid ranges
@@ -77,15 +101,7 @@ void ck_conv2d(CEmit *e, const Node *n)
     ConvGeom g = conv_geom_of(n);
     const char *ct = ce_ctype(n->type.dtype);
     int64_t cg = g.c / g.group, og = g.o / g.group;
-    if (g.kh > 64 || g.kw > 64) DLC_ICE("conv2d: kernel %lldx%lld too large for the tap tables", LL(g.kh), LL(g.kw));
-    int64_t ylo[64], yhi[64], xlo[64], xhi[64];
-    for (int64_t k = 0; k < g.kh; k++) tap_range(g.h, g.oh, g.sh, g.pt, k, g.dh, &ylo[k], &yhi[k]);
-    for (int64_t k = 0; k < g.kw; k++) tap_range(g.w, g.ow, g.sw, g.pl, k, g.dw, &xlo[k], &xhi[k]);
-    open_block(e, n);
-    const_table(e, "oy_lo", ylo, g.kh);
-    const_table(e, "oy_hi", yhi, g.kh);
-    const_table(e, "ox_lo", xlo, g.kw);
-    const_table(e, "ox_hi", xhi, g.kw);
+    open_tap_block(e, n, &g);
     cp_open(e->p, "for (int64_t b = 0; b < %s; b++)", images(e, n));
     cp_open(e->p, "for (int64_t o = 0; o < %lld; o++)", LL(g.o));
     cp_line(e->p, "const %s *xb = x0 + (b * %lld + (o / %lld) * %lld) * %lld;", ct, LL(g.c), LL(og), LL(cg),
@@ -103,14 +119,55 @@ void ck_conv2d(CEmit *e, const Node *n)
     cp_line(e->p, "%s *yr = yo + oy * %lld;", ct, LL(g.ow));
     if (g.sw == 1) cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) yr[ox] += wv * xr[ox];");
     else cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) yr[ox] += wv * xr[ox * %lld];", LL(g.sw));
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
-    cp_close(e->p, "");
+    close_blocks(e, 7);
 }
+
+/* conv2d's gradients (x0 = x, x1 = w, x2 = dy), direct loops over the
+ * same taps and tap tables as ck_conv2d: conv2d_grad_input adds w's tap
+ * times dy into dx (the transposed convolution), conv2d_grad_filter sums
+ * dy times the shifted input into each tap of dw.  The result is zeroed
+ * first; the batch accumulates into dw. */
+static void conv_grad(CEmit *e, const Node *n, bool want_input)
+{
+    ConvGeom g = conv_geom_of(n);
+    const char *ct = ce_ctype(n->type.dtype);
+    int64_t cg = g.c / g.group, og = g.o / g.group;
+    open_tap_block(e, n, &g);
+    if (want_input) {
+        cp_line(e->p, "(void)x0; /* dx reads only x's shape */");
+        cp_line(e->p, "for (int64_t i = 0; i < %s * %lld; i++) y[i] = 0;", images(e, n), LL(g.c * g.h * g.w));
+    } else {
+        cp_line(e->p, "(void)x1; /* dw reads only w's shape */");
+        cp_line(e->p, "for (int64_t i = 0; i < %lld; i++) y[i] = 0;", LL(g.o * cg * g.kh * g.kw));
+    }
+    cp_open(e->p, "for (int64_t b = 0; b < %s; b++)", images(e, n));
+    cp_open(e->p, "for (int64_t o = 0; o < %lld; o++)", LL(g.o));
+    const char *xq = want_input ? "" : "const ";
+    cp_line(e->p, "%s%s *xb = %s + (b * %lld + (o / %lld) * %lld) * %lld;", xq, ct, want_input ? "y" : "x0", LL(g.c),
+            LL(og), LL(cg), LL(g.h * g.w));
+    cp_line(e->p, "%s%s *wo = %s + o * %lld;", want_input ? "const " : "", ct, want_input ? "x1" : "y",
+            LL(cg * g.kh * g.kw));
+    cp_line(e->p, "const %s *dyo = x2 + (b * %lld + o) * %lld;", ct, LL(g.o), LL(g.oh * g.ow));
+    cp_open(e->p, "for (int64_t c = 0; c < %lld; c++)", LL(cg));
+    cp_open(e->p, "for (int64_t ky = 0; ky < %lld; ky++)", LL(g.kh));
+    cp_open(e->p, "for (int64_t kx = 0; kx < %lld; kx++)", LL(g.kw));
+    if (want_input) cp_line(e->p, "const %s wv = wo[(c * %lld + ky) * %lld + kx];", ct, LL(g.kh), LL(g.kw));
+    else cp_line(e->p, "%s acc = 0;", ct);
+    cp_open(e->p, "for (int64_t oy = oy_lo[ky]; oy < oy_hi[ky]; oy++)");
+    cp_line(e->p, "%s%s *xr = xb + (c * %lld + oy * %lld - %lld + ky * %lld) * %lld + kx * %lld - %lld;", xq, ct,
+            LL(g.h), LL(g.sh), LL(g.pt), LL(g.dh), LL(g.w), LL(g.dw), LL(g.pl));
+    cp_line(e->p, "const %s *dr = dyo + oy * %lld;", ct, LL(g.ow));
+    if (want_input)
+        cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) xr[ox * %lld] += wv * dr[ox];", LL(g.sw));
+    else
+        cp_line(e->p, "for (int64_t ox = ox_lo[kx]; ox < ox_hi[kx]; ox++) acc += dr[ox] * xr[ox * %lld];", LL(g.sw));
+    cp_close(e->p, "");
+    if (!want_input) cp_line(e->p, "wo[(c * %lld + ky) * %lld + kx] += acc;", LL(g.kh), LL(g.kw));
+    close_blocks(e, 6);
+}
+
+void ck_conv2d_grad_input(CEmit *e, const Node *n) { conv_grad(e, n, true); }
+void ck_conv2d_grad_filter(CEmit *e, const Node *n) { conv_grad(e, n, false); }
 
 /* Max or average over each window (global_avg_pool2d: the whole plane). */
 static void pool(CEmit *e, const Node *n, bool is_max)

@@ -463,7 +463,8 @@ static const KernelDesc kd_accuracy = {KS_TERMS, NULL, accuracy_body, KF_COUNT};
 static const KernelDesc kd_assign = SPACE(KS_ASSIGN);
 static const KernelDesc kd_conv2d = SPACE(KS_C_ONLY), kd_max_pool2d = SPACE(KS_C_ONLY), kd_avg_pool2d = SPACE(KS_C_ONLY),
                         kd_global_avg_pool2d = SPACE(KS_C_ONLY), kd_max_pool2d_grad = SPACE(KS_C_ONLY),
-                        kd_avg_pool2d_grad = SPACE(KS_C_ONLY), kd_batch_norm = SPACE(KS_C_ONLY);
+                        kd_avg_pool2d_grad = SPACE(KS_C_ONLY), kd_conv2d_grad_input = SPACE(KS_C_ONLY),
+                        kd_conv2d_grad_filter = SPACE(KS_C_ONLY), kd_batch_norm = SPACE(KS_C_ONLY);
 static const KernelDesc kd_leaf = SPACE(KS_LEAF), kd_ew = SPACE(KS_EW), kd_none = SPACE(KS_NONE);
 
 #define KD_FOR_OK_LEAF(name) &kd_leaf

@@ -749,6 +749,8 @@ static void k_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_global_avg_pool2d(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_max_pool2d_grad(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_avg_pool2d_grad(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_conv2d_grad_input(Interp *it, const Node *nd) { conv_family(it, nd); }
+static void k_conv2d_grad_filter(Interp *it, const Node *nd) { conv_family(it, nd); }
 static void k_batch_norm(Interp *it, const Node *nd) { conv_family(it, nd); }
 
 /* ---- the interpreter -------------------------------------------------- */

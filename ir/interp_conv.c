@@ -10,6 +10,8 @@
  *    (padding never wins).  avg_pool2d: the sum over the positions inside
  *    the input divided by their count, or by kh*kw with count_include_pad.
  *  - global_avg_pool2d: the mean over H x W.
+ *  - conv2d_grad_input / conv2d_grad_filter (x, w, dy): dx or dw = 0,
+ *    then dy[b,o,oy,ox] times w (or x) added for each term of conv2d's sum.
  *  - max_pool2d_grad / avg_pool2d_grad (x, dy): dx = 0, then each
  *    window's dy goes to the first position (row-major) of the window
  *    holding its maximum, or is spread evenly over the window's positions
@@ -23,19 +25,32 @@
 #include "conv.h"
 #include "interp_conv.h"
 
-/* conv2d over a batch of n. */
-static void conv2d(const Node *nd, int64_t n, const double *const *in, double *y)
+/* What conv2d_terms computes. */
+enum { CONV_FWD, CONV_GRAD_INPUT, CONV_GRAD_FILTER };
+
+/* conv2d over a batch of n, or its gradients: each term x[b, c, iy, ix] *
+ * w[o, c, ky, kx] of the forward sum (padding terms do not exist) is added
+ * into y[b, o, oy, ox] after the bias (CONV_FWD; in: x, w [, bias]), or,
+ * times dy[b, o, oy, ox], dy * w into dx[b, c, iy, ix] (CONV_GRAD_INPUT)
+ * or dy * x into dw[o, c, ky, kx] (CONV_GRAD_FILTER; in: x, w, dy), the
+ * result zeroed first. */
+static void conv2d_terms(const Node *nd, int64_t n, const double *const *in, double *out, int what)
 {
     ConvGeom g = conv_geom_of(nd);
-    const double *x = in[0], *w = in[1], *bias = nd->nin == 3 ? in[2] : NULL;
+    const double *x = in[0], *w = in[1], *third = nd->nin == 3 ? in[2] : NULL;
     int64_t cg = g.c / g.group, og = g.o / g.group;
     int64_t nb = nd->in[0]->type.dims[0] == DIM_N ? n : nd->in[0]->type.dims[0];
+    int64_t nout = what == CONV_GRAD_INPUT ? nb * g.c * g.h * g.w : g.o * cg * g.kh * g.kw;
+    if (what != CONV_FWD)
+        for (int64_t i = 0; i < nout; i++) out[i] = 0.0;
     for (int64_t b = 0; b < nb; b++)
         for (int64_t o = 0; o < g.o; o++) {
             int64_t c0 = (o / og) * cg;
             for (int64_t oy = 0; oy < g.oh; oy++)
                 for (int64_t ox = 0; ox < g.ow; ox++) {
-                    double s = bias ? bias[o] : 0.0;
+                    int64_t yi = ((b * g.o + o) * g.oh + oy) * g.ow + ox;
+                    double d = what == CONV_FWD ? 0.0 : third[yi];
+                    if (what == CONV_FWD) out[yi] = third ? third[o] : 0.0;
                     for (int64_t c = 0; c < cg; c++)
                         for (int64_t ky = 0; ky < g.kh; ky++) {
                             int64_t iy = oy * g.sh - g.pt + ky * g.dh;
@@ -43,11 +58,13 @@ static void conv2d(const Node *nd, int64_t n, const double *const *in, double *y
                             for (int64_t kx = 0; kx < g.kw; kx++) {
                                 int64_t ix = ox * g.sw - g.pl + kx * g.dw;
                                 if (ix < 0 || ix >= g.w) continue;
-                                s += x[((b * g.c + c0 + c) * g.h + iy) * g.w + ix] *
-                                     w[((o * cg + c) * g.kh + ky) * g.kw + kx];
+                                int64_t xi = ((b * g.c + c0 + c) * g.h + iy) * g.w + ix;
+                                int64_t wi = ((o * cg + c) * g.kh + ky) * g.kw + kx;
+                                if (what == CONV_FWD) out[yi] += x[xi] * w[wi];
+                                else if (what == CONV_GRAD_INPUT) out[xi] += d * w[wi];
+                                else out[wi] += d * x[xi];
                             }
                         }
-                    y[((b * g.o + o) * g.oh + oy) * g.ow + ox] = s;
                 }
         }
 }
@@ -132,7 +149,9 @@ static void batch_norm(const Node *nd, const double *const *in, double *y, int64
 void interp_conv_kernel(const Node *nd, int64_t n, const double *const *in, double *y, int64_t numel)
 {
     switch (nd->op) {
-    case OP_CONV2D: conv2d(nd, n, in, y); break;
+    case OP_CONV2D: conv2d_terms(nd, n, in, y, CONV_FWD); break;
+    case OP_CONV2D_GRAD_INPUT: conv2d_terms(nd, n, in, y, CONV_GRAD_INPUT); break;
+    case OP_CONV2D_GRAD_FILTER: conv2d_terms(nd, n, in, y, CONV_GRAD_FILTER); break;
     case OP_MAX_POOL2D: pool2d(nd, n, in[0], y, true); break;
     case OP_AVG_POOL2D:
     case OP_GLOBAL_AVG_POOL2D: pool2d(nd, n, in[0], y, false); break;

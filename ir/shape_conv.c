@@ -1,6 +1,6 @@
 /* shape_conv.c - shape rules of the convolution family (ops.def):
- * conv2d, max_pool2d / avg_pool2d, global_avg_pool2d and batch_norm, and
- * the geometry helper they share with the kernels (ir/conv.h).
+ * conv2d, max_pool2d / avg_pool2d, global_avg_pool2d, their gradient ops
+ * and batch_norm, and the geometry helper they share with the kernels (ir/conv.h).
  *
  * Layout is NCHW.  The output size of a window op along one axis is
  * floor((size + pad_begin + pad_end - ((k - 1) * dilation + 1)) / stride) + 1,
@@ -67,7 +67,9 @@ const char *conv_geom(Graph *g, const Node *n, ConvGeom *o) {
     int64_t v[4];
     const char *err;
     switch (n->op) {
-    case OP_CONV2D: {
+    case OP_CONV2D:
+    case OP_CONV2D_GRAD_INPUT:
+    case OP_CONV2D_GRAD_FILTER: {
         const TensorType *w = T(1);
         if (w->rank != 4 || w->dtype != x->dtype || tt_has_batch(w))
             FAIL("conv2d expects weights [O,C/group,KH,KW] of the input's dtype, got %s for input %s",
@@ -82,7 +84,7 @@ const char *conv_geom(Graph *g, const Node *n, ConvGeom *o) {
                  (long long)o->c);
         o->o = w->dims[0], o->kh = w->dims[2], o->kw = w->dims[3];
         if (o->o < 1 || o->kh < 1 || o->kw < 1) FAIL("conv2d: empty weights %s", g ? shape_fmt(g, w) : "");
-        if (n->nin == 3) {
+        if (n->op == OP_CONV2D && n->nin == 3) {
             const TensorType *b = T(2);
             if (b->rank != 1 || b->dims[0] != o->o || b->dtype != x->dtype)
                 FAIL("conv2d: the bias must be [%lld] (one per output channel), got %s", (long long)o->o,
@@ -112,7 +114,8 @@ const char *conv_geom(Graph *g, const Node *n, ConvGeom *o) {
     o->sh = v[0], o->sw = v[1];
     if ((err = read_list(g, n, "pads", 4, 0, 0, v))) return err;
     o->pt = v[0], o->pl = v[1], o->pb = v[2], o->pr = v[3];
-    if (n->op != OP_CONV2D && (o->pt >= o->kh || o->pb >= o->kh || o->pl >= o->kw || o->pr >= o->kw))
+    if (n->op != OP_CONV2D && n->op != OP_CONV2D_GRAD_INPUT &&
+        n->op != OP_CONV2D_GRAD_FILTER && (o->pt >= o->kh || o->pb >= o->kh || o->pl >= o->kw || o->pr >= o->kw))
         FAIL("%s: padding must be smaller than the kernel window", opname(n));
     o->oh = out_size(o->h, o->pt, o->pb, o->kh, o->dh, o->sh);
     o->ow = out_size(o->w, o->pl, o->pr, o->kw, o->dw, o->sw);
@@ -143,19 +146,28 @@ const char *shape_conv2d(Graph *g, Node *n) { return window_rule(g, n); }
 const char *shape_pool2d(Graph *g, Node *n) { return window_rule(g, n); }
 const char *shape_global_pool2d(Graph *g, Node *n) { return window_rule(g, n); }
 
-/* (x [N,C,H,W], dy [N,C,OH,OW]) -> x's type: dy must be the forward
- * pool's result type for x and the attributes. */
-const char *shape_pool2d_grad(Graph *g, Node *n) {
+/* The gradient ops of the family: operand dy (the last) must have the
+ * forward op's result type [N, O, OH, OW] for the geometry; the result is
+ * x's type, or w's for conv2d_grad_filter. */
+static const char *grad_rule(Graph *g, Node *n) {
     ConvGeom geo;
     const char *err = conv_geom(g, n, &geo);
     if (err) return err;
-    int64_t d[4] = {T(0)->dims[0], geo.c, geo.oh, geo.ow};
+    int64_t d[4] = {T(0)->dims[0], geo.o, geo.oh, geo.ow};
     TensorType want = tt_make(T(0)->dtype, 4, d);
-    if (!tt_equal(T(1), &want))
-        FAIL("%s: the gradient %s must have the pooled type %s", opname(n), shape_fmt(g, T(1)), shape_fmt(g, &want));
-    n->type = *T(0);
+    const TensorType *dy = T(n->nin - 1);
+    if (!tt_equal(dy, &want))
+        FAIL("%s: the gradient %s must have the %s type %s", opname(n), shape_fmt(g, dy),
+             n->nin == 2 ? "pooled" : "convolved", shape_fmt(g, &want));
+    n->type = n->op == OP_CONV2D_GRAD_FILTER ? *T(1) : *T(0);
     return NULL;
 }
+
+/* (x [N,C,H,W], dy [N,C,OH,OW]) -> x's type. */
+const char *shape_pool2d_grad(Graph *g, Node *n) { return grad_rule(g, n); }
+/* (x, w, dy [N,O,OH,OW]) -> x's type (conv2d_grad_input) or w's
+ * (conv2d_grad_filter). */
+const char *shape_conv2d_grad(Graph *g, Node *n) { return grad_rule(g, n); }
 
 /* (x [N,C,...], scale, bias, mean, var [C]) -> like x. */
 const char *shape_batch_norm(Graph *g, Node *n) {

@@ -404,6 +404,24 @@ void grad_mean_squared_error(GradCtx *c, Node **dx)
     if (c->want[1]) dx[1] = un(c, OP_NEG, gx);
 }
 
+/* ---- convolution -------------------------------------------------------- */
+
+/* conv2d (x, w [, bias]) with its attributes: dx and dw are the ops
+ * conv2d_grad_input / conv2d_grad_filter (x, w, dy), dbias is dy summed
+ * over the batch and spatial axes [0, 2, 3]. */
+void grad_conv2d(GradCtx *c, Node **dx)
+{
+    Node *in[3] = {c->n->in[0], c->n->in[1], c->dy};
+    if (c->want[0]) dx[0] = ir_node_checked(c->g, OP_CONV2D_GRAD_INPUT, in, 3, c->n->attrs, c->n->nattrs, c->loc);
+    if (c->want[1]) dx[1] = ir_node_checked(c->g, OP_CONV2D_GRAD_FILTER, in, 3, c->n->attrs, c->n->nattrs, c->loc);
+    if (c->n->nin == 3 && c->want[2]) {
+        int64_t *axes = ARENA_NEW_N(c->g->arena, int64_t, 3);
+        axes[0] = 0, axes[1] = 2, axes[2] = 3;
+        Attr a = attr_ints("axes", axes, 3);
+        dx[2] = node1(c, OP_SUM, c->dy, &a, 1);
+    }
+}
+
 /* ---- pooling ------------------------------------------------------------ */
 
 /* The pools' gradient ops take (x, dy) and the forward attributes:

@@ -441,6 +441,32 @@ START_TEST(train_pools)
 }
 END_TEST
 
+/* conv2d's gradients (conv2d_grad_input, conv2d_grad_filter, the bias's
+ * sum): padding, strides 2, dilation 2, groups 2, depthwise, and a conv fed
+ * by a conv so that the input gradient is used; two train steps of the C
+ * build against the interpreter. */
+START_TEST(train_conv)
+{
+    check_source("t_conv",
+                 "model t_conv\ninput x: f32[N, 2, 6, 5]\ninput label: i32[N]\n"
+                 "param w1: f32[4, 2, 3, 3] = glorot_uniform()\nparam b1: f32[4] = zeros()\n"
+                 "param w2: f32[3, 2, 3, 3] = glorot_uniform()\nparam b2: f32[3] = zeros()\n"
+                 "param w3: f32[2, 2, 2, 2] = glorot_uniform()\n"
+                 "param w4: f32[4, 2, 3, 2] = glorot_uniform()\nparam b4: f32[4] = zeros()\n"
+                 "param w5: f32[4, 1, 3, 3] = glorot_uniform()\n"
+                 "h = tanh(conv2d(x, w1, b1, pads=[1, 1, 1, 1]))\n"
+                 "c2 = conv2d(x, w2, b2, strides=[2, 2], pads=[1, 1, 1, 1])\n"
+                 "c3 = conv2d(x, w3, dilations=[2, 2], pads=[0, 1, 1, 0])\n"
+                 "c4 = conv2d(h, w4, b4, group=2, strides=[2, 1])\n"
+                 "c5 = conv2d(h, w5, group=4, dilations=[2, 2], pads=[1, 1, 1, 1])\n"
+                 "f = concat(flatten(c2), flatten(c3), flatten(c4), flatten(c5), axis=1)\n"
+                 "logits = dense(f, 3)\noutput probs = softmax(logits)\n"
+                 "loss = sparse_categorical_crossentropy(logits, label, from_logits=true)\n"
+                 "train {\n optimizer = sgd(learning_rate=0.5)\n}\n",
+                 MODE_TRAIN, true, -1.0, 1.0);
+}
+END_TEST
+
 START_TEST(train_dropout)
 {
     check_source("t_drop",
@@ -754,6 +780,7 @@ static Suite *suite(void)
     tcase_add_test(tc, train_mse_many_ops);
     tcase_add_test(tc, train_dropout);
     tcase_add_test(tc, train_pools);
+    tcase_add_test(tc, train_conv);
     tcase_add_test(tc, unfused);
     suite_add_tcase(s, tc);
     tc = tcase_create("models");

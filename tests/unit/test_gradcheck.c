@@ -168,6 +168,21 @@ static void build_cases(void)
     add_case((Case){OP_AVG_POOL2D, 1, {T4(N, 2, 5, 6)},
                     {attr_ints("kernel", k33, 2), attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4),
                      attr_bool("count_include_pad", 1)}, 4});
+
+    /* conv2d: x, w and bias gradients (conv2d_grad_input, conv2d_grad_filter,
+     * sum over [0, 2, 3]): plain; strides 2 with padding; dilation 2 with
+     * one-sided padding; groups 2 with strides [2, 1] (no bias); depthwise
+     * (groups = channels) with dilation 2 and padding. */
+    static const int64_t d22[] = {2, 2};
+    add_case((Case){OP_CONV2D, 3, {T4(N, 2, 5, 5), T4(3, 2, 3, 3), T(1, 3, 0, 0)}, {{0}}, 0});
+    add_case((Case){OP_CONV2D, 3, {T4(N, 2, 6, 5), T4(3, 2, 3, 3), T(1, 3, 0, 0)},
+                    {attr_ints("strides", s22, 2), attr_ints("pads", p1111, 4)}, 2});
+    add_case((Case){OP_CONV2D, 3, {T4(2, 2, 7, 6), T4(2, 2, 2, 3), T(1, 2, 0, 0)},
+                    {attr_ints("dilations", d22, 2), attr_ints("pads", p0110, 4)}, 2});
+    add_case((Case){OP_CONV2D, 2, {T4(N, 4, 5, 5), T4(4, 2, 3, 2)},
+                    {attr_int("group", 2), attr_ints("strides", s21, 2)}, 2});
+    add_case((Case){OP_CONV2D, 3, {T4(N, 3, 4, 4), T4(3, 1, 3, 3), T(1, 3, 0, 0)},
+                    {attr_int("group", 3), attr_ints("dilations", d22, 2), attr_ints("pads", p1111, 4)}, 3});
 }
 
 /* Every op with a gradient rule (G in ops.def) has at least one case. */

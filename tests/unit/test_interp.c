@@ -290,6 +290,27 @@ START_TEST(pool_grads_route_and_spread)
 }
 END_TEST
 
+/* conv2d_grad_input / conv2d_grad_filter on a hand-computed case: a 2x2
+ * filter with strides 2 over a 3x3 image padded by one row and column at
+ * the bottom and right (the padding's terms do not exist). */
+START_TEST(conv2d_grads_transpose_and_correlate)
+{
+    Node *x = in("x", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 3, 3}));
+    Node *w = in("w", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 2, 2}));
+    Node *dy = in("dy", tt_make(DT_F64, 4, (const int64_t[]){1, 1, 2, 2}));
+    Attr at[2] = {attr_ints("strides", (const int64_t[]){2, 2}, 2), attr_ints("pads", (const int64_t[]){0, 0, 1, 1}, 4)};
+    Node *dx = op3(OP_CONV2D_GRAD_INPUT, x, w, dy, at, 2), *dw = op3(OP_CONV2D_GRAD_FILTER, x, w, dy, at, 2);
+    Interp *it = interp_new(g, 1, 0);
+    set(it, x, (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9});
+    set(it, w, (double[]){1, 2, 3, 4});
+    set(it, dy, (double[]){1, 2, 3, 4});
+    interp_run(it);
+    EXPECT(it, dx, TOL, 1, 2, 2, 3, 4, 6, 3, 6, 4);
+    EXPECT(it, dw, TOL, 64, 26, 16, 5);
+    interp_free(it);
+}
+END_TEST
+
 START_TEST(softmax_family_is_stable)
 {
     Node *x = in("x", F64(2, 2, 3, 0));
@@ -608,6 +629,7 @@ int main(void)
     tcase_add_test(k, reductions_bind_the_batch);
     tcase_add_test(k, max_grad_routes_to_the_first_maximum);
     tcase_add_test(k, pool_grads_route_and_spread);
+    tcase_add_test(k, conv2d_grads_transpose_and_correlate);
     tcase_add_test(k, softmax_family_is_stable);
     tcase_add_test(k, losses_and_their_gradients);
     tcase_add_test(k, accuracy_argmax_and_threshold);

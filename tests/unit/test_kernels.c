@@ -13,7 +13,7 @@
 
 /* The ops without a CUDA kernel, in ops.def order: the convolution family,
  * whose CUDA kernels are still to be written (docs/cuda.md). */
-#define C_ONLY "conv2d max_pool2d avg_pool2d global_avg_pool2d max_pool2d_grad avg_pool2d_grad batch_norm"
+#define C_ONLY "conv2d conv2d_grad_input conv2d_grad_filter max_pool2d avg_pool2d global_avg_pool2d max_pool2d_grad avg_pool2d_grad batch_norm"
 
 START_TEST(every_op_is_described)
 {
