@@ -69,6 +69,24 @@ static void conv2d_terms(const Node *nd, int64_t n, const double *const *in, dou
         }
 }
 
+/* The input rows [*y0, *y1) and columns [*x0, *x1) that pooling window
+ * (oy, ox) covers, clipped to the input (padding holds no positions). */
+static void pool_window(const ConvGeom *g, int64_t oy, int64_t ox, int64_t *y0, int64_t *y1, int64_t *x0, int64_t *x1)
+{
+    int64_t ty = oy * g->sh - g->pt, tx = ox * g->sw - g->pl;
+    *y0 = ty < 0 ? 0 : ty;
+    *y1 = ty + g->kh > g->h ? g->h : ty + g->kh;
+    *x0 = tx < 0 ? 0 : tx;
+    *x1 = tx + g->kw > g->w ? g->w : tx + g->kw;
+}
+
+/* What an average divides by: the window's positions inside the input, or
+ * every position (kh * kw) with count_include_pad. */
+static double pool_divisor(const ConvGeom *g, bool include_pad, int64_t y0, int64_t y1, int64_t x0, int64_t x1)
+{
+    return (double)(include_pad ? g->kh * g->kw : (y1 - y0) * (x1 - x0));
+}
+
 /* max_pool2d (is_max) or avg_pool2d / global_avg_pool2d. */
 static void pool2d(const Node *nd, int64_t n, const double *x, double *y, bool is_max)
 {
@@ -78,20 +96,15 @@ static void pool2d(const Node *nd, int64_t n, const double *x, double *y, bool i
     for (int64_t bc = 0; bc < nb * g.c; bc++)
         for (int64_t oy = 0; oy < g.oh; oy++)
             for (int64_t ox = 0; ox < g.ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                pool_window(&g, oy, ox, &y0, &y1, &x0, &x1);
                 double acc = is_max ? -INFINITY : 0.0;
-                int64_t cnt = 0;
-                for (int64_t ky = 0; ky < g.kh; ky++) {
-                    int64_t iy = oy * g.sh - g.pt + ky;
-                    if (iy < 0 || iy >= g.h) continue;
-                    for (int64_t kx = 0; kx < g.kw; kx++) {
-                        int64_t ix = ox * g.sw - g.pl + kx;
-                        if (ix < 0 || ix >= g.w) continue;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
                         double v = x[(bc * g.h + iy) * g.w + ix];
                         acc = is_max ? (v > acc ? v : acc) : acc + v;
-                        cnt++;
                     }
-                }
-                if (!is_max) acc /= (double)(include_pad ? g.kh * g.kw : cnt);
+                if (!is_max) acc /= pool_divisor(&g, include_pad, y0, y1, x0, x1);
                 y[(bc * g.oh + oy) * g.ow + ox] = acc;
             }
 }
@@ -110,24 +123,16 @@ static void pool2d_grad(const Node *nd, int64_t n, const double *x, const double
     for (int64_t bc = 0; bc < nb * g.c; bc++)
         for (int64_t oy = 0; oy < g.oh; oy++)
             for (int64_t ox = 0; ox < g.ow; ox++) {
+                int64_t y0, y1, x0, x1;
+                pool_window(&g, oy, ox, &y0, &y1, &x0, &x1);
                 double d = dy[(bc * g.oh + oy) * g.ow + ox], best = -INFINITY;
-                int64_t arg = -1, cnt = 0;
-                for (int pass = 0; pass < (is_max ? 1 : 2); pass++)
-                    for (int64_t ky = 0; ky < g.kh; ky++) {
-                        int64_t iy = oy * g.sh - g.pt + ky;
-                        if (iy < 0 || iy >= g.h) continue;
-                        for (int64_t kx = 0; kx < g.kw; kx++) {
-                            int64_t ix = ox * g.sw - g.pl + kx;
-                            if (ix < 0 || ix >= g.w) continue;
-                            int64_t at = (bc * g.h + iy) * g.w + ix;
-                            if (is_max) {
-                                if (arg < 0 || x[at] > best) best = x[at], arg = at;
-                            } else if (pass == 0) {
-                                cnt++;
-                            } else {
-                                dx[at] += d / (double)(include_pad ? g.kh * g.kw : cnt);
-                            }
-                        }
+                double share = is_max ? 0.0 : d / pool_divisor(&g, include_pad, y0, y1, x0, x1);
+                int64_t arg = -1;
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        int64_t at = (bc * g.h + iy) * g.w + ix;
+                        if (!is_max) dx[at] += share;
+                        else if (arg < 0 || x[at] > best) best = x[at], arg = at;
                     }
                 if (is_max && arg >= 0) dx[arg] += d;
             }
